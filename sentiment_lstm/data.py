@@ -1,41 +1,362 @@
 """Step 1 of the pipeline: raw IMDB reviews and their labels.
 
-INTERFACE STUB — to be implemented (issue 3, section 1). Signatures are the contract
-other modules code against; keep them.
+Reviews come from the official `aclImdb_v1.tar.gz` (read in one streaming pass, never
+extracted), from its extracted `aclImdb/` folder, from TensorFlow Datasets'
+`imdb_reviews`, or from a user's CSV/TSV table. Every source yields the same `Reviews`.
 """
+import csv
+import functools
+import io
+import re
+import tarfile
+import warnings
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import train_test_split
+
+from sentiment_lstm.errors import UserError
 
 LABELS = ("negative", "positive")  # class index 0, 1
+UNLABELED = -1
+SPLITS = ("train", "test", "unsup")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_COPIES = ("../shared/data/aclImdb_v1.tar.gz", "data/aclImdb_v1.tar.gz", "data/aclImdb")
+TFDS_DIR = REPO_ROOT / "data" / "tfds"
+
+# split -> the aclImdb/ sub-folders that hold it, with their label.
+_SPLIT_FOLDERS = {
+    "train": (("train", "neg", 0), ("train", "pos", 1)),
+    "test": (("test", "neg", 0), ("test", "pos", 1)),
+    "unsup": (("train", "unsup", UNLABELED),),
+}
+_TFDS_SPLITS = {"train": "train", "test": "test", "unsup": "unsupervised"}
+_REVIEW_NAME = re.compile(r"^(\d*).*\.txt$")  # official names: <id>_<stars>.txt
+_ARCHIVE_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 
 @dataclass
 class Reviews:
-    """A split: `texts[k]` is a review, `labels[k]` its class (0 negative, 1 positive, -1 unlabeled)."""
+    """A split: `texts[k]` is a review, `labels[k]` its class.
+
+    Attributes:
+        texts: list of `str`, one review each (HTML line breaks left in).
+        labels: int64 array of the same length: 0 negative, 1 positive, -1 unlabeled.
+    """
 
     texts: list
     labels: np.ndarray
 
+    def __len__(self):
+        return len(self.texts)
+
+    def subset(self, indices):
+        """The reviews at `indices` (an int array), in that order, as a new `Reviews`."""
+        return Reviews([self.texts[i] for i in indices], self.labels[indices])
+
 
 def resolve_source(path=None):
-    """Where to read IMDB from: `path` (archive or extracted `aclImdb/`), else a local copy
-    (`../shared/data/aclImdb_v1.tar.gz`, `data/aclImdb_v1.tar.gz`, `data/aclImdb/`), else "tfds".
-    Raises UserError with one sentence when none is possible."""
-    raise NotImplementedError
+    """Where to read IMDB from.
+
+    Args:
+        path: an `aclImdb_v1.tar.gz`-style archive, an extracted `aclImdb/` folder, or the
+            folder that contains `aclImdb/`. `None` picks the first local copy among
+            `../shared/data/aclImdb_v1.tar.gz`, `data/aclImdb_v1.tar.gz` and `data/aclImdb/`
+            (relative to the repository root, then to the working directory).
+
+    Returns:
+        A resolved `Path` (an archive file or an `aclImdb/` folder), or `"tfds"` when no
+        path is given and no local copy exists.
+
+    Raises:
+        UserError: `path` does not exist or is a folder without the aclImdb layout.
+    """
+    if path is None:
+        return next((_as_source(p) for p in _local_candidates() if p.exists()), "tfds")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UserError(f"The IMDB data path {path} does not exist.")
+    return _as_source(path)
+
+
+def _local_candidates():
+    """Paths where a local copy of IMDB may be, in order of preference."""
+    bases = dict.fromkeys([REPO_ROOT, Path.cwd().resolve()])
+    return [base / relative for relative in LOCAL_COPIES for base in bases]
+
+
+def _as_source(path):
+    """`path` resolved to an archive file or an `aclImdb/` folder."""
+    path = path.resolve()
+    if path.is_file():
+        return path
+    for folder in (path, path / "aclImdb"):
+        if (folder / "train").is_dir() or (folder / "test").is_dir():
+            return folder
+    raise UserError(
+        f"{path} is neither an aclImdb/ folder (with train/ and test/) "
+        "nor a folder that contains one."
+    )
 
 
 def load_reviews(source, split, limit=None, seed=0):
-    """Reviews of `split` in ("train", "test", "unsup") from a resolved source.
-    `limit`: at most that many reviews, balanced between the classes, chosen with `seed`."""
-    raise NotImplementedError
+    """Reviews of one split, in a deterministic order (by class, then review id).
+
+    Args:
+        source: what `resolve_source` returned: an archive, an `aclImdb/` folder or "tfds".
+        split: "train", "test" or "unsup" (the unlabeled `train/unsup/` reviews).
+        limit: if given, at most that many reviews, `limit // 2` of each class (`limit`
+            for "unsup"), drawn without replacement with `seed`.
+        seed: seed of the `limit` draw.
+
+    Returns:
+        A `Reviews`; labels are 0/1, or -1 for "unsup". Files that are not valid UTF-8 are
+        decoded with replacement characters and reported in one warning.
+
+    Raises:
+        UserError: bad split or limit, unreadable or corrupt source, missing split, or a
+            failed TFDS download.
+    """
+    if split not in SPLITS:
+        raise UserError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
+    if source == "tfds":
+        reviews, undecodable = _read_tfds(split), 0
+    else:
+        texts, labels, undecodable = _read_source(Path(source), split)
+        reviews = Reviews(list(texts), labels.copy())
+    if undecodable:
+        warnings.warn(
+            f"{undecodable} review(s) of the {split} split were not valid UTF-8; "
+            "invalid bytes were replaced with U+FFFD.",
+            stacklevel=2,
+        )
+    return reviews if limit is None else _balanced_subset(reviews, limit, seed)
+
+
+def _read_source(path, split):
+    if not path.exists():
+        raise UserError(f"The IMDB data path {path} does not exist.")
+    if path.is_dir():
+        return _read_folder(path, split)
+    stat = path.stat()
+    return _read_archive(path, stat.st_size, stat.st_mtime_ns, split)
+
+
+def _read_folder(root, split):
+    """(texts, labels, undecodable count) of `split` from an extracted `aclImdb/` folder."""
+    entries = []
+    for parts in _SPLIT_FOLDERS[split]:
+        folder = root.joinpath(*parts[:2])
+        if not folder.is_dir():
+            raise UserError(
+                f"{root} has no {'/'.join(parts[:2])}/ folder, so it is not an aclImdb/ layout."
+            )
+        entries += [
+            (parts, f.name, f.read_bytes())
+            for f in folder.iterdir()
+            if f.is_file() and _REVIEW_NAME.match(f.name)
+        ]
+    return _collect(entries, f"{root}/{split}")
+
+
+@functools.lru_cache(maxsize=4)
+def _read_archive(path, size, mtime_ns, split):
+    """(texts, labels, undecodable count) of `split` from a tar archive, in one streaming pass.
+
+    Cached per (file, size, modification time, split): train and test are often both read.
+    """
+    wanted = {parts[:2]: parts for parts in _SPLIT_FOLDERS[split]}
+    entries = []
+    try:
+        with tarfile.open(path, mode="r:*") as archive:
+            for member in archive:
+                parts = tuple(member.name.split("/"))[-3:]
+                if member.isfile() and parts[:2] in wanted and _REVIEW_NAME.match(parts[2]):
+                    content = archive.extractfile(member).read()
+                    entries.append((wanted[parts[:2]], parts[2], content))
+    except _ARCHIVE_ERRORS as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
+        raise UserError(
+            f"{path} is not a readable tar archive of IMDB reviews ({reason})."
+        ) from exc
+    return _collect(entries, f"{path} (aclImdb/{split})")
+
+
+def _collect(entries, where):
+    """Decode and sort (folder parts, file name, bytes) entries into texts and labels."""
+    if not entries:
+        raise UserError(f"No reviews were found in {where}.")
+    entries.sort(key=lambda e: (e[0][2], _review_id(e[1]), e[1]))
+    texts, undecodable = [], 0
+    for _, _, raw in entries:
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(raw.decode("utf-8", errors="replace"))
+            undecodable += 1
+    labels = np.array([e[0][2] for e in entries], dtype=np.int64)
+    return tuple(texts), labels, undecodable
+
+
+def _review_id(name):
+    """The numeric id that starts an official review file name, else -1."""
+    digits = _REVIEW_NAME.match(name).group(1)
+    return int(digits) if digits else -1
+
+
+def _read_tfds(split):
+    """`Reviews` of `split` from TFDS `imdb_reviews`, downloaded once into `data/tfds/`."""
+    try:
+        import tensorflow_datasets as tfds
+
+        dataset = tfds.load(
+            "imdb_reviews", split=_TFDS_SPLITS[split], as_supervised=True, data_dir=str(TFDS_DIR)
+        )
+        pairs = list(dataset.as_numpy_iterator())
+    except Exception as exc:
+        raise UserError(
+            "No local copy of IMDB was found and downloading it with TensorFlow Datasets failed "
+            f"({type(exc).__name__}); pass --data PATH to aclImdb_v1.tar.gz or an aclImdb/ folder."
+        ) from exc
+    texts = [text.decode("utf-8", errors="replace") for text, _ in pairs]
+    return Reviews(texts, np.array([label for _, label in pairs], dtype=np.int64))
+
+
+def _balanced_subset(reviews, limit, seed):
+    """At most `limit` reviews, `limit // 2` per class (all unlabeled when unlabeled), in order."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise UserError(f"The review limit must be a positive integer, got {limit!r}.")
+    rng = np.random.default_rng(seed)
+    classes = np.unique(reviews.labels)
+    per_class = limit if UNLABELED in classes else limit // 2
+    if per_class < 1:
+        raise UserError("The review limit must be at least 2 to take reviews of both classes.")
+    chosen = []
+    for label in classes:
+        members = np.flatnonzero(reviews.labels == label)
+        chosen.append(rng.choice(members, size=min(per_class, len(members)), replace=False))
+    return reviews.subset(np.sort(np.concatenate(chosen)))
 
 
 def split_validation(reviews, fraction=0.1, seed=0):
-    """(train, validation): a seeded, stratified, disjoint split of a labeled `Reviews`."""
-    raise NotImplementedError
+    """A seeded, stratified, disjoint (train, validation) split of labeled reviews.
+
+    Args:
+        reviews: a labeled `Reviews` (no -1 labels).
+        fraction: share of the reviews that go to validation, in (0, 1).
+        seed: seed of the split; the same seed gives the same split.
+
+    Returns:
+        `(train, validation)`, two `Reviews` keeping the original order and class ratio.
+
+    Raises:
+        UserError: bad fraction, unlabeled reviews, or too few reviews of a class to split.
+    """
+    if not 0 < fraction < 1:
+        raise UserError(f"The validation fraction must be between 0 and 1, got {fraction}.")
+    if np.any(reviews.labels == UNLABELED):
+        raise UserError("Only labeled reviews can be split into training and validation sets.")
+    try:
+        train, validation = train_test_split(
+            np.arange(len(reviews)), test_size=fraction, stratify=reviews.labels, random_state=seed
+        )
+    except ValueError as exc:
+        counts = "/".join(str(n) for n in np.bincount(reviews.labels, minlength=2))
+        raise UserError(
+            f"Cannot carve a stratified {fraction:.0%} validation split out of {counts} "
+            "negative/positive reviews; use more reviews or another fraction."
+        ) from exc
+    return reviews.subset(np.sort(train)), reviews.subset(np.sort(validation))
+
+
+_TEXT_COLUMNS = ("text", "review")
+_LABEL_COLUMNS = ("label", "sentiment")
+_LABEL_VALUES = {"0": 0, "1": 1, "negative": 0, "positive": 1}
 
 
 def load_table(path):
-    """`Reviews` from a CSV/TSV file of text and label (label: 0/1 or negative/positive)."""
-    raise NotImplementedError
+    """`Reviews` from a CSV or TSV table with a header row.
+
+    The delimiter comes from the extension (`.csv`, `.tsv`), else from sniffing the first
+    lines. The header must name a text column (`text` or `review`) and a label column
+    (`label` or `sentiment`), case-insensitively; labels are 0/1 or negative/positive.
+
+    Args:
+        path: the table file.
+
+    Returns:
+        A `Reviews` in the table's row order.
+
+    Raises:
+        UserError: missing or empty file, missing columns, bad labels or malformed CSV.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"The table {path} does not exist or is not a file.")
+    content = _decode_table(path)
+    if not content.strip():
+        raise UserError(f"The table {path} is empty.")
+    try:
+        rows = csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(path, content))
+        header = [name.strip().lower() for name in next(rows)]
+        text_col = _column(header, _TEXT_COLUMNS, path)
+        label_col = _column(header, _LABEL_COLUMNS, path)
+        texts, labels = [], []
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) <= max(text_col, label_col):
+                raise UserError(
+                    f"Line {rows.line_num} of {path} has {len(row)} field(s) "
+                    f"but the header has {len(header)}."
+                )
+            texts.append(row[text_col])
+            labels.append(_label(row[label_col], rows.line_num, path))
+    except csv.Error as exc:
+        raise UserError(f"{path} is not a well-formed CSV/TSV table ({exc}).") from exc
+    if not texts:
+        raise UserError(f"The table {path} has a header but no rows.")
+    return Reviews(texts, np.array(labels, dtype=np.int64))
+
+
+def _decode_table(path):
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.warn(
+            f"{path} is not valid UTF-8; invalid bytes were replaced with U+FFFD.", stacklevel=3
+        )
+        return raw.decode("utf-8-sig", errors="replace")
+
+
+def _delimiter(path, content):
+    suffix = path.suffix.lower()
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    if suffix == ".csv":
+        return ","
+    try:
+        return csv.Sniffer().sniff(content[:8192], delimiters=",\t;").delimiter
+    except csv.Error as exc:
+        raise UserError(
+            f"Cannot tell whether {path} is comma- or tab-separated; name it .csv or .tsv."
+        ) from exc
+
+
+def _column(header, names, path):
+    for name in names:
+        if name in header:
+            return header.index(name)
+    wanted = " or ".join(repr(name) for name in names)
+    raise UserError(f"The table {path} has no {wanted} column (header: {', '.join(header)}).")
+
+
+def _label(value, line, path):
+    label = _LABEL_VALUES.get(value.strip().lower())
+    if label is None:
+        raise UserError(f"Line {line} of {path} has label {value!r}; use 0/1 or negative/positive.")
+    return label

@@ -1,0 +1,77 @@
+"""Shared fixtures: tiny IMDB-layout folders and archives built in a temporary directory."""
+import io
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REAL_ARCHIVE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "aclImdb_v1.tar.gz"
+
+# (split folder, class folder, file name) -> content; written as aclImdb/<split>/<class>/<name>.
+TINY_IMDB = {
+    ("train", "pos", "10_9.txt"): "A joy.<br /><br />Été magnifique 😀".encode(),
+    ("train", "pos", "2_8.txt"): b"Great film!",
+    ("train", "neg", "3_1.txt"): b"Dull\xff\xfe plot.",
+    ("train", "neg", "1_2.txt"): b"Awful<br />acting.",
+    ("train", "unsup", "5_0.txt"): b"No stars given.",
+    ("test", "pos", "0_10.txt"): b"Loved it.",
+    ("test", "neg", "0_1.txt"): b"Hated it.",
+}
+
+
+def write_imdb_folder(root, files):
+    """Write `files` (see TINY_IMDB) under `root/aclImdb/`; return that aclImdb folder."""
+    top = Path(root) / "aclImdb"
+    for (split, label, name), content in files.items():
+        folder = top / split / label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return top
+
+
+def write_imdb_archive(path, files, seed=0):
+    """Write `files` (see TINY_IMDB) as a .tar.gz with aclImdb/ members in shuffled order."""
+    items = list(files.items())
+    random.Random(seed).shuffle(items)
+    with tarfile.open(path, "w:gz") as archive:
+        for (split, label, name), content in items:
+            member = tarfile.TarInfo(f"aclImdb/{split}/{label}/{name}")
+            member.size = len(content)
+            archive.addfile(member, io.BytesIO(content))
+    return Path(path)
+
+
+@pytest.fixture
+def write_imdb(tmp_path):
+    """A function `(files, archive=False, name="imdb")` that writes an IMDB copy under
+    `tmp_path/name` and returns its aclImdb/ folder, or its .tar.gz when `archive`."""
+
+    def write(files, archive=False, name="imdb"):
+        root = tmp_path / name
+        root.mkdir()
+        if archive:
+            return write_imdb_archive(root / "aclImdb_v1.tar.gz", files)
+        return write_imdb_folder(root, files)
+
+    return write
+
+
+@pytest.fixture
+def imdb_folder(write_imdb):
+    """An extracted aclImdb/ folder with TINY_IMDB."""
+    return write_imdb(TINY_IMDB, name="folder")
+
+
+@pytest.fixture
+def imdb_archive(write_imdb):
+    """An aclImdb-style .tar.gz with TINY_IMDB."""
+    return write_imdb(TINY_IMDB, archive=True, name="archive")
+
+
+@pytest.fixture
+def real_archive():
+    """The shared IMDB archive, or a skip when this machine has no copy."""
+    if not REAL_ARCHIVE.is_file():
+        pytest.skip(f"the IMDB archive is not at {REAL_ARCHIVE}")
+    return REAL_ARCHIVE.resolve()

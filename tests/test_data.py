@@ -1,0 +1,275 @@
+"""Tests of sentiment_lstm.data on IMDB copies, tables and fakes built in tmp_path."""
+import sys
+import types
+import warnings
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sentiment_lstm import data
+from sentiment_lstm.data import Reviews, load_reviews, load_table, resolve_source, split_validation
+from sentiment_lstm.errors import UserError
+
+TINY_TRAIN_TEXTS = [
+    "Awful<br />acting.",
+    "Dull\ufffd\ufffd plot.",
+    "Great film!",
+    "A joy.<br /><br />Été magnifique 😀",
+]
+
+
+def load_quietly(source, split, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_reviews(source, split, **kwargs)
+
+
+def generated_imdb(n_pos, n_neg, n_unsup=0):
+    """IMDB files with distinct texts `pos <id>` / `neg <id>` / `unsup <id>`."""
+    files = {}
+    for label, count in (("pos", n_pos), ("neg", n_neg), ("unsup", n_unsup)):
+        for i in range(count):
+            files["train", label, f"{i}_5.txt"] = f"{label} {i}".encode()
+    return files
+
+
+@pytest.mark.parametrize("kind", ["imdb_folder", "imdb_archive"])
+def test_train_split_texts_labels_and_order(kind, request):
+    source = resolve_source(request.getfixturevalue(kind))
+    with pytest.warns(UserWarning, match=r"^1 review\(s\) of the train split were not valid UTF-8"):
+        reviews = load_reviews(source, "train")
+    assert reviews.texts == TINY_TRAIN_TEXTS
+    assert reviews.labels.dtype == np.int64
+    assert reviews.labels.tolist() == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("kind", ["imdb_folder", "imdb_archive"])
+def test_test_and_unsup_splits(kind, request):
+    source = resolve_source(request.getfixturevalue(kind))
+    test = load_reviews(source, "test")
+    unsup = load_reviews(source, "unsup")
+    assert (test.texts, test.labels.tolist()) == (["Hated it.", "Loved it."], [0, 1])
+    assert (unsup.texts, unsup.labels.tolist()) == (["No stars given."], [-1])
+
+
+def test_undecodable_file_warns_once_per_load(imdb_archive):
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_reviews(imdb_archive, "train")
+        assert [str(w.message).split(" ")[0] for w in caught] == ["1"]
+
+
+def test_resolve_source_accepts_folder_parent_and_archive(imdb_folder, imdb_archive):
+    assert resolve_source(imdb_folder) == imdb_folder.resolve()
+    assert resolve_source(imdb_folder.parent) == imdb_folder.resolve()
+    assert resolve_source(str(imdb_archive)) == imdb_archive.resolve()
+
+
+def test_resolve_source_without_path_finds_local_copy_relative_to_cwd(
+    tmp_path, write_imdb, monkeypatch
+):
+    folder = write_imdb(generated_imdb(1, 1), name="data")
+    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "elsewhere")
+    monkeypatch.chdir(folder.parents[1])
+    assert resolve_source() == folder.resolve()
+
+
+def test_resolve_source_without_path_or_local_copy_is_tfds(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "REPO_ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_source() == "tfds"
+
+
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        (None, "does not exist"),
+        ([], "is neither an aclImdb/ folder"),
+        (["aclImdb/pos", "aclImdb/neg"], "is neither an aclImdb/ folder"),
+    ],
+    ids=["missing", "empty-folder", "wrong-layout"],
+)
+def test_resolve_source_rejects_bad_paths(tmp_path, layout, message):
+    root = tmp_path / "imdb"
+    for folder in [] if layout is None else ["", *layout]:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    with pytest.raises(UserError, match=message):
+        resolve_source(root)
+
+
+def test_folder_without_split_or_reviews_is_a_user_error(write_imdb):
+    folder = write_imdb({("train", "pos", "0_9.txt"): b"Good."})
+    with pytest.raises(UserError, match="has no train/neg/ folder"):
+        load_reviews(folder, "train")
+    (folder / "test" / "pos").mkdir(parents=True)
+    (folder / "test" / "neg").mkdir()
+    with pytest.raises(UserError, match="No reviews were found"):
+        load_reviews(folder, "test")
+
+
+def test_archive_without_the_split_is_a_user_error(write_imdb):
+    archive = write_imdb(generated_imdb(1, 1), archive=True)
+    with pytest.raises(UserError, match=r"No reviews were found in .*aclImdb/test"):
+        load_reviews(archive, "test")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_corrupt_archive_is_a_user_error(imdb_archive, damage):
+    content = imdb_archive.read_bytes()
+    damaged = {"truncated": content[: len(content) // 2], "garbage": b"\x1f\x8b" + b"x" * 500}
+    imdb_archive.write_bytes(damaged.get(damage, b""))
+    with pytest.raises(UserError, match="is not a readable tar archive") as error:
+        load_reviews(imdb_archive, "train")
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_split_or_missing_source_is_a_user_error(imdb_folder):
+    with pytest.raises(UserError, match="Unknown split 'valid'"):
+        load_reviews(imdb_folder, "valid")
+    with pytest.raises(UserError, match="does not exist"):
+        load_reviews(imdb_folder / "gone.tar.gz", "train")
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_order_is_by_class_then_numeric_id(write_imdb, archive):
+    names = ["10_9.txt", "9_9.txt", "notes.txt", "100_8.txt"]
+    files = {("test", "pos", name): name.encode() for name in names}
+    files["test", "neg", "5_1.txt"] = b"5_1.txt"
+    source = write_imdb(files, archive=archive)
+    expected = ["5_1.txt", "notes.txt", "9_9.txt", "10_9.txt", "100_8.txt"]
+    assert load_reviews(source, "test").texts == expected
+
+
+def test_limit_is_balanced_seeded_and_deterministic(write_imdb):
+    folder = write_imdb(generated_imdb(n_pos=30, n_neg=50))
+    first = load_reviews(folder, "train", limit=21, seed=1)
+    assert np.bincount(first.labels).tolist() == [10, 10]
+    assert [text.split()[0] for text in first.texts] == ["neg"] * 10 + ["pos"] * 10
+    assert load_reviews(folder, "train", limit=21, seed=1).texts == first.texts
+    assert load_reviews(folder, "train", limit=21, seed=2).texts != first.texts
+
+
+def test_limit_on_unsup_and_beyond_the_data(write_imdb):
+    folder = write_imdb(generated_imdb(n_pos=3, n_neg=2, n_unsup=9))
+    assert len(load_reviews(folder, "unsup", limit=5)) == 5
+    assert np.bincount(load_reviews(folder, "train", limit=100).labels).tolist() == [2, 3]
+    with pytest.raises(UserError, match="at least 2"):
+        load_reviews(folder, "train", limit=1)
+    with pytest.raises(UserError, match="positive integer"):
+        load_reviews(folder, "train", limit=0)
+
+
+def labeled_reviews(n_neg=140, n_pos=60):
+    labels = np.array([0] * n_neg + [1] * n_pos, dtype=np.int64)
+    return Reviews([f"review {i}" for i in range(len(labels))], labels)
+
+
+def test_split_validation_is_disjoint_stratified_and_seeded():
+    reviews = labeled_reviews()
+    train, valid = split_validation(reviews, fraction=0.1, seed=0)
+    assert (len(train), len(valid)) == (180, 20)
+    assert set(train.texts).isdisjoint(valid.texts)
+    assert sorted(train.texts + valid.texts) == sorted(reviews.texts)
+    assert np.bincount(valid.labels).tolist() == [14, 6]
+    assert np.bincount(train.labels).tolist() == [126, 54]
+    assert all(reviews.texts.index(t) == int(t.split()[1]) for t in valid.texts)
+    assert split_validation(reviews, fraction=0.1, seed=0)[1].texts == valid.texts
+    assert split_validation(reviews, fraction=0.1, seed=1)[1].texts != valid.texts
+
+
+@pytest.mark.parametrize(
+    "reviews, fraction, message",
+    [
+        (labeled_reviews(), 0.0, "between 0 and 1"),
+        (labeled_reviews(), 1.5, "between 0 and 1"),
+        (Reviews(["a", "b"], np.array([-1, -1])), 0.5, "Only labeled reviews"),
+        (labeled_reviews(n_neg=5, n_pos=1), 0.2, "Cannot carve"),
+    ],
+)
+def test_split_validation_rejects_bad_input(reviews, fraction, message):
+    with pytest.raises(UserError, match=message):
+        split_validation(reviews, fraction=fraction)
+
+
+@pytest.mark.parametrize(
+    "name, content, second_text",
+    [
+        (
+            "reviews.csv",
+            'id,Text,Label\n1,"Good, really<br />good",Positive\n2,"Bad\nbad",negative\n',
+            "Bad\nbad",
+        ),
+        ("reviews.tsv", "review\tsentiment\nGood, really<br />good\t1\n\nBad bad\t0\n", "Bad bad"),
+        ("reviews.txt", "sentiment;review\n1;Good, really<br />good\n0;Bad bad\n", "Bad bad"),
+    ],
+    ids=["csv-named-labels", "tsv-numeric-labels", "sniffed-semicolons"],
+)
+def test_load_table(tmp_path, name, content, second_text):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    reviews = load_table(path)
+    assert reviews.texts == ["Good, really<br />good", second_text]
+    assert reviews.labels.tolist() == [1, 0]
+    assert reviews.labels.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty"),
+        ("text,label\n", "has a header but no rows"),
+        ("body,label\nGood,1\n", "has no 'text' or 'review' column"),
+        ("text,stars\nGood,1\n", "has no 'label' or 'sentiment' column"),
+        ("text,label\nGood,1\nBad,maybe\n", "Line 3 .* has label 'maybe'"),
+        ("text,label\nGood\n", "Line 2 .* has 1 field"),
+    ],
+)
+def test_load_table_rejects_bad_tables(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=message):
+        load_table(path)
+
+
+def test_load_table_missing_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_table(tmp_path / "nope.csv")
+
+
+def fake_tfds(monkeypatch, load):
+    module = types.ModuleType("tensorflow_datasets")
+    module.load = load
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", module)
+
+
+def test_tfds_download_failure_is_a_user_error(monkeypatch):
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    fake_tfds(monkeypatch, offline)
+    with pytest.raises(UserError, match="No local copy of IMDB was found .* failed .*--data"):
+        load_reviews("tfds", "train")
+
+
+def test_tfds_reviews_are_converted(monkeypatch):
+    calls = []
+
+    def load(name, split, as_supervised, data_dir):
+        calls.append((name, split, as_supervised, data_dir))
+        texts = [b"Nice.", "Été".encode(), b"Meh."]
+        return tf.data.Dataset.from_tensor_slices((texts, [1, 0, 0]))
+
+    fake_tfds(monkeypatch, load)
+    reviews = load_reviews("tfds", "unsup")
+    assert calls == [("imdb_reviews", "unsupervised", True, str(data.REPO_ROOT / "data" / "tfds"))]
+    assert (reviews.texts, reviews.labels.tolist()) == (["Nice.", "Été", "Meh."], [1, 0, 0])
+    assert reviews.labels.dtype == np.int64
+
+
+def test_real_archive_test_split_slice(real_archive):
+    reviews = load_quietly(resolve_source(real_archive), "test", limit=20)
+    assert np.bincount(reviews.labels).tolist() == [10, 10]
+    assert all(len(text.strip()) > 0 for text in reviews.texts)
+    assert load_quietly(real_archive, "test", limit=20).texts == reviews.texts
