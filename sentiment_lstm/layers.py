@@ -1,0 +1,273 @@
+"""Sequence layers that run the cells of `cells.py` over time, organised for speed.
+
+They compute exactly what `keras.layers.SimpleRNN`, `LSTM` and `GRU` compute (same
+weights, same masking semantics) but:
+
+1. The input half of every step, `W_x x_t + b`, is one matrix product over all time
+   steps before the recurrence: `(batch * time, D) @ (D, kU)`.
+2. Masks cost no per-step select. Keras skips a masked step by keeping the previous
+   state; that equals running the recurrence over each row's valid steps moved to the
+   front (in order), then reading each row's state at its number of valid steps and
+   each output at the number of valid steps seen so far. A right-padded mask (what
+   `Embedding(mask_zero=True)` gives) moves nothing; any other mask is handled too.
+3. Nothing here stops XLA: `jit_compile=True` works on TensorFlow, unlike the
+   built-in LSTM there.
+
+`inspect(inputs)` returns every named quantity of the equations at every time step
+(`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
+"""
+
+import keras
+from keras import ops
+
+# Keras' per-backend time loop, the one its built-in layers use (no mask passed here).
+from keras.src import backend as keras_backend
+
+from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
+
+
+class Recurrent(keras.layers.Layer):
+    """Runs `cell_class` over a sequence; the base of `SimpleRNN`, `LSTM` and `GRU`.
+
+    Args:
+        units: Positive integer, size of the state.
+        return_sequences: Return the output of every step `(batch, time, units)`
+            rather than the last one `(batch, units)`.
+        return_state: Also return the final states (`h`, and `c` for the LSTM).
+        go_backwards: Read the sequence from its end; outputs come in that order.
+        zero_output_for_mask: With `return_sequences`, give zeros at masked steps
+            instead of repeating the last output (Bidirectional sets it).
+        unroll: Unroll the time loop (needs a fixed number of time steps).
+        **kwargs: The cell's arguments (activation, dropout, initializers, ...) and
+            the base layer's (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        sequences: `(batch, time, features)`.
+        initial_state: Optional list of `(batch, units)` tensors.
+        mask: Optional boolean `(batch, time)`; False steps are skipped.
+        training: Whether dropout is applied.
+    """
+
+    cell_class = None
+    layer_kwargs = ("name", "dtype", "trainable", "autocast")
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        zero_output_for_mask=False,
+        unroll=False,
+        **kwargs,
+    ):
+        base = {key: kwargs.pop(key) for key in self.layer_kwargs if key in kwargs}
+        super().__init__(**base)
+        self.cell = self.cell_class(units, dtype=base.get("dtype"), **kwargs)
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.zero_output_for_mask = zero_output_for_mask
+        self.unroll = unroll
+        self.stateful = False
+        self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self.cell.build(sequences_shape)
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        batch, time = sequences_shape[0], sequences_shape[1]
+        output = (batch, time, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return (output, *[(batch, self.units)] * len(self.cell.state_names))
+        return output
+
+    def compute_mask(self, sequences, mask=None):
+        if self.return_sequences and mask is not None:
+            return ops.flip(mask, axis=1) if self.go_backwards else mask
+        return None
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        output, states = self._run(sequences, initial_state, mask, training)[:2]
+        if self.return_state:
+            return (output, *states)
+        return output
+
+    def inspect(self, sequences, mask=None, initial_state=None):
+        """Every named quantity of the cell's equations at every step, in inference mode.
+
+        Returns:
+            A dict from name (`"i", "f", "c_tilde", "c", "o", "h"` for the LSTM,
+            `"z", "r", "h_tilde", "h"` for the GRU, `"h"` for the simple RNN) to a
+            `(batch, time, units)` tensor whose step `t` belongs to input step `t`
+            (in reading order when `go_backwards`). At a masked step each quantity
+            keeps its value from the last valid step (zeros before the first).
+        """
+        sequences = ops.convert_to_tensor(sequences)
+        if not self.built:
+            self.build(sequences.shape)
+        return self._run(sequences, initial_state, mask, False, everything=True)[2]
+
+    def _run(self, sequences, initial_state, mask, training, everything=False):
+        cell = self.cell
+        states = self._initial_states(sequences, initial_state)
+        input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
+        x_proj = cell.project(sequences, input_mask)  # (batch, time, k * units)
+        if self.go_backwards:
+            x_proj = ops.flip(x_proj, axis=1)
+            mask = None if mask is None else ops.flip(mask, axis=1)
+
+        if mask is None and not everything:
+            final, seqs = self._scan(x_proj, states, recurrent_mask, ("h",) if self.return_sequences else None)
+            output = seqs["h"] if self.return_sequences else final[0]
+            return output, final, seqs
+
+        valid = ops.ones(ops.shape(x_proj)[:2], "bool") if mask is None else ops.cast(mask, "bool")
+        x_proj = _steps(x_proj, _valid_first(valid))
+        final, seqs = self._scan(
+            x_proj, states, recurrent_mask, cell.quantity_names if everything else cell.state_names
+        )
+
+        seen = ops.cumsum(ops.cast(valid, "int32"), axis=1)  # (batch, time) valid steps so far
+        count = seen[:, -1:]  # (batch, 1)
+        start = dict(zip(cell.state_names, states))
+        final = [_pick(seqs[n], start[n], count)[:, 0] for n in cell.state_names]
+        output_index = seen if not self.zero_output_for_mask else ops.where(valid, seen, 0)
+        zeros = ops.zeros_like(states[0])
+        output = _pick(seqs["h"], zeros, output_index if self.return_sequences else count)
+        if not self.return_sequences:
+            output = output[:, 0]
+        aligned = {}
+        if everything:
+            aligned = {n: _pick(s, ops.zeros_like(s[:, 0]), seen) for n, s in seqs.items()}
+        return output, final, aligned
+
+    def _scan(self, x_proj, states, recurrent_mask, emit):
+        """Runs `cell.transition` over time with Keras' own time loop (TensorArrays in a
+        while loop on TensorFlow, `lax.scan` on JAX).
+
+        Args:
+            emit: None (only the final states), or names of quantities to return at
+                every step.
+
+        Returns:
+            The final states and a dict from each emitted name to `(batch, time, units)`.
+        """
+        cell = self.cell
+        weights = cell.recurrent_weights()
+
+        def step(x_t, carry):
+            quantities = cell.transition(x_t, list(carry), weights, recurrent_mask)
+            emitted = tuple(quantities[n] for n in emit) if emit else quantities["h"]
+            return emitted, cell.next_states(quantities)
+
+        _, ys, final = keras_backend.rnn(
+            step, x_proj, list(states), unroll=self.unroll, return_all_outputs=bool(emit)
+        )
+        return list(final), dict(zip(emit, ys)) if emit else {}
+
+    def _initial_states(self, sequences, initial_state):
+        if initial_state is None:
+            return self.cell.get_initial_state(ops.shape(sequences)[0])
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        return [ops.cast(s, self.cell.compute_dtype) for s in states]
+
+    def _dropout_masks(self, sequences, states, training):
+        cell = self.cell
+        if not training or (cell.dropout == 0 and cell.recurrent_dropout == 0):
+            return None, None
+        masks = cell.get_dropout_mask(sequences[:, 0, :]), cell.get_recurrent_dropout_mask(states[0])
+        cell.reset_dropout_mask()
+        cell.reset_recurrent_dropout_mask()
+        return masks
+
+    def get_config(self):
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        config = {
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "unroll": self.unroll,
+        }
+        return {**super().get_config(), **cell_config, **config}
+
+
+def _valid_first(valid):
+    """Per row, the time indices of the valid steps in order, then the masked ones."""
+    time = ops.arange(ops.shape(valid)[1], dtype="int32")[None, :]
+    length = ops.shape(valid)[1]
+    return ops.argsort(ops.where(valid, time, time + length), axis=1)  # keys are unique
+
+
+def _steps(sequence, index):
+    """`sequence[b, index[b, k]]` for each row b: `(batch, time, n)` -> `(batch, k, n)`.
+
+    A gather of rows of the flattened sequence: cheaper than `take_along_axis`,
+    which broadcasts the index to the full shape first.
+    """
+    batch, time = ops.shape(sequence)[0], ops.shape(sequence)[1]
+    rows = ops.cast(index, "int32") + ops.arange(batch, dtype="int32")[:, None] * time
+    return ops.take(ops.reshape(sequence, (-1, sequence.shape[-1])), rows, axis=0)
+
+
+def _pick(sequence, before, index):
+    """`[before, sequence...]` read at `index` along time: index 0 is `before`."""
+    padded = ops.concatenate([before[:, None, :], sequence], axis=1)  # (batch, 1 + time, units)
+    return _steps(padded, index)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SimpleRNN(Recurrent):
+    """Simple RNN over a sequence, `h_t = f(W_x x_t + W_h h_{t-1} + b)`.
+
+    The weights are a `SimpleRNNCell`'s and copy to and from `keras.layers.SimpleRNN`.
+    Arguments: see `Recurrent` and `SimpleRNNCell`.
+
+    Example:
+
+    >>> SimpleRNN(4, return_sequences=True)(np.ones((2, 10, 8))).shape
+    (2, 10, 4)
+    """
+
+    cell_class = SimpleRNNCell
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LSTM(Recurrent):
+    """LSTM over a sequence; the six equations are in `LSTMCell`.
+
+    The weights are an `LSTMCell`'s and copy to and from `keras.layers.LSTM`.
+    Arguments: see `Recurrent` and `LSTMCell`.
+
+    Example:
+
+    >>> h, h_last, c_last = LSTM(4, return_state=True)(np.ones((2, 10, 8)))
+    >>> h.shape
+    (2, 4)
+    """
+
+    cell_class = LSTMCell
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GRU(Recurrent):
+    """GRU (`reset_after=True`) over a sequence; the equations are in `GRUCell`.
+
+    The weights are a `GRUCell`'s and copy to and from `keras.layers.GRU`.
+    Arguments: see `Recurrent` and `GRUCell`.
+
+    Example:
+
+    >>> GRU(4)(np.ones((2, 10, 8))).shape
+    (2, 4)
+    """
+
+    cell_class = GRUCell
