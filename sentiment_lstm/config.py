@@ -1,0 +1,167 @@
+"""One place for every hyperparameter and run option, with its default.
+
+`Config` is a dataclass; `make_parser()` turns its fields into command-line flags
+(`embed_dim` -> `--embed-dim`), so a default is written once, here. The trained
+model directory keeps the config as `config.json` next to the vocabulary size,
+the class labels and the library versions it was trained with.
+
+No TensorFlow import here: scripts parse their flags before TensorFlow loads.
+"""
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+
+from sentiment_lstm.errors import UserError
+
+CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
+
+
+def _option(default, help, minimum=None, maximum=None, choices=None):
+    """A dataclass field whose metadata becomes its command-line flag."""
+    metadata = {"help": help, "min": minimum, "max": maximum, "choices": choices}
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class Config:
+    """Hyperparameters and run options of one training run.
+
+    Every field is a flag of `train.py`; `python train.py --help` lists them with
+    their defaults. Range checks run on construction, so a bad value fails before
+    any data is read.
+
+    Example:
+
+    >>> config = Config(cell="gru", units=32)
+    >>> Config.from_json(config.to_json()) == config
+    True
+    """
+
+    # Run: where data comes from and where the model goes.
+    name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
+    model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
+    data: str = _option(None, "IMDB archive or aclImdb/ folder (default: found automatically)")
+    limit: int = _option(None, "use at most this many training reviews, balanced", minimum=2)
+    val_fraction: float = _option(0.1, "share of the training reviews held out for validation",
+                                  minimum=0.01, maximum=0.5)
+    seed: int = _option(1337, "random seed of the split, shuffling and weights", minimum=0)
+    deterministic: bool = _option(True, "reproducible ops (TensorFlow op determinism; turns XLA off)")
+    # Text -> tokens.
+    max_tokens: int = _option(20000, "vocabulary size, including padding and OOV", minimum=3)
+    max_length: int = _option(200, "tokens kept per review; longer reviews are truncated", minimum=1)
+    # Model.
+    cell: str = _option("lstm", "recurrent layer: the project's lstm|gru|rnn, or Keras' keras-lstm",
+                        choices=CELLS)
+    layers: int = _option(1, "stacked recurrent layers", minimum=1, maximum=8)
+    units: int = _option(64, "units of each recurrent layer (per direction)", minimum=1)
+    bidirectional: bool = _option(False, "read each review both ways (keras.layers.Bidirectional)")
+    embed_dim: int = _option(64, "size of the token embedding", minimum=1)
+    embedding_dropout: float = _option(0.2, "spatial dropout of whole embedding channels",
+                                       minimum=0.0, maximum=0.9)
+    dropout: float = _option(0.0, "dropout of the recurrent layers' inputs", minimum=0.0, maximum=0.9)
+    recurrent_dropout: float = _option(0.0, "dropout of the recurrent state", minimum=0.0, maximum=0.9)
+    dense_dropout: float = _option(0.3, "dropout before the softmax layer", minimum=0.0, maximum=0.9)
+    # Optimisation.
+    learning_rate: float = _option(1e-3, "Adam learning rate", minimum=1e-7, maximum=1.0)
+    batch_size: int = _option(64, "reviews per batch", minimum=1)
+    epochs: int = _option(10, "maximum number of epochs", minimum=1)
+    patience: int = _option(2, "epochs without val_loss improvement before early stopping", minimum=1)
+    bucket: bool = _option(True, "batch reviews of similar length together")
+    jit_compile: bool = _option(False, "compile training steps with XLA (needs --no-deterministic)")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            problem = check(f, getattr(self, f.name))
+            if problem:
+                raise UserError(f"--{flag_name(f.name)} {problem}.")
+        if self.jit_compile and self.deterministic:
+            raise UserError("--jit-compile needs --no-deterministic, because TensorFlow "
+                            "turns XLA off while op determinism is on.")
+        if self.jit_compile and self.cell == "keras-lstm":
+            raise UserError("--jit-compile does not work with --cell keras-lstm, "
+                            "whose TensorFlow kernel does not support XLA.")
+
+    @property
+    def output_dir(self):
+        """The model directory: `model_dir`, else `models/<name>`."""
+        return self.model_dir or f"models/{self.name}"
+
+    def to_json(self, **extra):
+        """JSON text of the hyperparameters, followed by `extra` top-level entries."""
+        return json.dumps({"hyperparameters": dataclasses.asdict(self), **extra}, indent=2)
+
+    @classmethod
+    def from_json(cls, text):
+        """The `Config` saved by `to_json`; unknown keys (from newer versions) are ignored."""
+        saved = json.loads(text)["hyperparameters"]
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in names})
+
+
+def flag_name(name):
+    return name.replace("_", "-")
+
+
+def check(f, value):
+    """What is wrong with `value` for field `f`, as the end of a sentence, or None."""
+    if value is None:
+        return None if f.default is None else "needs a value"
+    meta = f.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {', '.join(meta['choices'])}, not {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    if meta.get("min") is not None and value < meta["min"]:
+        return f"must be at least {meta['min']}, not {value}"
+    if meta.get("max") is not None and value > meta["max"]:
+        return f"must be at most {meta['max']}, not {value}"
+    return None
+
+
+def make_parser(parser, fields=None):
+    """Add one flag per `Config` field (or per name in `fields`) to `parser`."""
+    import argparse
+
+    for f in dataclasses.fields(Config):
+        if fields is not None and f.name not in fields:
+            continue
+        flag = "--" + flag_name(f.name)
+        help_text = f.metadata["help"] + ("" if f.default is None else " (default: %(default)s)")
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=f.metadata["help"])
+            continue
+        parser.add_argument(flag, type=_parse_type(f), default=f.default, help=help_text,
+                            metavar=f.name.upper())
+    return parser
+
+
+def parse_type(name):
+    """An argparse `type` for field `name`: converts the flag's text, checks its range."""
+    return _parse_type({f.name: f for f in dataclasses.fields(Config)}[name])
+
+
+def _parse_type(f):
+    import argparse
+
+    base = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+
+    def parse(text):
+        try:
+            value = base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {base.__name__}, got {text!r}") from None
+        problem = check(f, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = base.__name__  # argparse names the type in its messages
+    return parse
+
+
+def from_args(args):
+    """The `Config` of parsed command-line `args`."""
+    names = {f.name for f in dataclasses.fields(Config)}
+    return Config(**{k: v for k, v in vars(args).items() if k in names})

@@ -1,0 +1,131 @@
+"""Step 3 of the pipeline: the classifier, token ids in, class probabilities out.
+
+`build_token_model` is what trains (on the tf.data pipeline of `text.make_dataset`);
+`build_end_to_end` wraps it with the same tokenization into a model that takes raw
+review strings, which is what is saved, exported and served.
+"""
+import importlib
+
+import keras
+
+from sentiment_lstm import text
+from sentiment_lstm.config import Config
+from sentiment_lstm.data import LABELS
+
+# --cell -> (module, class) of the recurrent layer, imported only when used.
+RECURRENT_LAYERS = {
+    "lstm": ("sentiment_lstm.layers", "LSTM"),
+    "gru": ("sentiment_lstm.layers", "GRU"),
+    "rnn": ("sentiment_lstm.layers", "SimpleRNN"),
+    "keras-lstm": ("keras.layers", "LSTM"),
+}
+
+
+def recurrent_layer_class(cell):
+    """The layer class of `--cell` name `cell`; importing it registers it with Keras."""
+    if cell not in RECURRENT_LAYERS:
+        raise ValueError(f"`cell` must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
+    module, name = RECURRENT_LAYERS[cell]
+    return getattr(importlib.import_module(module), name)
+
+
+def build_token_model(vocabulary_size, config=None):
+    """Embedding -> recurrent layer(s) -> Dense(2, softmax), compiled.
+
+    Args:
+        vocabulary_size: number of token ids, padding (0) and OOV (1) included.
+        config: a `Config`; its model and optimiser fields are used
+            (`cell`, `layers`, `units`, `bidirectional`, `embed_dim`, the four
+            dropouts, `learning_rate`, `jit_compile`). Defaults to `Config()`.
+
+    Dropout sits where each kind helps an RNN text classifier: `embedding_dropout`
+    drops whole embedding channels (SpatialDropout1D), `dropout` and
+    `recurrent_dropout` are the recurrent layer's own input and state dropouts,
+    `dense_dropout` acts on the final review vector before the softmax.
+
+    Returns:
+        A compiled `keras.Model` taking int token ids `(batch, time)` (0 = padding,
+        masked) and returning probabilities `(batch, 2)` in the order of `LABELS`.
+
+    Example:
+
+    >>> model = build_token_model(1000, Config(units=8, embed_dim=16))
+    >>> model(np.array([[5, 9, 2, 0]])).shape
+    TensorShape([1, 2])
+    """
+    config = config or Config()
+    Recurrent = recurrent_layer_class(config.cell)
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(vocabulary_size, config.embed_dim, mask_zero=True,
+                               name="embedding")(tokens)  # (batch, time, embed_dim)
+    x = keras.layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(x)
+    for k in range(config.layers):
+        last = k == config.layers - 1
+        layer = Recurrent(config.units, return_sequences=not last, dropout=config.dropout,
+                          recurrent_dropout=config.recurrent_dropout, name=f"recurrent_{k}")
+        if config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{k}")
+        x = layer(x)  # (batch, time, units) then (batch, units); twice the units bidirectional
+    x = keras.layers.Dropout(config.dense_dropout, name="dense_dropout")(x)
+    probabilities = keras.layers.Dense(len(LABELS), activation="softmax", name="probabilities")(x)
+    model = keras.Model(tokens, probabilities, name="token_model")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=config.jit_compile)
+    return model
+
+
+@keras.saving.register_keras_serializable(package="sentiment_lstm")
+class PadToMinLength(keras.layers.Layer):
+    """Right-pads token ids `(batch, time)` with 0 (padding) to at least `min_length` steps.
+
+    A batch of reviews without a single token (all empty, say) would otherwise reach
+    the recurrent layer with zero time steps; padded, it has one masked step and
+    gets the prediction of an empty review. Longer batches pass unchanged.
+
+    Args:
+        min_length: the fewest time steps of the output.
+
+    Example:
+
+    >>> PadToMinLength()(np.zeros((3, 0), "int32")).shape
+    TensorShape([3, 1])
+    """
+
+    def __init__(self, min_length=1, **kwargs):
+        super().__init__(**kwargs)
+        if min_length < 1:
+            raise ValueError(f"`min_length` must be at least 1. Received: min_length={min_length}")
+        self.min_length = min_length
+
+    def call(self, tokens):
+        missing = keras.ops.maximum(self.min_length - keras.ops.shape(tokens)[1], 0)
+        return keras.ops.pad(tokens, [[0, 0], [0, missing]])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self):
+        return {**super().get_config(), "min_length": self.min_length}
+
+
+def build_end_to_end(token_model, vectorizer, max_length):
+    """Raw review strings `(batch,)` -> probabilities `(batch, 2)`.
+
+    The tokenization is the training pipeline's: the adapted `vectorizer`
+    (`text.make_vectorizer`), then `text.ClipTokens(max_length)`; `PadToMinLength`
+    then keeps a batch of token-less reviews from having no time step. The returned
+    model shares `token_model`'s weights and is not compiled: it is for
+    inference, saving and export.
+
+    Example:
+
+    >>> end_to_end = build_end_to_end(token_model, vectorizer, 200)
+    >>> end_to_end(tf.constant(["A great film.", ""])).shape
+    TensorShape([2, 2])
+    """
+    review = keras.Input(shape=(), dtype="string", name="review")
+    tokens = vectorizer(review)  # (batch, longest review in batch)
+    tokens = text.ClipTokens(max_length, name="clip_tokens")(tokens)  # (batch, <= max_length)
+    tokens = PadToMinLength(1, name="pad_to_min_length")(tokens)  # (batch, >= 1)
+    return keras.Model(review, token_model(tokens), name="sentiment_classifier")
