@@ -1,0 +1,101 @@
+"""Step 6 of the pipeline: write a trained model directory, atomically.
+
+A model directory holds
+
+    model.keras    the end-to-end Keras model (raw strings -> probabilities)
+    saved_model/   the same as a TensorFlow SavedModel: `serve` and `serving_default`
+                   take a 1-D tf.string batch of reviews, return (N, 2) float32
+    config.json    hyperparameters, vocabulary size, labels, library versions
+
+plus what `training` adds (history, logs, curves). Everything is written into a
+temporary sibling directory that then replaces the old one by renames, so a crash
+at any point leaves either the old model or the new one, never half of one.
+"""
+import contextlib
+import os
+import platform
+import shutil
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+from sentiment_lstm.data import LABELS
+
+MODEL_FILE = "model.keras"
+SAVED_MODEL_DIR = "saved_model"
+CONFIG_FILE = "config.json"
+VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn")
+
+
+def publish_dir(directory, write):
+    """Fill a fresh temporary sibling of `directory` with `write(path)`, then swap it in.
+
+    The old `directory`, if any, is renamed aside, the new one renamed into place,
+    then the old one deleted. If `write` raises, the temporary directory is removed,
+    `directory` is untouched and the exception propagates.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(directory, "new")
+    staging.mkdir()
+    try:
+        write(staging)
+        old = None
+        if directory.exists():
+            old = _sibling(directory, "old")
+            os.replace(directory, old)
+        try:
+            os.replace(staging, directory)
+        except BaseException:
+            if old is not None:
+                os.replace(old, directory)
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return directory
+
+
+def _sibling(path, role):
+    """An unused hidden path beside `path`, with the same suffix."""
+    return path.with_name(f".{path.stem}.{role}-{uuid.uuid4().hex[:8]}{path.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside `path`; on success it replaces `path` in one step.
+
+    Example:
+
+    >>> with atomic_file("metrics.json") as tmp:
+    ...     tmp.write_text("{}")
+    """
+    path = Path(path)
+    tmp = _sibling(path, "new")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_model(directory, end_to_end, config, vocabulary_size):
+    """Write `model.keras`, `saved_model/` and `config.json` of `end_to_end` into `directory`."""
+    directory = Path(directory)
+    end_to_end.save(directory / MODEL_FILE)
+    end_to_end.export(directory / SAVED_MODEL_DIR, format="tf_saved_model", verbose=False)
+    (directory / CONFIG_FILE).write_text(
+        config.to_json(vocabulary_size=int(vocabulary_size), labels=list(LABELS),
+                       versions=library_versions()))
+
+
+def library_versions():
+    """Versions of Python and of the installed libraries the model depends on."""
+    versions = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return versions

@@ -1,0 +1,150 @@
+"""Step 4 of the pipeline: train the token model and publish the model directory.
+
+`train(config)` reads the training split (never the test split), carves a seeded
+validation split from it, adapts the vectorizer on the training texts only, fits
+with Keras callbacks, then exports through `export.publish_dir`.
+
+While it runs, everything lives in the work area `<model_dir>.work/`:
+
+    backup/             BackupAndRestore: a killed run, started again with the same
+                        config, resumes after its last completed epoch
+    best.weights.h5     ModelCheckpoint of the best val_loss so far (across restarts)
+    history.csv         CSVLogger, appended to on resume: one row per epoch
+    logs/               TensorBoard
+    config.json         the config of the run, to tell whether a backup is resumable
+
+The work area is deleted once the model directory is published.
+"""
+import csv
+import json
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from sentiment_lstm import data, export, model, text
+from sentiment_lstm.config import Config
+
+HISTORY_CSV = "history.csv"
+HISTORY_JSON = "history.json"
+CURVES_PNG = "training_curves.png"
+LOGS_DIR = "logs"
+MONITOR = "val_loss"
+
+
+def train(config, callbacks=()):
+    """Train a model with `config` and publish it to `config.output_dir`.
+
+    Args:
+        config: a `Config`.
+        callbacks: extra Keras callbacks, run after the project's own.
+
+    Returns:
+        The `keras.callbacks.History` of this call's `fit` (after a resume, only
+        the epochs run by this call; `history.json` in the model dir has all).
+    """
+    seed_everything(config.seed, config.deterministic)
+    source = data.resolve_source(config.data)
+    reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
+    train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
+    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
+    train_ds, val_ds = (
+        text.make_dataset(split, vectorizer, batch_size=config.batch_size,
+                          max_length=config.max_length, shuffle=shuffle, seed=config.seed,
+                          bucket=config.bucket)
+        for split, shuffle in ((train_reviews, True), (val_reviews, False)))
+
+    work = prepare_work_area(Path(f"{config.output_dir}.work"), config)
+    token_model = model.build_token_model(vectorizer.vocabulary_size(), config)
+    with warnings.catch_warnings():
+        # Bucketed datasets have no known length, so Keras learns it by running out of
+        # data at the end of the first epoch, and warns about it: expected here.
+        warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+        history = token_model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                                  callbacks=[*make_callbacks(config, work), *callbacks],
+                                  verbose=1 if sys.stdout.isatty() else 2,
+                                  shuffle=False)  # make_dataset shuffles the training set
+    best = work / "best.weights.h5"
+    if best.exists():  # the best epoch may predate a restart, which EarlyStopping forgets
+        token_model.load_weights(best)
+    end_to_end = model.build_end_to_end(token_model, vectorizer, config.max_length)
+
+    def write(directory):
+        export.write_model(directory, end_to_end, config, vectorizer.vocabulary_size())
+        write_history(directory, work)
+
+    export.publish_dir(config.output_dir, write)
+    shutil.rmtree(work, ignore_errors=True)
+    return history
+
+
+def seed_everything(seed, deterministic=True):
+    """Seed Python, NumPy and TensorFlow; with `deterministic`, make TF ops reproducible."""
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def prepare_work_area(work, config):
+    """Create `work`, first discarding what an interrupted run with another config left."""
+    saved = work / export.CONFIG_FILE
+    if saved.exists() and saved.read_text() != config.to_json():
+        print(f"Discarding the interrupted run in {work}: it used different settings.")
+        shutil.rmtree(work)
+    if not (work / "backup").exists():  # nothing to resume: start the logs afresh
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    saved.write_text(config.to_json())
+    return work
+
+
+def make_callbacks(config, work):
+    """EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and BackupAndRestore."""
+    history = read_history(work / HISTORY_CSV)
+    best_so_far = min(history.get(MONITOR, []), default=None)
+    return [
+        keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience,
+                                      restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(str(work / "best.weights.h5"), monitor=MONITOR,
+                                        save_best_only=True, save_weights_only=True,
+                                        initial_value_threshold=best_so_far),
+        keras.callbacks.CSVLogger(str(work / HISTORY_CSV), append=True),
+        keras.callbacks.TensorBoard(str(work / LOGS_DIR)),
+        keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
+    ]
+
+
+def read_history(csv_path):
+    """{metric: [value per epoch]} from a CSVLogger file; {} when there is none."""
+    if not Path(csv_path).exists():
+        return {}
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
+
+
+def write_history(directory, work):
+    """Copy the CSV and TensorBoard logs from `work`; add `history.json` and the curves PNG."""
+    directory = Path(directory)
+    shutil.copy(work / HISTORY_CSV, directory / HISTORY_CSV)
+    shutil.copytree(work / LOGS_DIR, directory / LOGS_DIR)
+    history = read_history(work / HISTORY_CSV)
+    (directory / HISTORY_JSON).write_text(json.dumps(history, indent=2))
+    plot_history(history, directory / CURVES_PNG)
+
+
+def plot_history(history, path):
+    """Save loss and accuracy per epoch, training and validation, as a PNG."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    epochs = [int(e) + 1 for e in history["epoch"]]
+    for ax, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        ax.plot(epochs, history[metric], "o-", label="training")
+        ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.legend()
+    figure.savefig(path, dpi=100)
