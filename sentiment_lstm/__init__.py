@@ -1,0 +1,26 @@
+"""IMDB sentiment classifier: Embedding -> recurrent layer -> Dense(2, softmax).
+
+The pipeline, one module per step: `data` -> `text` -> `model` -> `training`
+-> `evaluation` -> `export` -> `inference`. The scripts `train.py`,
+`evaluate.py` and `predict.py` drive it.
+
+Example:
+
+>>> import sentiment_lstm
+>>> sentiment_lstm.load("models/imdb_lstm").predict(["What a great film!"])
+[{'label': 'positive', 'score': 0.97...}]
+
+Importing the package registers its Keras objects (tokenizer, recurrent and
+padding layers), so `keras.saving.load_model("model.keras")` loads a
+trained model in safe mode. `load` imports the inference code on first use.
+"""
+from sentiment_lstm import layers, model, text  # noqa: F401  register the Keras objects of model.keras
+
+__all__ = ["load"]
+
+
+def load(model_dir):
+    """The `inference.SentimentClassifier` saved in `model_dir` (see `inference.load`)."""
+    from sentiment_lstm import inference
+
+    return inference.load(model_dir)
