@@ -24,7 +24,7 @@ from sentiment_lstm.errors import UserError
 METRICS_FILE = "metrics.json"
 CONFUSION_PNG = "confusion_matrix.png"
 ROC_PNG = "roc_curve.png"
-TABLE_SUFFIXES = (".csv", ".tsv")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab")  # anything else is an aclImdb folder or archive
 
 
 def evaluate(model_dir, data_path=None, limit=None, seed=0):
@@ -53,10 +53,11 @@ def evaluate(model_dir, data_path=None, limit=None, seed=0):
 
 
 def load_labeled(path=None, limit=None, seed=0):
-    """Labeled `Reviews` to evaluate on: a CSV/TSV table, else the source's test split."""
+    """Labeled `Reviews` to evaluate on: a CSV/TSV table's first `limit` rows, else
+    `limit` reviews (balanced, drawn with `seed`) of the IMDB source's test split."""
     if path is not None and Path(path).suffix.lower() in TABLE_SUFFIXES:
         reviews = data.load_table(path)
-        reviews = data.Reviews(list(reviews.texts[:limit]), np.asarray(reviews.labels[:limit]))
+        reviews = reviews.subset(np.arange(min(limit or len(reviews), len(reviews))))
     else:
         reviews = data.load_reviews(data.resolve_source(path), "test", limit=limit, seed=seed)
     if len(reviews.texts) == 0:

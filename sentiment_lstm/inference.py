@@ -60,12 +60,15 @@ def load(model_dir):
     """
     model_dir = Path(model_dir)
     config, saved = read_config(model_dir)
+    path = model_dir / export.MODEL_FILE
+    if not path.is_file():
+        raise UserError(f"{model_dir} is not a complete model directory: it has no {path.name}.")
     model.recurrent_layer_class(config.cell)  # registers the layer class with Keras
     try:
-        end_to_end = keras.saving.load_model(model_dir / export.MODEL_FILE)
+        end_to_end = keras.saving.load_model(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
-        raise UserError(f"The model in {model_dir} cannot be loaded ({error_summary(error)}); "
-                        "train it again.") from error
+        raise UserError(f"{path} is corrupt or was saved by an incompatible version; "
+                        "train the model again.") from error
     return SentimentClassifier(end_to_end, saved["labels"], config)
 
 
@@ -78,17 +81,14 @@ def read_config(model_dir):
     if not path.is_file():
         raise UserError(f"{model_dir} is not a model directory: it has no {export.CONFIG_FILE}.")
     try:
-        saved = json.loads(path.read_text())
-        return Config.from_json(json.dumps(saved)), saved
+        text = path.read_text()
+        saved = json.loads(text)
+        if len(saved["labels"]) != 2:
+            raise ValueError(f"expected 2 labels, got {saved['labels']}")
+        return Config.from_json(text), saved
     except (ValueError, KeyError, TypeError, UserError) as error:
-        raise UserError(f"{path} is corrupt or from an incompatible version "
-                        f"({error_summary(error)}).") from error
-
-
-def error_summary(error):
-    """The first line of an exception's message, short enough for one sentence."""
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:200].rstrip(".")
+        raise UserError(f"{path} is corrupt or was written by an incompatible version; "
+                        "train the model again.") from error
 
 
 def read_texts(texts=(), files=()):
