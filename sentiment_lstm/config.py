@@ -7,6 +7,7 @@ the class labels and the library versions it was trained with.
 
 No TensorFlow import here: scripts parse their flags before TensorFlow loads.
 """
+import argparse
 import dataclasses
 import json
 import math
@@ -119,33 +120,25 @@ def check(f, value):
     return None
 
 
-def make_parser(parser, fields=None):
-    """Add one flag per `Config` field (or per name in `fields`) to `parser`."""
-    import argparse
-
+def make_parser(parser):
+    """Add one flag per `Config` field to the `argparse` `parser`; return it."""
     for f in dataclasses.fields(Config):
-        if fields is not None and f.name not in fields:
-            continue
         flag = "--" + flag_name(f.name)
-        help_text = f.metadata["help"] + ("" if f.default is None else " (default: %(default)s)")
-        if f.type in (bool, "bool"):
+        if f.type is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
                                 help=f.metadata["help"])
-            continue
-        parser.add_argument(flag, type=_parse_type(f), default=f.default, help=help_text,
-                            metavar=f.name.upper())
+        else:
+            default = "" if f.default is None else " (default: %(default)s)"
+            parser.add_argument(flag, type=parse_type(f.name), default=f.default,
+                                help=f.metadata["help"] + default,
+                                metavar="|".join(f.metadata["choices"] or [f.name.upper()]))
     return parser
 
 
 def parse_type(name):
     """An argparse `type` for field `name`: converts the flag's text, checks its range."""
-    return _parse_type({f.name: f for f in dataclasses.fields(Config)}[name])
-
-
-def _parse_type(f):
-    import argparse
-
-    base = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+    f = next(f for f in dataclasses.fields(Config) if f.name == name)
+    base = f.type
 
     def parse(text):
         try:
