@@ -40,16 +40,17 @@ class SentimentClassifier:
 
     def predict_proba(self, texts):
         """Probabilities `(len(texts), 2)` float32, one row per review, in order."""
-        texts = tf.constant(list(texts), dtype=tf.string, shape=[len(texts)])
-        if texts.shape[0] == 0:
+        texts = list(texts)
+        if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
-        batches = tf.data.Dataset.from_tensor_slices(texts).batch(BATCH_SIZE)
-        return self.model.predict(batches, verbose=0)
+        batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
+        return self.model.predict(batches.batch(BATCH_SIZE), verbose=0)
 
     def predict(self, texts):
         """One `{"label": name, "score": probability of that label}` per review, in order."""
+        probabilities = self.predict_proba(texts)
         return [{"label": self.labels[k], "score": float(row[k])}
-                for row, k in ((row, int(np.argmax(row))) for row in self.predict_proba(texts))]
+                for row, k in zip(probabilities, probabilities.argmax(axis=1))]
 
 
 def load(model_dir):
