@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sentiment_lstm.data import LABELS
+from sentiment_lstm.errors import UserError
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
@@ -34,7 +35,7 @@ def publish_dir(directory, write):
     then the old one deleted. If `write` raises, the temporary directory is removed,
     `directory` is untouched and the exception propagates.
     """
-    directory = Path(directory)
+    directory = check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = _sibling(directory, "new")
     staging.mkdir()
@@ -55,6 +56,25 @@ def publish_dir(directory, write):
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return directory
+
+
+def check_replaceable(directory):
+    """`directory` as an absolute path, if it is new, empty or a model directory.
+
+    Raises:
+        UserError: it holds something else (or contains the working directory),
+            which publishing a model there would delete.
+    """
+    directory = Path(directory).expanduser().resolve()
+    if not directory.exists():
+        return directory
+    if not directory.is_dir():
+        raise UserError(f"{directory} exists and is not a directory; choose another model directory.")
+    if directory in (Path.cwd(), *Path.cwd().parents) or (
+            any(directory.iterdir()) and not (directory / CONFIG_FILE).is_file()):
+        raise UserError(f"{directory} already holds files that are not a trained model; "
+                        "choose a new or empty model directory.")
     return directory
 
 

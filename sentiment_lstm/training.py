@@ -46,6 +46,7 @@ def train(config, callbacks=()):
         The `keras.callbacks.History` of this call's `fit` (after a resume, only
         the epochs run by this call; `history.json` in the model dir has all).
     """
+    model_dir = export.check_replaceable(config.output_dir)  # fail before the long part
     seed_everything(config.seed, config.deterministic)
     source = data.resolve_source(config.data)
     reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
@@ -57,7 +58,7 @@ def train(config, callbacks=()):
                           bucket=config.bucket)
         for split, shuffle in ((train_reviews, True), (val_reviews, False)))
 
-    work = prepare_work_area(Path(f"{config.output_dir}.work"), config)
+    work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
     token_model = model.build_token_model(vectorizer.vocabulary_size(), config)
     with warnings.catch_warnings():
         # Bucketed datasets have no known length, so Keras learns it by running out of
@@ -76,7 +77,7 @@ def train(config, callbacks=()):
         export.write_model(directory, end_to_end, config, vectorizer.vocabulary_size())
         write_history(directory, work)
 
-    export.publish_dir(config.output_dir, write)
+    export.publish_dir(model_dir, write)
     shutil.rmtree(work, ignore_errors=True)
     return history
 

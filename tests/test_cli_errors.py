@@ -3,7 +3,7 @@ a non-zero exit status, and stderr is exactly one line `error: ...`, no tracebac
 
 The bad inputs of the issue run each script in a fresh interpreter, so TensorFlow's
 own start-up noise would show; they run concurrently, since most of their time is
-TensorFlow's import. Further flag mistakes run the scripts in this process.
+TensorFlow's import. Further mistakes run the scripts in this process.
 """
 import runpy
 import sys
@@ -34,7 +34,7 @@ SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the mes
                       "error: {corrupt_model}/model.keras is corrupt"),
 }
 
-FLAG_CASES = {
+IN_PROCESS_CASES = {
     "fraction out of range": (["train.py", "--val-fraction", "0"], 2,
                               "error: argument --val-fraction: must be at least 0.01, not 0.0"),
     "not a number": (["train.py", "--learning-rate", "fast"], 2,
@@ -45,6 +45,9 @@ FLAG_CASES = {
                          "determinism is on."),
     "bad limit": (["evaluate.py", "--limit", "-5"], 2, "error: argument --limit: must be at least 2"),
     "nothing to predict": (["predict.py"], 2, "error: give reviews to classify"),
+    "model dir over other files": (["train.py", "--model-dir", "tests"], 1,
+                                   f"error: {REPO / 'tests'} already holds files that are not a "
+                                   "trained model; choose a new or empty model directory."),
 }
 
 
@@ -88,9 +91,9 @@ def test_bad_input_is_one_sentence(name, script_results, bad_models):
     assert completed.stdout == b""
 
 
-@pytest.mark.parametrize("name", FLAG_CASES)
-def test_bad_flags_are_one_sentence(name, capsys, monkeypatch):
-    (script, *args), status, message = FLAG_CASES[name]
+@pytest.mark.parametrize("name", IN_PROCESS_CASES)
+def test_more_mistakes_are_one_sentence(name, capsys, monkeypatch):
+    (script, *args), status, message = IN_PROCESS_CASES[name]
     monkeypatch.setattr(sys, "argv", [script, *args])
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(REPO / script), run_name="__main__")

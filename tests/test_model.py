@@ -163,29 +163,31 @@ def hidden_siblings(directory):
 
 def test_publish_dir_replaces_the_old_directory(tmp_path):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "a.txt").write_text("old"))
-    export.publish_dir(target, lambda d: (d / "b.txt").write_text("new"))
-    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    export.publish_dir(target, lambda d: [(d / name).write_text("old")
+                                          for name in ("config.json", "metrics.json")])
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    assert [p.name for p in target.iterdir()] == ["config.json"]
+    assert (target / "config.json").read_text() == "new"
     assert hidden_siblings(target) == []
 
 
 def test_publish_dir_keeps_the_old_directory_when_writing_fails(tmp_path):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "a.txt").write_text("old"))
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
 
     def fail_halfway(directory):
-        (directory / "a.txt").write_text("half")
+        (directory / "config.json").write_text("half")
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError, match="No space left"):
         export.publish_dir(target, fail_halfway)
-    assert (target / "a.txt").read_text() == "old"
+    assert (target / "config.json").read_text() == "old"
     assert hidden_siblings(target) == []
 
 
 def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, monkeypatch):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "a.txt").write_text("old"))
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
     real_replace, calls = export.os.replace, []
 
     def replace(source, destination):  # the 2nd rename (new -> target) fails
@@ -196,9 +198,22 @@ def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, mo
 
     monkeypatch.setattr(export.os, "replace", replace)
     with pytest.raises(PermissionError):
-        export.publish_dir(target, lambda d: (d / "a.txt").write_text("new"))
-    assert (target / "a.txt").read_text() == "old"
+        export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    assert (target / "config.json").read_text() == "old"
     assert hidden_siblings(target) == []
+
+
+def test_publish_dir_never_replaces_other_files(tmp_path, monkeypatch):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    with pytest.raises(UserError, match="already holds files that are not a trained model"):
+        export.publish_dir(tmp_path / "notes", lambda d: None)
+    monkeypatch.chdir(tmp_path / "notes")
+    with pytest.raises(UserError, match="already holds files"):
+        export.check_replaceable(".")
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert export.check_replaceable("../empty") == tmp_path / "empty"
 
 
 def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
