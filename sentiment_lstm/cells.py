@@ -296,15 +296,13 @@ class LSTMCell(RecurrentCell):
     def transition(self, x_proj, states, weights, recurrent_mask=None):
         h_prev, c_prev = states
         σ, tanh = self.recurrent_activation, self.activation
-        x_i, x_f, x_c, x_o = ops.split(x_proj, 4, axis=-1)  # W_?x x_t + b_?
-        h_i, h_f, h_c, h_o = ops.split(  # W_?h h_{t-1}
-            ops.matmul(_drop(h_prev, recurrent_mask), weights["W_h"]), 4, axis=-1
-        )
-        i = σ(x_i + h_i)
-        f = σ(x_f + h_f)
-        c_tilde = tanh(x_c + h_c)
+        z = x_proj + ops.matmul(_drop(h_prev, recurrent_mask), weights["W_h"])
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)  # z_? = W_?x x_t + W_?h h_{t-1} + b_?
+        i = σ(z_i)
+        f = σ(z_f)
+        c_tilde = tanh(z_c)
         c = f * c_prev + i * c_tilde
-        o = σ(x_o + h_o)
+        o = σ(z_o)
         h = o * tanh(c)
         return {"i": i, "f": f, "c_tilde": c_tilde, "c": c, "o": o, "h": h}
 

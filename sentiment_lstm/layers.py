@@ -23,6 +23,7 @@ from keras import ops
 # Keras' per-backend time loop, the one its built-in layers use (no mask passed here).
 from keras.src import backend as keras_backend
 
+from sentiment_lstm import fused
 from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
 
 
@@ -49,6 +50,7 @@ class Recurrent(keras.layers.Layer):
     """
 
     cell_class = None
+    fuse = True  # use fused.py where it applies; benchmarks set False to compare
     layer_kwargs = ("name", "dtype", "trainable", "autocast")
 
     def __init__(
@@ -149,7 +151,8 @@ class Recurrent(keras.layers.Layer):
 
     def _scan(self, x_proj, states, recurrent_mask, emit):
         """Runs `cell.transition` over time with Keras' own time loop (TensorArrays in a
-        while loop on TensorFlow, `lax.scan` on JAX).
+        while loop on TensorFlow, `lax.scan` on JAX); for a standard LSTM, with the
+        hand-written backward pass of `fused.py`.
 
         Args:
             emit: None (only the final states), or names of quantities to return at
@@ -159,6 +162,9 @@ class Recurrent(keras.layers.Layer):
             The final states and a dict from each emitted name to `(batch, time, units)`.
         """
         cell = self.cell
+        if self.fuse and fused.fusable(cell, recurrent_mask) and set(emit or ()) <= set(cell.state_names):
+            seqs = dict(zip(cell.state_names, fused.lstm_recurrence(cell, x_proj, *states)))
+            return [seqs["h"][:, -1], seqs["c"][:, -1]], seqs
         weights = cell.recurrent_weights()
 
         def step(x_t, carry):

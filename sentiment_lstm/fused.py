@@ -1,0 +1,106 @@
+"""The LSTM recurrence with its backward pass written out by hand.
+
+Autodiff through a time loop replays every operation of every step backwards, with
+a stored intermediate for each. Here the forward pass (still `LSTMCell.transition`)
+keeps only `h_t` and `c_t`; the backward pass recomputes every step's gates in one
+matrix product, and everything in it that does not depend on the next step's
+gradient is computed for all steps at once, outside the loop. What is left in the loop is a few operations per step (backpropagation
+through time, from `c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t` and `h_t = o_t ⊙ tanh(c_t)`):
+
+    dh_t = dH_t + dz_{t+1} W_hᵀ
+    dc_t = dC_t + dh_t ⊙ o_t ⊙ (1 - tanh² c_t) + dc_{t+1} ⊙ f_{t+1}
+    dz_t = [dc_t ⊙ c~_t ⊙ i_t(1 - i_t),   dc_t ⊙ c_{t-1} ⊙ f_t(1 - f_t),
+            dc_t ⊙ i_t ⊙ (1 - c~_t²),     dh_t ⊙ tanh(c_t) ⊙ o_t(1 - o_t)]
+
+where `z_t = x_proj_t + h_{t-1} W_h` holds the four gates' pre-activations and
+`dH_t, dC_t` are the gradients arriving from outside at step t. Then
+`d x_proj = dz` and `dW_h = Σ_t h_{t-1}ᵀ dz_t`: one matrix product over all steps.
+
+It holds for σ = sigmoid, tanh activations and no recurrent dropout; `fusable`
+says when. The tests compare its gradients with Keras' LSTM to 1e-5.
+"""
+
+import keras
+from keras import ops
+
+from keras.src import backend as keras_backend  # Keras' per-backend time loop
+
+
+def fusable(cell, recurrent_mask):
+    """Whether `lstm_recurrence` computes this cell's recurrence (and its gradient)."""
+    return (
+        cell.__class__.__name__ == "LSTMCell"
+        and cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+        and recurrent_mask is None
+    )
+
+
+def lstm_recurrence(cell, x_proj, h0, c0):
+    """h_t and c_t of every step, `(batch, time, units)` each, from `x_proj`
+    `(batch, time, 4 * units)` and the initial states `(batch, units)`."""
+    W_h = ops.copy(cell.recurrent_kernel)  # a tensor: the gradient to the variable is ours
+    return _recurrence(cell)(x_proj, h0, c0, W_h)
+
+
+def _shift(x, first):
+    """`x` moved one step later in time, `first` at step 0: `[first, x_0, ..., x_{T-2}]`."""
+    return ops.concatenate([first[:, None], x[:, :-1]], axis=1)
+
+
+def _recurrence(cell):
+    @ops.custom_gradient
+    def recurrence(x_proj, h0, c0, W_h):
+        weights = {"W_h": W_h}
+
+        def step(x_t, states):
+            q = cell.transition(x_t, list(states), weights)
+            return (q["h"], q["c"]), [q["h"], q["c"]]
+
+        # Keras' loop, batch-major (its time-major mode reads the batch size as the length).
+        _, (H, C), _ = keras_backend.rnn(step, x_proj, [h0, c0])
+
+        def grad(*upstream):
+            dH, dC = upstream[0] if len(upstream) == 1 else upstream  # JAX passes one tuple
+            dH = ops.zeros_like(H) if dH is None else dH
+            dC = ops.zeros_like(C) if dC is None else dC
+            units = W_h.shape[0]
+            H_prev = _shift(H, h0)
+            # The gates of every step again, in one matrix product instead of a loop.
+            Z = x_proj + ops.reshape(
+                ops.matmul(ops.reshape(H_prev, (-1, units)), W_h), ops.shape(x_proj)
+            )
+            Z_i, Z_f, Z_c, Z_o = ops.split(Z, 4, axis=-1)
+            I, F, C_tilde, O = ops.sigmoid(Z_i), ops.sigmoid(Z_f), ops.tanh(Z_c), ops.sigmoid(Z_o)
+            tanh_C = ops.tanh(C)
+            F_next = ops.concatenate([F[:, 1:], ops.zeros_like(F[:, :1])], axis=1)
+            # Per step, what the loop reads: dH_t, dC_t, o_t (1 - tanh² c_t), f_{t+1},
+            # and the four gate factors of dz_t; all steps at once here.
+            into_loop = ops.concatenate(
+                [
+                    dH, dC, O * (1.0 - tanh_C**2), F_next,
+                    C_tilde * I * (1.0 - I), _shift(C, c0) * F * (1.0 - F),
+                    I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O),
+                ],
+                axis=-1,
+            )  # (batch, time, 8 * units)
+            W_h_T = ops.transpose(W_h)
+            pieces = [units, 2 * units, 3 * units, 4 * units]
+
+            def back_step(inputs, states):
+                dh_rec, dc_next = states
+                dH_t, dC_t, o_dtanh_t, f_next, factors = ops.split(inputs, pieces, axis=-1)
+                dh = dH_t + dh_rec
+                dc = dC_t + dh * o_dtanh_t + dc_next * f_next
+                dz = ops.concatenate([dc, dc, dc, dh], axis=-1) * factors
+                return dz, [ops.matmul(dz, W_h_T), dc]
+
+            zeros = ops.zeros_like(h0)
+            _, dZ, (dh0, dc_first) = keras_backend.rnn(back_step, into_loop, [zeros, zeros], go_backwards=True)
+            dZ = ops.flip(dZ, axis=1)  # (batch, time, 4 * units), forward order
+            dW_h = ops.matmul(ops.transpose(ops.reshape(H_prev, (-1, units))), ops.reshape(dZ, (-1, 4 * units)))
+            return dZ, dh0, dc_first * F[:, 0], dW_h
+
+        return (H, C), grad
+
+    return recurrence
