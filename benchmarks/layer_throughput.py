@@ -1,0 +1,115 @@
+"""Training throughput of the project's recurrent layers against Keras' built-ins.
+
+Model: Embedding(20000, 128, mask_zero) -> RNN(64) -> Dense(2, softmax), Adam,
+categorical cross-entropy; batch 64, 200 time steps. Every model trains on the same
+token batches; the models take turns (one round of `--batches` steps each, repeated
+`--rounds` times) after a warm-up, so background load hits them alike. Reported:
+median samples/s per model and the ratio ours / Keras.
+
+    python benchmarks/layer_throughput.py                 # TensorFlow backend
+    KERAS_BACKEND=jax python benchmarks/layer_throughput.py --out benchmarks/layer_throughput_jax.json
+
+Token lengths: seeded, uniform between 20 and 200, right-padded with 0 (the padding
+is masked when the mask is on).
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.environment import describe, write_json  # noqa: E402
+from sentiment_lstm import layers  # noqa: E402
+
+KERAS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
+OURS = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}
+
+
+def token_batches(count, batch, time_steps, vocab, seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(20, time_steps + 1, size=(count, batch))
+    tokens = rng.integers(2, vocab, size=(count, batch, time_steps)).astype("int32")
+    tokens[np.arange(time_steps)[None, None, :] >= lengths[..., None]] = 0
+    labels = keras.utils.to_categorical(rng.integers(0, 2, size=(count, batch)), 2)
+    return tokens, labels
+
+
+def build(layer, mask, args):
+    model = keras.Sequential([
+        keras.Input((args.time,), dtype="int32"),
+        keras.layers.Embedding(args.vocab, args.embed, mask_zero=mask),
+        layer,
+        keras.layers.Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=args.jit and isinstance(layer, layers.Recurrent))
+    return model
+
+
+def candidates(args):
+    for cell in args.cells:
+        for mask in args.masks:
+            yield f"{cell} mask={mask} keras", cell, mask, lambda c=cell: KERAS[c](args.units)
+            yield f"{cell} mask={mask} ours", cell, mask, lambda c=cell: OURS[c](args.units)
+            if cell == "lstm" and args.autodiff:
+                def autodiff():
+                    layer = layers.LSTM(args.units)
+                    layer.fuse = False
+                    return layer
+                yield f"{cell} mask={mask} ours-autodiff", cell, mask, autodiff
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], choices=sorted(KERAS))
+    parser.add_argument("--masks", nargs="+", type=int, default=[1, 0], help="1 = mask_zero on, 0 = off")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--time", type=int, default=200)
+    parser.add_argument("--units", type=int, default=64)
+    parser.add_argument("--embed", type=int, default=128)
+    parser.add_argument("--vocab", type=int, default=20000)
+    parser.add_argument("--batches", type=int, default=8, help="train steps per model per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--jit", action="store_true", help="compile our models with XLA (Keras' LSTM cannot on TF)")
+    parser.add_argument("--autodiff", action="store_true", help="also time our LSTM without the hand-written backward")
+    parser.add_argument("--out", default=f"benchmarks/layer_throughput_{keras.backend.backend()}.json")
+    args = parser.parse_args()
+
+    tokens, labels = token_batches(args.batches, args.batch, args.time, args.vocab, seed=0)
+    models = {}
+    for name, cell, mask, make in candidates(args):
+        keras.utils.set_random_seed(0)
+        models[name] = (cell, mask, build(make(), bool(mask), args))
+    for name, (_, _, model) in models.items():  # warm-up: tracing and the first steps
+        for k in range(2):
+            model.train_on_batch(tokens[k], labels[k])
+
+    rates = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, (_, _, model) in models.items():
+            start = time.perf_counter()
+            for k in range(args.batches):
+                model.train_on_batch(tokens[k], labels[k])
+            rates[name].append(args.batches * args.batch / (time.perf_counter() - start))
+
+    results = []
+    for name, (cell, mask, _) in models.items():
+        median = float(np.median(rates[name]))
+        reference = float(np.median(rates[f"{cell} mask={mask} keras"]))
+        results.append({
+            "model": name, "samples_per_s": round(median, 1),
+            "rounds": [round(r, 1) for r in rates[name]], "ratio_to_keras": round(median / reference, 3),
+        })
+        print(f"{name:28s} {median:8.1f} samples/s   x{median / reference:.2f} vs keras")
+    write_json(args.out, {"benchmark": "layer_throughput", "settings": vars(args), "results": results, **describe()})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
