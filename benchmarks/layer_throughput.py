@@ -48,7 +48,10 @@ def build(layer, mask, args):
         layer,
         keras.layers.Dense(2, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=args.jit and isinstance(layer, layers.Recurrent))
+    # "auto" is Keras' default: XLA on JAX, no XLA on TensorFlow on a CPU. --jit asks XLA
+    # for our layers on TensorFlow, which Keras' LSTM there does not support.
+    jit = True if args.jit and isinstance(layer, layers.Recurrent) else "auto"
+    model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=jit)
     return model
 
 
