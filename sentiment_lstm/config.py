@@ -58,6 +58,8 @@ class Config:
     units: int = _option(64, "units of each recurrent layer (per direction)", minimum=1)
     bidirectional: bool = _option(False, "read each review both ways (keras.layers.Bidirectional)")
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
+    pretrained_embeddings: bool = _option(
+        False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled reviews")
     embedding_dropout: float = _option(0.2, "spatial dropout of whole embedding channels",
                                        minimum=0.0, maximum=0.9)
     dropout: float = _option(0.0, "dropout of the recurrent layers' inputs", minimum=0.0, maximum=0.9)

@@ -153,7 +153,7 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
         raise UserError("There are no reviews to build a dataset from.")
     if not np.isin(labels, (0, 1)).all():
         raise UserError("Training and evaluation need labeled reviews (labels 0 or 1).")
-    tokens = _tokenize(reviews.texts, vectorizer, max_length)
+    tokens = tokenize(reviews.texts, vectorizer, max_length)
     dataset = tf.data.Dataset.from_tensor_slices((tokens, labels))
     if shuffle:
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
@@ -171,8 +171,12 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _tokenize(texts, vectorizer, max_length):
-    """Token ids of `texts`, clipped to `max_length`, as an int32 RaggedTensor (rows >= 1 step)."""
+def tokenize(texts, vectorizer, max_length):
+    """Token ids of `texts`, clipped to `max_length`, as an int32 RaggedTensor (rows >= 1 step).
+
+    Tokenizes eagerly in large batches; `make_dataset` and the embedding pretraining
+    (`pretrain.py`) both read reviews through it.
+    """
     values, lengths = [], []
     for start in range(0, len(texts), _VECTORIZE_BATCH):
         batch = tf.constant(list(texts[start:start + _VECTORIZE_BATCH]), dtype=tf.string)

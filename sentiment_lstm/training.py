@@ -25,7 +25,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from sentiment_lstm import data, export, model, text
+from sentiment_lstm import data, export, model, pretrain, text
 from sentiment_lstm.config import Config
 
 HISTORY_CSV = "history.csv"
@@ -60,6 +60,9 @@ def train(config, callbacks=()):
 
     work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
     token_model = model.build_token_model(vectorizer.vocabulary_size(), config)
+    if config.pretrained_embeddings:
+        vectors = pretrained_vectors(source, train_reviews, vectorizer, config)
+        token_model.get_layer("embedding").set_weights([vectors])
     with warnings.catch_warnings():
         # Bucketed datasets have no known length, so Keras learns it by running out of
         # data at the end of the first epoch, and warns about it: expected here.
@@ -80,6 +83,15 @@ def train(config, callbacks=()):
     export.publish_dir(model_dir, write)
     shutil.rmtree(work, ignore_errors=True)
     return history
+
+
+def pretrained_vectors(source, train_reviews, vectorizer, config):
+    """PPMI-SVD word vectors `(vocabulary, embed_dim)` of the training reviews plus the
+    unlabeled ones (`pretrain.py`); the validation and test reviews are not read."""
+    unlabeled = data.load_reviews(source, "unsup", limit=config.limit, seed=config.seed)
+    texts = list(train_reviews.texts) + list(unlabeled.texts)
+    tokens = text.tokenize(texts, vectorizer, 2 * config.max_length).to_tensor().numpy()
+    return pretrain.ppmi_svd_vectors(tokens, vectorizer.vocabulary_size(), config.embed_dim, seed=config.seed)
 
 
 def seed_everything(seed, deterministic=True):
