@@ -1,0 +1,63 @@
+"""Try training recipes on the validation split; record every one, not only the best.
+
+    python benchmarks/recipes.py [--only NAME ...] [--out benchmarks/recipes.json]
+
+Each recipe is a set of `train.py` flags; each run trains on the training split less
+its validation part (the test split is never read) and reports the best validation
+accuracy (EarlyStopping restores that epoch), the epochs run and the wall time of
+`train.py`. Results are merged into `--out` by name, so recipes can be run a few at a time.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.environment import ROOT, describe, write_json  # noqa: E402
+
+RECIPES = {
+    "default": "",
+    "pretrained": "--pretrained-embeddings",
+    "len400-embed128-pretrained": "--max-length 400 --embed-dim 128 --pretrained-embeddings",
+    "len400-embed128-pretrained-bi": "--max-length 400 --embed-dim 128 --pretrained-embeddings --bidirectional",
+}
+
+
+def run(name, flags, out_dir):
+    model_dir = out_dir / name
+    command = f"python train.py {flags} --model-dir {model_dir}".replace("  ", " ")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "train.py", *shlex.split(flags), "--model-dir", str(model_dir)],
+                            cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        return {"command": command, "error": result.stderr.strip().splitlines()[-1:]}
+    history = json.loads((model_dir / "history.json").read_text())
+    best = max(range(len(history["val_accuracy"])), key=lambda k: history["val_accuracy"][k])
+    return {"command": command, "val_accuracy": round(history["val_accuracy"][best], 4),
+            "val_loss": round(history["val_loss"][best], 4), "best_epoch": best + 1,
+            "epochs": len(history["val_accuracy"]), "train_seconds": round(seconds, 1)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(RECIPES), help="run only these recipes")
+    parser.add_argument("--out", default="benchmarks/recipes.json")
+    parser.add_argument("--models", default="benchmarks/out/recipes", help="where the trained models go")
+    args = parser.parse_args()
+    out = Path(args.out)
+    results = json.loads(out.read_text())["recipes"] if out.exists() else {}
+    for name in args.only or RECIPES:
+        results[name] = {**run(name, RECIPES[name], Path(args.models)), **describe()}
+        print(name, json.dumps({k: v for k, v in results[name].items() if k in ("val_accuracy", "epochs", "train_seconds", "error")}), flush=True)
+        write_json(out, {"recipes": results})
+
+
+if __name__ == "__main__":
+    main()
