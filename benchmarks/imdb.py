@@ -1,0 +1,796 @@
+"""IMDB in one command: accuracy, training cost and serving speed of every model, one machine.
+
+    python benchmarks/imdb.py                 # full IMDB -> benchmarks/results.json, results.md
+    python benchmarks/imdb.py --quick         # 2000 train / 2000 test reviews, 2 epochs -> benchmarks/out/
+    python benchmarks/imdb.py --best-flags "--units 128 --bidirectional"
+
+Entries, in order:
+
+    tfidf        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2) +
+                 LogisticRegression(max_iter=1000), fit on the whole training split (no tuning)
+    keras-lstm   the seed's model: train.py --cell keras-lstm (keras.layers.LSTM)
+    rnn gru lstm the project's layers: train.py --cell rnn|gru|lstm, defaults otherwise
+    best         the best recipe: train.py <--best-flags> (default: the default lstm flags;
+                 when its settings equal the lstm entry's, the lstm run is reused)
+
+Each neural model runs in its own processes, from the repository root: `train.py ...
+--model-dir <work>/<name>` (validation split carved from the training split, early
+stopping on it), `evaluate.py --model-dir ...` on the test split (its accuracy is the
+reported one), then `imdb.py --run-one serve`, which times the exported SavedModel:
+`tf.saved_model.load(dir/"saved_model").serve(tf.constant([...]))`. The TF-IDF
+baseline runs in one process of its own (`--run-one tfidf`). Peak RSS is each
+process's own, polled while it runs (`TreePeak`; this script imports the
+package's modules without its `__init__`, so neither child loads Keras or TensorFlow
+beyond what it needs: none for TF-IDF, the SavedModel's for serving).
+
+Reported per entry: test accuracy; training wall time (the whole train.py process:
+start-up, reading the archive, vocabulary, every epoch with its validation pass, and
+the export; for TF-IDF the fit of vectorizer and classifier on loaded texts); epochs
+run (`len(history.json["epoch"])`); peak RSS of training, evaluation and serving;
+batch throughput (reviews/s over `--inference-reviews` test reviews in batches of
+`--inference-batch`, median of 3 passes after one warm-up batch) and single-review
+latency p50/p99 (`--latency-calls` calls of one review each after `--warmup-calls`).
+"""
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py: TensorFlow's C++ logs
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as train.py, evaluate.py, predict.py
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _import_without_tensorflow():
+    """Let `sentiment_lstm.<module>` imports skip the package's `__init__`, which imports
+    TensorFlow and Keras (for the Keras registrations of model.keras). Only when this file
+    runs as a script: the TF-IDF process then never loads TensorFlow, and the serving
+    process loads only what the SavedModel needs, so their peak RSS is their own."""
+    import types
+
+    package = types.ModuleType("sentiment_lstm")
+    package.__path__ = [str(ROOT / "sentiment_lstm")]
+    sys.modules["sentiment_lstm"] = package
+
+
+if __name__ == "__main__" and "sentiment_lstm" not in sys.modules:
+    _import_without_tensorflow()
+
+import numpy as np  # noqa: E402
+
+from sentiment_lstm import cli, config  # noqa: E402
+from sentiment_lstm.errors import UserError  # noqa: E402
+
+ENTRIES = {  # name -> (label in the table, train.py flags before the benchmark's own)
+    "tfidf": ("TF-IDF + logistic regression", None),
+    "keras-lstm": ("seed: keras.layers.LSTM", ["--cell", "keras-lstm"]),
+    "rnn": ("ours: SimpleRNN", ["--cell", "rnn"]),
+    "gru": ("ours: GRU", ["--cell", "gru"]),
+    "lstm": ("ours: LSTM", ["--cell", "lstm"]),
+    "best": ("best recipe (ours: LSTM)", None),  # flags from --best-flags
+}
+QUICK = {"limit": 2000, "test_limit": 2000, "epochs": 2}
+BENCHMARK_FLAGS = ("model_dir", "name", "data", "limit")  # set by the benchmark, not --best-flags
+RESULTS_JSON = "results.json"
+RESULTS_MD = "results.md"
+DEFAULT_OUT = ROOT / "benchmarks"
+SCRATCH = ROOT / "benchmarks" / "out"  # git-ignored
+TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
+LOGISTIC = {"max_iter": 1000}
+DASH = "–"
+
+
+# ---------------------------------------------------------------------------------------
+# Pure parts: flags, percentiles, TF-IDF, results, tables.
+
+
+class _BestFlagsParser(cli.ArgumentParser):
+    """train.py's parser whose mistakes become a `UserError` about --best-flags."""
+
+    def error(self, message):
+        raise UserError(f"--best-flags: {message}.")
+
+
+def parse_train_flags(tokens):
+    """The `Config` that train.py builds from the command-line `tokens` (a list)."""
+    parser = config.make_parser(_BestFlagsParser(prog="train.py", add_help=False))
+    unset = object()
+    parser.set_defaults(**{name: unset for name in BENCHMARK_FLAGS})
+    args = parser.parse_args(list(tokens))
+    given = [name for name in BENCHMARK_FLAGS if getattr(args, name) is not unset]
+    for name in BENCHMARK_FLAGS:
+        if getattr(args, name) is unset:
+            setattr(args, name, None if name != "name" else config.Config().name)
+    try:
+        return config.from_args(args), given
+    except UserError as error:
+        raise UserError(f"--best-flags: {error}") from None
+
+
+def best_flag_tokens(text):
+    """The train.py flags of the best recipe, from the `--best-flags` string.
+
+    Raises:
+        UserError: unbalanced quotes, a flag train.py rejects, a flag the benchmark
+            sets itself (--model-dir, --name, --data, --limit), or a cell other than lstm.
+    """
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError as error:
+        raise UserError(f"--best-flags cannot be split into flags ({error}).") from None
+    settings, given = parse_train_flags(tokens)
+    if given:
+        flags = ", ".join("--" + config.flag_name(name) for name in given)
+        raise UserError(f"--best-flags must not set {flags}: the benchmark sets the model "
+                        "directory and the data for every model.")
+    if settings.cell != "lstm":
+        raise UserError(f"--best-flags must keep --cell lstm (the best recipe is the "
+                        f"project's LSTM), not --cell {settings.cell}.")
+    return tokens
+
+
+def common_train_flags(settings):
+    """The train.py flags every neural entry gets: data, training limit, epochs."""
+    flags = []
+    if settings["data"]:
+        flags += ["--data", settings["data"]]
+    if settings["limit"]:
+        flags += ["--limit", str(settings["limit"])]
+    if settings["epochs"]:
+        flags += ["--epochs", str(settings["epochs"])]
+    return flags
+
+
+def train_flags(name, settings):
+    """The train.py flags of neural entry `name` (without --model-dir)."""
+    own = settings["best_flags_tokens"] if name == "best" else ENTRIES[name][1]
+    return [*own, *common_train_flags(settings)]
+
+
+def evaluate_flags(settings):
+    flags = []
+    if settings["data"]:
+        flags += ["--data", settings["data"]]
+    if settings["test_limit"]:
+        flags += ["--limit", str(settings["test_limit"])]
+    return flags
+
+
+def python_display():
+    """How to name this interpreter in a reproducible command."""
+    try:
+        return str(Path(sys.executable).relative_to(ROOT))
+    except ValueError:
+        return "python"
+
+
+def relative(path):
+    """`path` relative to the repository root when inside it (commands run from there)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def commands(name, settings, model_dir):
+    """(train argv, evaluate argv) of neural entry `name`, run from the repository root."""
+    model_dir = relative(model_dir)
+    train = ["train.py", *train_flags(name, settings), "--model-dir", model_dir]
+    evaluate = ["evaluate.py", "--model-dir", model_dir, *evaluate_flags(settings)]
+    return train, evaluate
+
+
+def command_line(*argvs):
+    """One shell line running each argv (a script and its flags) in turn with `&&`."""
+    python = python_display()
+    return " && ".join(shlex.join([python, *argv]) for argv in argvs)
+
+
+def latency_percentiles(seconds):
+    """p50, p99 and mean of call durations `seconds`, in milliseconds (linear interpolation)."""
+    ms = np.asarray(seconds, dtype=float) * 1000.0
+    if ms.size == 0:
+        raise ValueError("no latencies to summarise")
+    p50, p99 = np.percentile(ms, [50, 99])
+    return {"p50_ms": float(p50), "p99_ms": float(p99), "mean_ms": float(ms.mean()),
+            "calls": int(ms.size)}
+
+
+def measure_inference(predict, reviews, batch_size=256, latency_calls=200, warmup_calls=20,
+                      passes=3):
+    """Batch throughput and single-review latency of `predict(list of str) -> (n, 2)`.
+
+    Throughput: the median over `passes` of len(reviews) / seconds to predict all of them
+    in batches of `batch_size`, after one warm-up batch. Latency: `latency_calls` calls
+    with one review each (cycling through `reviews`), after `warmup_calls` calls.
+    """
+    reviews = list(reviews)
+    predict(reviews[:batch_size])
+    rates = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for k in range(0, len(reviews), batch_size):
+            predict(reviews[k:k + batch_size])
+        rates.append(len(reviews) / (time.perf_counter() - start))
+    for k in range(warmup_calls):
+        predict([reviews[k % len(reviews)]])
+    durations = []
+    for k in range(latency_calls):
+        review = [reviews[k % len(reviews)]]
+        start = time.perf_counter()
+        predict(review)
+        durations.append(time.perf_counter() - start)
+    return {"throughput_reviews_per_s": float(np.median(rates)),
+            "throughput_passes": [round(r, 1) for r in rates],
+            "latency_ms": latency_percentiles(durations),
+            "inference_reviews": len(reviews), "inference_batch": batch_size}
+
+
+def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
+    """Fit the TF-IDF + logistic regression baseline; return (pipeline, metrics).
+
+    Metrics: `test_accuracy`, `train_seconds` (the fit, texts already in memory),
+    `vocabulary_size`, `n_train`, `n_test`.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from sklearn.pipeline import make_pipeline
+
+    pipeline = make_pipeline(TfidfVectorizer(**TFIDF), LogisticRegression(**LOGISTIC))
+    start = time.perf_counter()
+    pipeline.fit(list(train_texts), np.asarray(train_labels))
+    seconds = time.perf_counter() - start
+    predicted = pipeline.predict(list(test_texts))
+    return pipeline, {
+        "test_accuracy": float(accuracy_score(np.asarray(test_labels), predicted)),
+        "train_seconds": seconds,
+        "vocabulary_size": len(pipeline[0].vocabulary_),
+        "n_train": len(train_texts), "n_test": len(test_texts),
+    }
+
+
+def best_summary(models, settings):
+    """The top-level `best_custom_lstm` object: the best entry's figures and command."""
+    entry = next((m for m in models if m["name"] == "best"), None)
+    if entry is None:
+        return None
+    return {"test_accuracy": entry.get("test_accuracy"), "train_seconds": entry.get("train_seconds"),
+            "epochs": entry.get("epochs"), "command": entry["command"],
+            "train_flags": train_flags("best", settings),
+            "best_flags": settings["best_flags"], "reused_from": entry.get("reused_from")}
+
+
+def assemble(models, settings, environment, complete=True):
+    """The results.json document."""
+    public = {k: v for k, v in settings.items() if k != "best_flags_tokens"}
+    return {
+        "benchmark": "imdb",
+        "complete": complete,
+        "best_custom_lstm": best_summary(models, settings),
+        "commit": environment.get("commit"),
+        "date": environment.get("date"),
+        "cores": (environment.get("machine") or {}).get("cores"),
+        "versions": environment.get("versions"),
+        "environment": environment,
+        "settings": public,
+        "models": models,
+        "definitions": DEFINITIONS,
+    }
+
+
+DEFINITIONS = {
+    "test_accuracy": "accuracy on the test split (or its balanced --test-limit slice, seed 0), "
+                     "from evaluate.py's metrics.json; the test split is used for nothing else",
+    "train_seconds": "wall time of the whole train.py process: interpreter and TensorFlow "
+                     "start-up, reading the archive, vocabulary, every epoch with its "
+                     "validation pass, and the export of model.keras and the SavedModel; "
+                     "TF-IDF: the fit of vectorizer and classifier on texts already in memory",
+    "epochs": "epochs run (len(history.json['epoch'])): early stopping on the validation split",
+    "peak_rss_mib": "peak resident memory of each process, polled (VmHWM): train.py, evaluate.py, "
+                    "and the serving process that loads only the SavedModel; TF-IDF: one "
+                    "process fits, evaluates and serves",
+    "throughput_reviews_per_s": "reviews per second through SavedModel.serve in batches "
+                                "(TF-IDF: the sklearn pipeline's predict_proba)",
+    "latency_ms": "one review per call, wall time per call; p50/p99 by linear interpolation",
+}
+
+COLUMNS = ("model", "test accuracy", "train time (s)", "epochs", "peak RSS train (MiB)",
+           "peak RSS serve (MiB)", "batch throughput (reviews/s)", "latency p50 (ms)",
+           "latency p99 (ms)")
+
+
+def _fmt(value, pattern):
+    return DASH if value is None else pattern.format(value)
+
+
+def table_row(entry):
+    """One markdown table row of a results entry."""
+    if entry.get("error"):
+        cells = [entry["label"], "failed: " + entry["error"]] + [DASH] * (len(COLUMNS) - 2)
+        return "| " + " | ".join(cells) + " |"
+    rss = entry.get("peak_rss_mib") or {}
+    latency = entry.get("latency_ms") or {}
+    cells = [
+        entry["label"],
+        _fmt(None if entry.get("test_accuracy") is None else 100 * entry["test_accuracy"], "{:.2f}%"),
+        _fmt(entry.get("train_seconds"), "{:.1f}"),
+        _fmt(entry.get("epochs"), "{:d}"),
+        _fmt(rss.get("train"), "{:.0f}"),
+        _fmt(rss.get("serve"), "{:.0f}"),
+        _fmt(entry.get("throughput_reviews_per_s"), "{:.0f}"),
+        _fmt(latency.get("p50_ms"), "{:.2f}"),
+        _fmt(latency.get("p99_ms"), "{:.2f}"),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown_table(models):
+    """The results table: a header, an alignment row and one row per entry."""
+    header = "| " + " | ".join(COLUMNS) + " |"
+    align = "|" + "|".join(["---"] + ["---:"] * (len(COLUMNS) - 1)) + "|"
+    return "\n".join([header, align, *(table_row(m) for m in models)])
+
+
+def lstm_verdict(models):
+    """Sentences answering: is our LSTM better than SimpleRNN and GRU here, at what latency?"""
+    by_name = {m["name"]: m for m in models if not m.get("error")}
+    lstm = by_name.get("lstm")
+    others = [by_name[n] for n in ("rnn", "gru") if n in by_name]
+    if lstm is None or not others or lstm.get("test_accuracy") is None:
+        return []
+    lines = []
+    for other in others:
+        gap = 100 * (lstm["test_accuracy"] - other["test_accuracy"])
+        word = "better" if gap > 0 else "worse" if gap < 0 else "as good"
+        ratio = lstm["latency_ms"]["p50_ms"] / other["latency_ms"]["p50_ms"]
+        lines.append(
+            f"- LSTM vs {other['label'].split(': ')[-1]}: {word} by {abs(gap):.2f} points "
+            f"({100 * lstm['test_accuracy']:.2f}% vs {100 * other['test_accuracy']:.2f}%); "
+            f"latency p50 {lstm['latency_ms']['p50_ms']:.2f} ms vs "
+            f"{other['latency_ms']['p50_ms']:.2f} ms ({ratio:.2f}x), "
+            f"throughput {lstm['throughput_reviews_per_s']:.0f} vs "
+            f"{other['throughput_reviews_per_s']:.0f} reviews/s.")
+    return lines
+
+
+def describe_data(settings):
+    train = f"{settings['limit']} training reviews" if settings["limit"] else "all 25,000 training reviews"
+    test = f"{settings['test_limit']} test reviews" if settings["test_limit"] else "all 25,000 test reviews"
+    epochs = (f"at most {settings['epochs']} epochs" if settings["epochs"]
+              else f"train.py's epochs (at most {config.Config().epochs}, early stopping)")
+    return (f"{train} (neural models: {1 - config.Config().val_fraction:.0%} train, "
+            f"{config.Config().val_fraction:.0%} validation; TF-IDF: all), {test}, {epochs}")
+
+
+def markdown_report(results):
+    """results.md: what ran where, the table, the answer, and the definitions."""
+    env = results["environment"]
+    machine = env.get("machine") or {}
+    versions = env.get("versions") or {}
+    commit = (results.get("commit") or "unknown")[:12]
+    dirty = " (with uncommitted changes)" if env.get("uncommitted_changes") else ""
+    settings = results["settings"]
+    lines = [
+        "# IMDB benchmark" + ("" if results["complete"] else " (incomplete)"),
+        "",
+        f"Commit {commit}{dirty}, {results.get('date')}; {machine.get('cpu')}, "
+        f"{machine.get('cores')} cores; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+        f"Data: {describe_data(settings)}." + (" Quick mode." if settings.get("quick") else ""),
+        "",
+        "Command: `" + settings["command"] + "`",
+        "",
+        markdown_table(results["models"]),
+        "",
+    ]
+    verdict = lstm_verdict(results["models"])
+    if verdict:
+        lines += ["Is the LSTM better than the simple RNN and the GRU here, and what does it "
+                  "cost in latency?", "", *verdict, ""]
+    best = results.get("best_custom_lstm")
+    if best:
+        lines += [f"Best recipe: `{best['command']}`"
+                  + (f" (same settings as the {best['reused_from']} entry, whose run it reuses)"
+                     if best.get("reused_from") else ""), ""]
+    lines += ["Definitions:", ""]
+    lines += [f"- {name}: {text}." for name, text in DEFINITIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# Processes.
+
+
+class TreePeak:
+    """Peak resident memory (MiB) of a child process and its descendants, while it runs.
+
+    A thread polls every `interval` seconds: the child's own high-water mark (VmHWM in
+    /proc/<pid>/status, exact since its exec, so a poll only has to come before it exits)
+    and the summed RSS of its process tree (psutil). Not `ru_maxrss`: on Linux a child
+    inherits in it the RSS of the parent that spawned it.
+    """
+
+    def __init__(self, pid, interval=0.05):
+        import psutil
+
+        self.psutil = psutil
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mib(self):
+        return self.peak_kib / 1024
+
+    def _run(self):
+        while True:
+            self.sample()
+            if self._stop.wait(self.interval):
+                return
+
+    def sample(self):
+        hwm = vm_hwm_kib(self.pid)
+        if hwm:
+            self.peak_kib = max(self.peak_kib, hwm)
+        try:
+            process = self.psutil.Process(self.pid)
+            tree = [process, *process.children(recursive=True)]
+            total = 0
+            for member in tree:
+                try:
+                    total += member.memory_info().rss
+                except (self.psutil.NoSuchProcess, self.psutil.AccessDenied):
+                    pass
+            self.peak_kib = max(self.peak_kib, total // 1024)
+        except (self.psutil.NoSuchProcess, self.psutil.AccessDenied, self.psutil.ZombieProcess):
+            pass
+
+
+def vm_hwm_kib(pid):
+    """The peak RSS (KiB) of process `pid` since its exec, or None where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def run_child(argv, log_path):
+    """Run `python argv...` from the repository root, output to `log_path`.
+
+    Returns:
+        (exit status, wall seconds, peak RSS in MiB of the child's process tree).
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        log.write("$ " + command_line(argv) + "\n")
+        log.flush()
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=log,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        try:
+            with TreePeak(child.pid) as peak:
+                status = child.wait()
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        seconds = time.perf_counter() - start
+    return status, seconds, peak.mib
+
+
+def last_line(log_path):
+    lines = [line for line in Path(log_path).read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+class ChildFailed(Exception):
+    pass
+
+
+def checked(argv, log_path, what):
+    status, seconds, rss = run_child(argv, log_path)
+    if status != 0:
+        raise ChildFailed(f"{what} exited with status {status} ({last_line(log_path)}; "
+                          f"log: {relative(log_path)})")
+    return seconds, rss
+
+
+def inference_argv(settings, reviews_file, result_file):
+    return ["--inference-batch", str(settings["inference_batch"]),
+            "--latency-calls", str(settings["latency_calls"]),
+            "--warmup-calls", str(settings["warmup_calls"]),
+            "--reviews-file", relative(reviews_file), "--result", relative(result_file)]
+
+
+def tfidf_data_flags(settings):
+    return [*(["--data", settings["data"]] if settings["data"] else []),
+            *(["--limit", str(settings["limit"])] if settings["limit"] else []),
+            *(["--test-limit", str(settings["test_limit"])] if settings["test_limit"] else [])]
+
+
+def entry_command(name, settings, work):
+    """The command line that reproduces entry `name`'s figures."""
+    if name == "tfidf":
+        return command_line(["benchmarks/imdb.py", "--models", "tfidf", *tfidf_data_flags(settings)])
+    return command_line(*commands(name, settings, work / name))
+
+
+def run_tfidf(settings, work, reviews_file):
+    result_file = work / "tfidf.result.json"
+    argv = ["benchmarks/imdb.py", "--run-one", "tfidf", *tfidf_data_flags(settings),
+            *inference_argv(settings, reviews_file, result_file)]
+    _, rss = checked(argv, work / "logs" / "tfidf.log", "The TF-IDF run")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    return {**result, "epochs": None, "peak_rss_mib": {"train": rss, "evaluate": None, "serve": None}}
+
+
+def run_neural(name, settings, work, reviews_file):
+    model_dir = work / name
+    train, evaluate = commands(name, settings, model_dir)
+    for stale in (model_dir, model_dir.with_name(model_dir.name + ".work")):
+        if (stale / "config.json").is_file():  # an earlier model, or an interrupted run's backup
+            shutil.rmtree(stale)
+    logs = work / "logs"
+    train_seconds, train_rss = checked(train, logs / f"{name}.train.log", f"train.py for {name}")
+    history = json.loads((model_dir / "history.json").read_text())
+    _, eval_rss = checked(evaluate, logs / f"{name}.evaluate.log", f"evaluate.py for {name}")
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    result_file = work / f"{name}.serve.json"
+    serve = ["benchmarks/imdb.py", "--run-one", "serve", "--model-dir", relative(model_dir),
+             *inference_argv(settings, reviews_file, result_file)]
+    _, serve_rss = checked(serve, logs / f"{name}.serve.log", f"serving {name}")
+    served = json.loads(result_file.read_text())
+    result_file.unlink()
+    if not settings["keep_models"]:
+        shutil.rmtree(model_dir, ignore_errors=True)
+    return {
+        "test_accuracy": metrics["accuracy"], "test_metrics": metrics,
+        "train_seconds": train_seconds, "epochs": len(history["epoch"]),
+        "final_val_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
+        "peak_rss_mib": {"train": train_rss, "evaluate": eval_rss, "serve": serve_rss},
+        **served,
+        "model_dir": relative(model_dir) if settings["keep_models"] else None,
+    }
+
+
+def run_entry(name, settings, work, reviews_file, done):
+    label = ENTRIES[name][0]
+    print(f"[{name}] {label} ...", flush=True)
+    entry = {"name": name, "label": label, "command": entry_command(name, settings, work)}
+    try:
+        if name == "tfidf":
+            entry.update(run_tfidf(settings, work, reviews_file))
+        else:
+            twin = reusable_twin(name, settings, done)
+            if twin is not None:
+                skip = ("name", "label", "command", "hyperparameters")
+                entry.update({k: v for k, v in twin.items() if k not in skip})
+                entry["reused_from"] = twin["name"]
+                print(f"[{name}] same settings as {twin['name']}: its run is reused", flush=True)
+            else:
+                entry.update(run_neural(name, settings, work, reviews_file))
+            entry["hyperparameters"] = dataclasses.asdict(parse_train_flags(train_flags(name, settings))[0])
+    except ChildFailed as failure:
+        entry["error"] = str(failure)
+        print(f"[{name}] FAILED: {failure}", flush=True)
+        return entry
+    print(f"[{name}] " + table_row(entry), flush=True)
+    return entry
+
+
+def reusable_twin(name, settings, done):
+    """A finished entry trained with exactly the settings of `name` (the best recipe
+    with the default flags is the lstm entry), or None."""
+    if name != "best":
+        return None
+    mine = parse_train_flags(train_flags("best", settings))[0]
+    for entry in done:
+        if entry["name"] in ("lstm",) and not entry.get("error"):
+            if parse_train_flags(train_flags(entry["name"], settings))[0] == mine:
+                return entry
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The children (--run-one).
+
+
+def run_one_tfidf(args):
+    from sentiment_lstm import data
+
+    source = data.resolve_source(args.data)
+    train = data.load_reviews(source, "train", limit=args.limit, seed=config.Config().seed)
+    test = data.load_reviews(source, "test", limit=args.test_limit, seed=0)
+    pipeline, metrics = tfidf_baseline(train.texts, train.labels, test.texts, test.labels)
+    reviews = json.loads(Path(args.reviews_file).read_text())
+    metrics.update(measure_inference(pipeline.predict_proba, reviews, args.inference_batch,
+                                     args.latency_calls, args.warmup_calls))
+    metrics["tensorflow_loaded"] = "tensorflow" in sys.modules
+    Path(args.result).write_text(json.dumps(metrics))
+
+
+def run_one_serve(args):
+    import tensorflow as tf
+
+    path = Path(args.model_dir) / "saved_model"
+    if not path.is_dir():
+        raise UserError(f"{args.model_dir} has no saved_model/ folder to serve.")
+    loaded = tf.saved_model.load(str(path))  # keep it: `serve` needs its variables alive
+    reviews = json.loads(Path(args.reviews_file).read_text())
+    result = measure_inference(lambda batch: loaded.serve(tf.constant(batch)).numpy(), reviews,
+                               args.inference_batch, args.latency_calls, args.warmup_calls)
+    Path(args.result).write_text(json.dumps(result))
+
+
+# ---------------------------------------------------------------------------------------
+# The command.
+
+
+def positive(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def make_parser():
+    parser = cli.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Quick mode: --limit 2000 --test-limit 2000 --epochs 2, outputs in benchmarks/out/.")
+    parser.add_argument("--quick", action="store_true",
+                        help="a slice for a check in minutes: " + ", ".join(
+                            f"--{config.flag_name(k)} {v}" for k, v in QUICK.items()))
+    parser.add_argument("--limit", type=config.parse_type("limit"),
+                        help="training reviews, balanced (default: all 25,000)")
+    parser.add_argument("--test-limit", type=config.parse_type("limit"),
+                        help="test reviews, balanced (default: all 25,000)")
+    parser.add_argument("--epochs", type=config.parse_type("epochs"),
+                        help="maximum epochs of every neural model (default: train.py's)")
+    parser.add_argument("--best-flags", default="", metavar="'FLAGS'",
+                        help="train.py flags of the best recipe, as one string, e.g. "
+                             "--best-flags='--units 128 --bidirectional' (default: none, "
+                             "i.e. the default lstm)")
+    parser.add_argument("--models", nargs="+", choices=list(ENTRIES), default=list(ENTRIES),
+                        metavar="NAME", help=f"entries to run, of {' '.join(ENTRIES)} (default: all)")
+    parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
+    parser.add_argument("--out-dir", help="where results.json and results.md go (default: "
+                                          "benchmarks/, or benchmarks/out/ on a slice)")
+    parser.add_argument("--work-dir", help="models and logs (default: benchmarks/out/imdb)")
+    parser.add_argument("--keep-models", action="store_true", help="keep the trained models")
+    parser.add_argument("--inference-reviews", type=positive("inference-reviews"), default=2000,
+                        help="test reviews timed through the models (default: %(default)s)")
+    parser.add_argument("--inference-batch", type=positive("inference-batch"), default=256,
+                        help="reviews per batch for throughput (default: %(default)s)")
+    parser.add_argument("--latency-calls", type=positive("latency-calls"), default=200,
+                        help="timed single-review calls (default: %(default)s)")
+    parser.add_argument("--warmup-calls", type=positive("warmup-calls"), default=20,
+                        help="untimed single-review calls first (default: %(default)s)")
+    # Internal: one child process of the benchmark.
+    parser.add_argument("--run-one", choices=("tfidf", "serve"), help=argparse.SUPPRESS)
+    parser.add_argument("--model-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--reviews-file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    return parser
+
+
+def settings_from(args, argv):
+    quick = args.quick
+    settings = {
+        "quick": quick,
+        "limit": args.limit if args.limit is not None else (QUICK["limit"] if quick else None),
+        "test_limit": (args.test_limit if args.test_limit is not None
+                       else (QUICK["test_limit"] if quick else None)),
+        "epochs": args.epochs if args.epochs is not None else (QUICK["epochs"] if quick else None),
+        "best_flags": args.best_flags,
+        "best_flags_tokens": best_flag_tokens(args.best_flags),
+        "data": None if args.data is None else relative(Path(args.data).expanduser()),
+        "models": list(dict.fromkeys(args.models)),
+        "inference_reviews": args.inference_reviews,
+        "inference_batch": args.inference_batch,
+        "latency_calls": args.latency_calls,
+        "warmup_calls": args.warmup_calls,
+        "keep_models": args.keep_models,
+        "command": command_line(["benchmarks/imdb.py", *argv]),
+    }
+    full = settings["limit"] is None and settings["test_limit"] is None
+    settings["out_dir"] = relative(args.out_dir or (DEFAULT_OUT if full else SCRATCH))
+    settings["work_dir"] = relative(args.work_dir or SCRATCH / "imdb")
+    return settings
+
+
+def write_results(settings, models, environment, complete):
+    results = assemble(models, settings, environment, complete)
+    from benchmarks.environment import write_json
+
+    out = ROOT / settings["out_dir"]
+    write_json(out / RESULTS_JSON, results)
+    markdown = out / RESULTS_MD
+    tmp = markdown.with_name(markdown.name + ".tmp")
+    tmp.write_text(markdown_report(results))
+    os.replace(tmp, markdown)
+    return results
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.run_one == "tfidf":
+        return run_one_tfidf(args)
+    if args.run_one == "serve":
+        return run_one_serve(args)
+    try:
+        settings = settings_from(args, argv)
+    except UserError as error:  # a bad --best-flags is a bad command line
+        parser.error(str(error))
+
+    from sentiment_lstm import data
+
+    source = data.resolve_source(settings["data"])  # a missing path fails here, in one sentence
+    if source == "tfds" and settings["data"] is None:
+        raise UserError("No local copy of IMDB was found; pass --data PATH to aclImdb_v1.tar.gz "
+                        "or an aclImdb/ folder.")
+    work = ROOT / settings["work_dir"]
+    work.mkdir(parents=True, exist_ok=True)
+    count = min(settings["inference_reviews"], settings["test_limit"] or settings["inference_reviews"])
+    test = data.load_reviews(source, "test", limit=count, seed=0)
+    order = np.random.default_rng(0).permutation(len(test.texts))  # mixed lengths and classes
+    reviews_file = work / "inference_reviews.json"
+    reviews_file.write_text(json.dumps([test.texts[k] for k in order]))
+
+    from benchmarks.environment import describe
+
+    environment = describe()
+    print(f"IMDB benchmark: {describe_data(settings)}; models and logs in {settings['work_dir']}/",
+          flush=True)
+    models = []
+    try:
+        for name in settings["models"]:
+            models.append(run_entry(name, settings, work, reviews_file, models))
+            write_results(settings, models, environment, complete=False)
+    finally:
+        reviews_file.unlink(missing_ok=True)
+    write_results(settings, models, environment, complete=True)
+    out = settings["out_dir"]
+    print(f"\n{markdown_table(models)}\n\nwrote {out}/{RESULTS_JSON} and {out}/{RESULTS_MD}")
+    failed = [m["name"] for m in models if m.get("error")]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(models)} entries failed ({', '.join(failed)}); "
+                        f"their logs are in {settings['work_dir']}/logs/.")
+
+
+if __name__ == "__main__":
+    cli.run(main)

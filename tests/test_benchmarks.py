@@ -1,0 +1,274 @@
+"""The pure parts of the benchmarks: tables, percentiles, results schema, TF-IDF, PyTorch skip.
+
+Nothing here trains a real model: results dicts and corpora are made up by the tests.
+"""
+import json
+import runpy
+import shlex
+import sys
+
+import numpy as np
+import pytest
+from script_runner import REPO
+
+from benchmarks import epoch_speed, imdb, torch_lstm
+from sentiment_lstm.config import Config
+from sentiment_lstm.errors import UserError
+
+SETTINGS = {
+    "quick": False, "limit": None, "test_limit": None, "epochs": None,
+    "best_flags": "--units 128 --bidirectional", "best_flags_tokens": ["--units", "128", "--bidirectional"],
+    "data": None, "models": list(imdb.ENTRIES), "inference_reviews": 2000, "inference_batch": 256,
+    "latency_calls": 200, "warmup_calls": 20, "keep_models": False,
+    "command": "python benchmarks/imdb.py", "out_dir": "benchmarks", "work_dir": "benchmarks/out/imdb",
+}
+ENVIRONMENT = {"commit": "0123456789abcdef", "uncommitted_changes": False, "date": "2026-01-01T00:00:00+00:00",
+               "machine": {"cpu": "Test CPU", "cores": 2, "platform": "Linux"},
+               "keras_backend": "tensorflow", "versions": {"python": "3.11", "keras": "3.15.1"}}
+
+
+def entry(name, accuracy, seconds, epochs, train_rss, serve_rss, throughput, p50, p99, **extra):
+    label = imdb.ENTRIES[name][0]
+    return {"name": name, "label": label, "test_accuracy": accuracy, "train_seconds": seconds,
+            "epochs": epochs, "peak_rss_mib": {"train": train_rss, "evaluate": 700.0, "serve": serve_rss},
+            "throughput_reviews_per_s": throughput,
+            "latency_ms": {"p50_ms": p50, "p99_ms": p99, "mean_ms": p50, "calls": 200},
+            "command": "python train.py", **extra}
+
+
+MODELS = [
+    entry("tfidf", 0.9046, 39.04, None, 2100.4, None, 15000.0, 0.4123, 0.9, ),
+    entry("rnn", 0.8123, 300.0, 4, 1500.0, 600.2, 900.4, 3.0, 6.5),
+    entry("gru", 0.8601, 400.0, 5, 1600.0, 610.0, 800.0, 4.0, 7.0),
+    entry("lstm", 0.8712, 450.55, 6, 1650.5, 620.0, 700.0, 5.0, 9.25),
+    {"name": "best", "label": imdb.ENTRIES["best"][0], "error": "train.py for best exited with status 1"},
+]
+
+
+def test_markdown_table_has_exact_rows():
+    lines = imdb.markdown_table(MODELS).splitlines()
+    assert lines == [
+        "| model | test accuracy | train time (s) | epochs | peak RSS train (MiB) | peak RSS serve (MiB) "
+        "| batch throughput (reviews/s) | latency p50 (ms) | latency p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| TF-IDF + logistic regression | 90.46% | 39.0 | – | 2100 | – | 15000 | 0.41 | 0.90 |",
+        "| ours: SimpleRNN | 81.23% | 300.0 | 4 | 1500 | 600 | 900 | 3.00 | 6.50 |",
+        "| ours: GRU | 86.01% | 400.0 | 5 | 1600 | 610 | 800 | 4.00 | 7.00 |",
+        "| ours: LSTM | 87.12% | 450.6 | 6 | 1650 | 620 | 700 | 5.00 | 9.25 |",
+        "| best recipe (ours: LSTM) | failed: train.py for best exited with status 1 "
+        "| – | – | – | – | – | – | – |",
+    ]
+
+
+def test_verdict_answers_lstm_against_rnn_and_gru():
+    lines = imdb.lstm_verdict(MODELS)
+    assert lines == [
+        "- LSTM vs SimpleRNN: better by 5.89 points (87.12% vs 81.23%); latency p50 5.00 ms vs "
+        "3.00 ms (1.67x), throughput 700 vs 900 reviews/s.",
+        "- LSTM vs GRU: better by 1.11 points (87.12% vs 86.01%); latency p50 5.00 ms vs "
+        "4.00 ms (1.25x), throughput 700 vs 800 reviews/s.",
+    ]
+    assert imdb.lstm_verdict(MODELS[:1]) == []
+
+
+def test_latency_percentiles_in_milliseconds():
+    seconds = np.arange(1, 101) / 1000.0  # 1 ms .. 100 ms
+    summary = imdb.latency_percentiles(seconds)
+    assert summary["p50_ms"] == pytest.approx(50.5)
+    assert summary["p99_ms"] == pytest.approx(99.01)
+    assert summary["mean_ms"] == pytest.approx(50.5)
+    assert summary["calls"] == 100
+    assert imdb.latency_percentiles([0.002])["p99_ms"] == pytest.approx(2.0)
+    with pytest.raises(ValueError):
+        imdb.latency_percentiles([])
+
+
+def test_measure_inference_calls_batches_and_singles():
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return np.zeros((len(batch), 2))
+
+    result = imdb.measure_inference(predict, [f"review {k}" for k in range(10)], batch_size=4,
+                                    latency_calls=7, warmup_calls=3, passes=2)
+    assert calls == [4] + [4, 4, 2] * 2 + [1] * 3 + [1] * 7
+    assert result["latency_ms"]["calls"] == 7
+    assert result["throughput_reviews_per_s"] > 0 and len(result["throughput_passes"]) == 2
+    assert (result["inference_reviews"], result["inference_batch"]) == (10, 4)
+
+
+def best_entry(settings):
+    train, evaluate = imdb.commands("best", settings, REPO / "benchmarks/out/imdb/best")
+    return entry("best", 0.88, 500.0, 7, 1700.0, 640.0, 650.0, 5.5, 10.0,
+                 command=imdb.command_line(train, evaluate))
+
+
+def test_results_json_schema_and_best_command_reproduces_flags():
+    settings = {**SETTINGS, "data": "../shared/data/aclImdb_v1.tar.gz", "epochs": 3}
+    results = imdb.assemble([*MODELS[:4], best_entry(settings)], settings, ENVIRONMENT)
+    json.dumps(results)  # serialisable
+    best = results["best_custom_lstm"]
+    assert {"test_accuracy", "train_seconds", "command"} <= set(best)
+    assert (best["test_accuracy"], best["train_seconds"]) == (0.88, 500.0)
+    for key in ("commit", "date", "cores", "versions"):
+        assert results[key] is not None
+    assert results["cores"] == 2 and "best_flags_tokens" not in results["settings"]
+
+    train_part, evaluate_part = best["command"].split(" && ")
+    _, script, *flags = shlex.split(train_part)
+    assert script == "train.py"
+    assert flags[-2:] == ["--model-dir", "benchmarks/out/imdb/best"]
+    reproduced, _ = imdb.parse_train_flags(flags)
+    assert reproduced == Config(units=128, bidirectional=True, epochs=3,
+                                data="../shared/data/aclImdb_v1.tar.gz",
+                                model_dir="benchmarks/out/imdb/best")
+    assert shlex.split(evaluate_part)[1:4] == ["evaluate.py", "--model-dir", "benchmarks/out/imdb/best"]
+
+    report = imdb.markdown_report(results)
+    assert imdb.markdown_table(results["models"]) in report
+    assert "Is the LSTM better than the simple RNN and the GRU here" in report
+
+
+def test_results_without_best_entry_say_so():
+    assert imdb.assemble(MODELS[:2], SETTINGS, ENVIRONMENT)["best_custom_lstm"] is None
+
+
+def test_best_flags_reuse_the_lstm_run_only_when_settings_match():
+    lstm = entry("lstm", 0.87, 450.0, 6, 1650.0, 620.0, 700.0, 5.0, 9.0)
+    default = {**SETTINGS, "best_flags": "", "best_flags_tokens": []}
+    assert imdb.reusable_twin("best", default, [lstm]) is lstm
+    assert imdb.reusable_twin("best", SETTINGS, [lstm]) is None
+    assert imdb.reusable_twin("gru", default, [lstm]) is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("--units 0", "--best-flags: argument --units: must be at least 1, not 0."),
+    ("--bogus", "--best-flags: unrecognized arguments: --bogus."),
+    ("--model-dir x --limit 5", "--best-flags must not set --model-dir, --limit"),
+    ("--cell gru", "--best-flags must keep --cell lstm"),
+    ("--units '12", "--best-flags cannot be split into flags"),
+    ("--jit-compile", "--best-flags: --jit-compile needs --no-deterministic"),
+])
+def test_bad_best_flags_are_one_sentence(text, message):
+    with pytest.raises(UserError) as error:
+        imdb.best_flag_tokens(text)
+    assert str(error.value).startswith(message)
+    assert imdb.best_flag_tokens("--units 96 --no-bucket") == ["--units", "96", "--no-bucket"]
+
+
+def test_tfidf_baseline_accuracy_matches_sklearn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(0)
+    good, bad, neutral = ["great", "superb", "moving", "loved"], ["awful", "dull", "boring", "hated"], \
+        ["film", "plot", "actor", "scene", "story", "the", "a"]
+
+    def corpus(n):
+        labels = rng.integers(0, 2, n)
+        texts = [" ".join(rng.choice(neutral, 6).tolist() + rng.choice([bad, good][y], 1).tolist()
+                          + rng.choice(good + bad, 1).tolist()) for y in labels]
+        return texts, labels
+
+    train_texts, train_labels = corpus(120)
+    test_texts, test_labels = corpus(60)
+    pipeline, metrics = imdb.tfidf_baseline(train_texts, train_labels, test_texts, test_labels)
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    classifier = LogisticRegression(max_iter=1000).fit(vectorizer.fit_transform(train_texts), train_labels)
+    expected = accuracy_score(test_labels, classifier.predict(vectorizer.transform(test_texts)))
+    assert metrics["test_accuracy"] == pytest.approx(expected)
+    assert 0.6 < metrics["test_accuracy"] <= 1.0
+    assert (metrics["n_train"], metrics["n_test"]) == (120, 60)
+    assert metrics["vocabulary_size"] == len(vectorizer.vocabulary_)
+    assert metrics["train_seconds"] > 0
+    assert pipeline.predict_proba(["great film"]).shape == (1, 2)
+
+
+def test_child_peak_rss_is_its_own(tmp_path):
+    parent = bytearray(300 * 2**20)  # a big parent must not show in its child's figure
+    parent[::4096] = b"1" * len(parent[::4096])
+    status, seconds, rss = imdb.run_child(
+        ["-c", "import time; x = bytearray(150 * 2**20); x[::4096] = b'1' * len(x[::4096]); "
+               "del x; time.sleep(0.3)"], tmp_path / "child.log")
+    assert status == 0 and seconds > 0.3
+    assert 150 < rss < 290
+    status, _, rss = imdb.run_child(["-c", "import time; time.sleep(0.2)"], tmp_path / "small.log")
+    assert status == 0 and rss < 100
+    status, _, _ = imdb.run_child(["-c", "raise SystemExit(3)"], tmp_path / "fail.log")
+    assert status == 3
+    del parent
+
+
+def test_torch_pipeline_is_skipped_with_a_reason_without_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    torch, reason = torch_lstm.availability()
+    assert torch is None
+    assert "PyTorch is not installed" in reason and "benchmarks/requirements.txt" in reason
+    with pytest.raises(RuntimeError, match="PyTorch is not installed"):
+        torch_lstm.TorchLSTMTrainer(100, Config(), threads=1)
+    assert epoch_speed.skipped_pytorch(reason) == {"skipped": reason}
+    pipelines = {"ours": {"seconds_per_epoch": 10.0}, "keras": {"seconds_per_epoch": 25.0},
+                 "pytorch": epoch_speed.skipped_pytorch(reason)}
+    assert epoch_speed.ratios(pipelines) == {
+        "ours_vs_keras": {"speedup": 2.5, "bar": 2.0, "meets_bar": True},
+        "ours_vs_pytorch": {"speedup": None, "bar": 1.0, "meets_bar": None},
+    }
+
+
+def test_torch_twin_trains_on_padded_batches():
+    torch = pytest.importorskip("torch", reason="PyTorch is optional (benchmarks/requirements.txt)")
+    tokens = np.array([[5, 6, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]], dtype=np.int32)
+    assert torch_lstm.lengths_of(tokens).tolist() == [3, 1, 1]
+    labels = np.eye(2, dtype=np.float32)[[1, 0, 1]]
+    trainer = torch_lstm.TorchLSTMTrainer(20, Config(units=4, embed_dim=3), threads=1, seed=0)
+    assert trainer.threads == 1
+    loss = trainer.train_epoch([(tokens, labels)] * 3)
+    assert np.isfinite(loss)
+    probabilities = trainer.predict(tokens)
+    assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    # Padding after a row's length changes nothing: packed sequences stop at the length.
+    longer = np.pad(tokens, ((0, 0), (0, 3)))
+    assert np.allclose(trainer.predict(longer), probabilities, atol=1e-6)
+
+
+def test_epoch_speed_summary_and_ratios():
+    summary = epoch_speed.summarize([12.0, 10.0, 30.0], samples=2000, peaks=[900.0, 950.0, 920.0])
+    assert summary["seconds_per_epoch"] == 12.0
+    assert summary["samples_per_s"] == pytest.approx(2000 / 12.0)
+    assert summary["peak_rss_mib"] == 950.0
+    ratios = epoch_speed.ratios({"ours": {"seconds_per_epoch": 10.0}, "keras": {"seconds_per_epoch": 15.0},
+                                 "pytorch": {"seconds_per_epoch": 12.0}})
+    assert ratios["ours_vs_keras"]["speedup"] == pytest.approx(1.5)
+    assert ratios["ours_vs_keras"]["meets_bar"] is False
+    assert ratios["ours_vs_pytorch"]["meets_bar"] is True
+
+
+def test_peak_rss_tracks_a_block():
+    with epoch_speed.PeakRSS() as rss:
+        block = bytearray(64 * 2**20)
+        block[::4096] = b"1" * len(block[::4096])
+    del block
+    assert rss.peak_mib > 64
+
+
+@pytest.mark.parametrize("script, args, status, message", [
+    ("imdb.py", ["--best-flags", "--units 0"], 2,
+     "error: --best-flags: argument --units: must be at least 1, not 0."),
+    ("imdb.py", ["--models", "cnn"], 2, "error: argument --models: invalid choice: 'cnn'"),
+    ("imdb.py", ["--quick", "--data", "no/such/archive.tar.gz"], 1, "error: The IMDB data path "),
+    ("imdb.py", ["--latency-calls", "0"], 2, "error: argument --latency-calls: must be at least 1, not 0"),
+    ("epoch_speed.py", ["--rounds", "0"], 2, "error: argument --rounds: must be at least 1, not 0"),
+    ("epoch_speed.py", ["--limit", "1"], 2, "error: argument --limit: must be at least 2"),
+    ("epoch_speed.py", ["--data", "no/such/archive.tar.gz"], 1, "error: The IMDB data path "),
+])
+def test_user_mistakes_are_one_sentence(script, args, status, message, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(REPO / "benchmarks" / script), run_name="__main__")
+    err = capsys.readouterr().err
+    assert exit_info.value.code == status, err
+    assert err.startswith(message), err
+    assert err.count("\n") == 1 and "Traceback" not in err
