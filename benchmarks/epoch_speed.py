@@ -258,12 +258,12 @@ def make_parser():
     parser.add_argument("--limit", type=config.parse_type("limit"),
                         help="training reviews, balanced (default: all 25,000)")
     parser.add_argument("--quick", action="store_true", help=f"same as --limit {QUICK_LIMIT}")
-    parser.add_argument("--rounds", type=_positive, default=1,
+    parser.add_argument("--rounds", type=cli.positive_int, default=1,
                         help="interleaved epochs of each pipeline; medians are reported "
                              "(default: %(default)s)")
-    parser.add_argument("--warmup-batches", type=_positive, default=10,
+    parser.add_argument("--warmup-batches", type=cli.positive_int, default=10,
                         help="batches each pipeline trains on before timing (default: %(default)s)")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count(),
+    parser.add_argument("--threads", type=cli.positive_int, default=os.cpu_count(),
                         help="PyTorch intra-op threads (default: the machine's cores, %(default)s)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
@@ -275,17 +275,6 @@ def make_parser():
     return parser
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-_positive.__name__ = "int"
 
 
 def main(argv=None):

@@ -652,20 +652,6 @@ def run_one_serve(args):
 # The command.
 
 
-def positive(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-        return value
-
-    parse.__name__ = "int"
-    return parse
-
-
 def make_parser():
     parser = cli.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -690,13 +676,13 @@ def make_parser():
                                           "benchmarks/, or benchmarks/out/ on a slice)")
     parser.add_argument("--work-dir", help="models and logs (default: benchmarks/out/imdb)")
     parser.add_argument("--keep-models", action="store_true", help="keep the trained models")
-    parser.add_argument("--inference-reviews", type=positive("inference-reviews"), default=2000,
+    parser.add_argument("--inference-reviews", type=cli.positive_int, default=2000,
                         help="test reviews timed through the models (default: %(default)s)")
-    parser.add_argument("--inference-batch", type=positive("inference-batch"), default=256,
+    parser.add_argument("--inference-batch", type=cli.positive_int, default=256,
                         help="reviews per batch for throughput (default: %(default)s)")
-    parser.add_argument("--latency-calls", type=positive("latency-calls"), default=200,
+    parser.add_argument("--latency-calls", type=cli.positive_int, default=200,
                         help="timed single-review calls (default: %(default)s)")
-    parser.add_argument("--warmup-calls", type=positive("warmup-calls"), default=20,
+    parser.add_argument("--warmup-calls", type=cli.positive_int, default=20,
                         help="untimed single-review calls first (default: %(default)s)")
     # Internal: one child process of the benchmark.
     parser.add_argument("--run-one", choices=("tfidf", "serve"), help=argparse.SUPPRESS)
