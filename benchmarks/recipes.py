@@ -4,7 +4,7 @@
 
 Each recipe is a set of `train.py` flags; each run trains on the training split less
 its validation part (the test split is never read) and reports the best validation
-accuracy (EarlyStopping restores that epoch), the epochs run and the wall time of
+accuracy of the epoch EarlyStopping restores (lowest validation loss), the epochs run and the wall time of
 `train.py`. Results are merged into `--out` by name, so recipes can be run a few at a time.
 """
 
@@ -38,11 +38,16 @@ def run(name, flags, out_dir):
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         return {"command": command, "error": result.stderr.strip().splitlines()[-1:]}
-    history = json.loads((model_dir / "history.json").read_text())
-    best = max(range(len(history["val_accuracy"])), key=lambda k: history["val_accuracy"][k])
-    return {"command": command, "val_accuracy": round(history["val_accuracy"][best], 4),
-            "val_loss": round(history["val_loss"][best], 4), "best_epoch": best + 1,
-            "epochs": len(history["val_accuracy"]), "train_seconds": round(seconds, 1)}
+    return {"command": command, **summary(json.loads((model_dir / "history.json").read_text())),
+            "train_seconds": round(seconds, 1)}
+
+
+def summary(history):
+    """The epoch EarlyStopping restores (lowest val_loss) and its validation figures."""
+    best = min(range(len(history["val_loss"])), key=lambda k: history["val_loss"][k])
+    return {"val_accuracy": round(history["val_accuracy"][best], 4), "val_loss": round(history["val_loss"][best], 4),
+            "best_epoch": best + 1, "epochs": len(history["val_loss"]),
+            "max_val_accuracy": round(max(history["val_accuracy"]), 4)}
 
 
 def main():
