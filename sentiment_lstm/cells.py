@@ -135,12 +135,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return self.bias
 
     def project(self, x, input_mask=None):
-        """The input half of a step, `W_x x + b`, for any leading shape of `x`.
+        """The input half of a step, `W_x x + b`, for `x` of one step `(batch, D)` or of
+        all steps, time-major `(time, batch, D)`.
 
-        `input_mask`: the input dropout mask, `(batch, input_dim)`, or None.
+        `input_mask`: the input dropout mask, `(batch, D)`, or None.
         """
         if input_mask is not None:
-            x = x * (input_mask if len(x.shape) == 2 else ops.expand_dims(input_mask, 1))
+            x = x * input_mask  # broadcasts over time: one mask for every step
         leading = ops.shape(x)[:-1]
         x_proj = ops.matmul(ops.reshape(x, (-1, x.shape[-1])), self.kernel)  # one 2-D product
         x_proj = ops.reshape(x_proj, (*leading, self.kernel.shape[-1]))

@@ -4,8 +4,9 @@ Autodiff through a time loop replays every operation of every step backwards, wi
 a stored intermediate for each. Here the forward pass (still `LSTMCell.transition`)
 keeps only `h_t` and `c_t`; the backward pass recomputes every step's gates in one
 matrix product, and everything in it that does not depend on the next step's
-gradient is computed for all steps at once, outside the loop. What is left in the loop is a few operations per step (backpropagation
-through time, from `c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t` and `h_t = o_t ⊙ tanh(c_t)`):
+gradient is computed for all steps at once, outside the loop. What is left in the
+loop is a few operations per step (backpropagation through time, from
+`c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t` and `h_t = o_t ⊙ tanh(c_t)`):
 
     dh_t = dH_t + dz_{t+1} W_hᵀ
     dc_t = dC_t + dh_t ⊙ o_t ⊙ (1 - tanh² c_t) + dc_{t+1} ⊙ f_{t+1}
@@ -15,6 +16,7 @@ through time, from `c_t = f_t ⊙ c_{t-1} + i_t ⊙ c~_t` and `h_t = o_t ⊙ tan
 where `z_t = x_proj_t + h_{t-1} W_h` holds the four gates' pre-activations and
 `dH_t, dC_t` are the gradients arriving from outside at step t. Then
 `d x_proj = dz` and `dW_h = Σ_t h_{t-1}ᵀ dz_t`: one matrix product over all steps.
+Everything is time-major, `(time, batch, ...)`, as the loop reads it.
 
 It holds for σ = sigmoid, tanh activations and no recurrent dropout; `fusable`
 says when. The tests compare its gradients with Keras' LSTM to 1e-5.
@@ -23,7 +25,7 @@ says when. The tests compare its gradients with Keras' LSTM to 1e-5.
 import keras
 from keras import ops
 
-from keras.src import backend as keras_backend  # Keras' per-backend time loop
+from sentiment_lstm.loop import time_loop
 
 
 def fusable(cell, recurrent_mask):
@@ -37,15 +39,15 @@ def fusable(cell, recurrent_mask):
 
 
 def lstm_recurrence(cell, x_proj, h0, c0):
-    """h_t and c_t of every step, `(batch, time, units)` each, from `x_proj`
-    `(batch, time, 4 * units)` and the initial states `(batch, units)`."""
+    """h_t and c_t of every step, `(time, batch, units)` each, from time-major `x_proj`
+    `(time, batch, 4 * units)` and the initial states `(batch, units)`."""
     W_h = ops.copy(cell.recurrent_kernel)  # a tensor: the gradient to the variable is ours
     return _recurrence(cell)(x_proj, h0, c0, W_h)
 
 
 def _shift(x, first):
     """`x` moved one step later in time, `first` at step 0: `[first, x_0, ..., x_{T-2}]`."""
-    return ops.concatenate([first[:, None], x[:, :-1]], axis=1)
+    return ops.concatenate([first[None], x[:-1]], axis=0)
 
 
 def _recurrence(cell):
@@ -54,11 +56,10 @@ def _recurrence(cell):
         weights = {"W_h": W_h}
 
         def step(x_t, states):
-            q = cell.transition(x_t, list(states), weights)
+            q = cell.transition(x_t, states, weights)
             return (q["h"], q["c"]), [q["h"], q["c"]]
 
-        # Keras' loop, batch-major (its time-major mode reads the batch size as the length).
-        _, (H, C), _ = keras_backend.rnn(step, x_proj, [h0, c0])
+        (H, C), _ = time_loop(step, x_proj, [h0, c0], outputs=2)
 
         def grad(*upstream):
             dH, dC = upstream[0] if len(upstream) == 1 else upstream  # JAX passes one tuple
@@ -67,13 +68,11 @@ def _recurrence(cell):
             units = W_h.shape[0]
             H_prev = _shift(H, h0)
             # The gates of every step again, in one matrix product instead of a loop.
-            Z = x_proj + ops.reshape(
-                ops.matmul(ops.reshape(H_prev, (-1, units)), W_h), ops.shape(x_proj)
-            )
+            Z = x_proj + ops.reshape(ops.matmul(ops.reshape(H_prev, (-1, units)), W_h), ops.shape(x_proj))
             Z_i, Z_f, Z_c, Z_o = ops.split(Z, 4, axis=-1)
             I, F, C_tilde, O = ops.sigmoid(Z_i), ops.sigmoid(Z_f), ops.tanh(Z_c), ops.sigmoid(Z_o)
             tanh_C = ops.tanh(C)
-            F_next = ops.concatenate([F[:, 1:], ops.zeros_like(F[:, :1])], axis=1)
+            F_next = ops.concatenate([F[1:], ops.zeros_like(F[:1])], axis=0)
             # Per step, what the loop reads: dH_t, dC_t, o_t (1 - tanh² c_t), f_{t+1},
             # and the four gate factors of dz_t; all steps at once here.
             into_loop = ops.concatenate(
@@ -83,7 +82,7 @@ def _recurrence(cell):
                     I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O),
                 ],
                 axis=-1,
-            )  # (batch, time, 8 * units)
+            )  # (time, batch, 8 * units)
             W_h_T = ops.transpose(W_h)
             pieces = [units, 2 * units, 3 * units, 4 * units]
 
@@ -93,13 +92,12 @@ def _recurrence(cell):
                 dh = dH_t + dh_rec
                 dc = dC_t + dh * o_dtanh_t + dc_next * f_next
                 dz = ops.concatenate([dc, dc, dc, dh], axis=-1) * factors
-                return dz, [ops.matmul(dz, W_h_T), dc]
+                return (dz,), [ops.matmul(dz, W_h_T), dc]
 
             zeros = ops.zeros_like(h0)
-            _, dZ, (dh0, dc_first) = keras_backend.rnn(back_step, into_loop, [zeros, zeros], go_backwards=True)
-            dZ = ops.flip(dZ, axis=1)  # (batch, time, 4 * units), forward order
+            (dZ,), (dh0, dc_first) = time_loop(back_step, into_loop, [zeros, zeros], outputs=1, reverse=True)
             dW_h = ops.matmul(ops.transpose(ops.reshape(H_prev, (-1, units))), ops.reshape(dZ, (-1, 4 * units)))
-            return dZ, dh0, dc_first * F[:, 0], dW_h
+            return dZ, dh0, dc_first * F[0], dW_h
 
         return (H, C), grad
 

@@ -20,11 +20,10 @@ weights, same masking semantics) but:
 import keras
 from keras import ops
 
-# Keras' per-backend time loop, the one its built-in layers use (no mask passed here).
-from keras.src import backend as keras_backend
 
 from sentiment_lstm import fused
 from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
+from sentiment_lstm.loop import time_loop
 
 
 class Recurrent(keras.layers.Layer):
@@ -38,7 +37,6 @@ class Recurrent(keras.layers.Layer):
         go_backwards: Read the sequence from its end; outputs come in that order.
         zero_output_for_mask: With `return_sequences`, give zeros at masked steps
             instead of repeating the last output (Bidirectional sets it).
-        unroll: Unroll the time loop (needs a fixed number of time steps).
         **kwargs: The cell's arguments (activation, dropout, initializers, ...) and
             the base layer's (`name`, `dtype`, `trainable`).
 
@@ -60,7 +58,6 @@ class Recurrent(keras.layers.Layer):
         return_state=False,
         go_backwards=False,
         zero_output_for_mask=False,
-        unroll=False,
         **kwargs,
     ):
         base = {key: kwargs.pop(key) for key in self.layer_kwargs if key in kwargs}
@@ -70,7 +67,6 @@ class Recurrent(keras.layers.Layer):
         self.return_state = return_state
         self.go_backwards = go_backwards
         self.zero_output_for_mask = zero_output_for_mask
-        self.unroll = unroll
         self.stateful = False
         self.supports_masking = True
         self.input_spec = keras.layers.InputSpec(ndim=3)
@@ -119,22 +115,24 @@ class Recurrent(keras.layers.Layer):
         cell = self.cell
         states = self._initial_states(sequences, initial_state)
         input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
-        x_proj = cell.project(sequences, input_mask)  # (batch, time, k * units)
+        x = sequences  # (batch, time, features)
         if self.go_backwards:
-            x_proj = ops.flip(x_proj, axis=1)
+            x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
+        masked = mask is not None or everything
+        if masked:
+            valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
+            x = _steps(x, _valid_first(valid))  # each row's valid steps first, in order
+        x_proj = cell.project(ops.transpose(x, (1, 0, 2)), input_mask)  # (time, batch, k * units)
 
-        if mask is None and not everything:
-            final, seqs = self._scan(x_proj, states, recurrent_mask, ("h",) if self.return_sequences else None)
-            output = seqs["h"] if self.return_sequences else final[0]
-            return output, final, seqs
+        if not masked:
+            emit = ("h",) if self.return_sequences else ()
+            final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training)
+            output = ops.transpose(seqs["h"], (1, 0, 2)) if self.return_sequences else final[0]
+            return output, final, {}
 
-        valid = ops.ones(ops.shape(x_proj)[:2], "bool") if mask is None else ops.cast(mask, "bool")
-        x_proj = _steps(x_proj, _valid_first(valid))
-        final, seqs = self._scan(
-            x_proj, states, recurrent_mask, cell.quantity_names if everything else cell.state_names
-        )
-
+        names = cell.quantity_names if everything else cell.state_names
+        final, seqs = self._scan(x_proj, states, recurrent_mask, names, training)
         seen = ops.cumsum(ops.cast(valid, "int32"), axis=1)  # (batch, time) valid steps so far
         count = seen[:, -1:]  # (batch, 1)
         start = dict(zip(cell.state_names, states))
@@ -146,36 +144,30 @@ class Recurrent(keras.layers.Layer):
             output = output[:, 0]
         aligned = {}
         if everything:
-            aligned = {n: _pick(s, ops.zeros_like(s[:, 0]), seen) for n, s in seqs.items()}
+            aligned = {n: _pick(s, ops.zeros_like(s[0]), seen) for n, s in seqs.items()}
         return output, final, aligned
 
-    def _scan(self, x_proj, states, recurrent_mask, emit):
-        """Runs `cell.transition` over time with Keras' own time loop (TensorArrays in a
-        while loop on TensorFlow, `lax.scan` on JAX); for a standard LSTM, with the
-        hand-written backward pass of `fused.py`.
-
-        Args:
-            emit: None (only the final states), or names of quantities to return at
-                every step.
+    def _scan(self, x_proj, states, recurrent_mask, names, training=False):
+        """Runs `cell.transition` over time-major `x_proj` (`loop.time_loop`); for a
+        standard LSTM in training, with the hand-written backward pass of `fused.py`
+        (which keeps every step's `h` and `c`: inference keeps only what it returns).
 
         Returns:
-            The final states and a dict from each emitted name to `(batch, time, units)`.
+            The final states and a dict from each of `names` to that quantity at every
+            step, `(time, batch, units)`.
         """
         cell = self.cell
-        if self.fuse and fused.fusable(cell, recurrent_mask) and set(emit or ()) <= set(cell.state_names):
-            seqs = dict(zip(cell.state_names, fused.lstm_recurrence(cell, x_proj, *states)))
-            return [seqs["h"][:, -1], seqs["c"][:, -1]], seqs
+        if training and self.fuse and fused.fusable(cell, recurrent_mask) and set(names) <= set(cell.state_names):
+            H, C = fused.lstm_recurrence(cell, x_proj, *states)
+            return [H[-1], C[-1]], {"h": H, "c": C}
         weights = cell.recurrent_weights()
 
         def step(x_t, carry):
-            quantities = cell.transition(x_t, list(carry), weights, recurrent_mask)
-            emitted = tuple(quantities[n] for n in emit) if emit else quantities["h"]
-            return emitted, cell.next_states(quantities)
+            quantities = cell.transition(x_t, carry, weights, recurrent_mask)
+            return tuple(quantities[n] for n in names), cell.next_states(quantities)
 
-        _, ys, final = keras_backend.rnn(
-            step, x_proj, list(states), unroll=self.unroll, return_all_outputs=bool(emit)
-        )
-        return list(final), dict(zip(emit, ys)) if emit else {}
+        ys, final = time_loop(step, x_proj, states, outputs=len(names))
+        return final, dict(zip(names, ys))
 
     def _initial_states(self, sequences, initial_state):
         if initial_state is None:
@@ -201,7 +193,6 @@ class Recurrent(keras.layers.Layer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "zero_output_for_mask": self.zero_output_for_mask,
-            "unroll": self.unroll,
         }
         return {**super().get_config(), **cell_config, **config}
 
@@ -225,9 +216,12 @@ def _steps(sequence, index):
 
 
 def _pick(sequence, before, index):
-    """`[before, sequence...]` read at `index` along time: index 0 is `before`."""
-    padded = ops.concatenate([before[:, None, :], sequence], axis=1)  # (batch, 1 + time, units)
-    return _steps(padded, index)
+    """Time-major `[before, sequence...]` read at `index` `(batch, k)`: index 0 is
+    `before`, index t is step t - 1. Returns `(batch, k, units)`."""
+    padded = ops.concatenate([before[None], sequence], axis=0)  # (1 + time, batch, units)
+    batch = ops.shape(sequence)[1]
+    rows = ops.cast(index, "int32") * batch + ops.arange(batch, dtype="int32")[:, None]
+    return ops.take(ops.reshape(padded, (-1, padded.shape[-1])), rows, axis=0)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

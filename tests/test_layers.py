@@ -93,7 +93,8 @@ def test_weights_copy_from_ours_to_keras():
 
 
 def gradients(layer, x, mask):
-    """d(sum of outputs * fixed weights)/d(input, trainable weights), on TF or JAX."""
+    """d(sum of outputs * fixed weights)/d(input, trainable weights), on TF or JAX, in
+    training mode (where our LSTM uses its hand-written backward pass)."""
     shape = layer.compute_output_shape(x.shape)
     weights = np.random.default_rng(1).normal(size=shape).astype("float32")  # same for both layers
     backend = keras.backend.backend()
@@ -103,7 +104,7 @@ def gradients(layer, x, mask):
         x = tf.constant(x)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_sum(layer(x, mask=mask) * weights)
+            loss = tf.reduce_sum(layer(x, mask=mask, training=True) * weights)
         return tape.gradient(loss, [x] + [v.value for v in layer.trainable_variables])
     if backend == "jax":
         import jax
@@ -111,7 +112,7 @@ def gradients(layer, x, mask):
         frozen = [v.value for v in layer.non_trainable_variables]  # e.g. a dropout seed
 
         def loss(x, trainable):
-            y, _ = layer.stateless_call(trainable, frozen, x, mask=mask)
+            y, _ = layer.stateless_call(trainable, frozen, x, mask=mask, training=True)
             return (y * weights).sum()
 
         dx, dw = jax.grad(loss, argnums=(0, 1))(x, [v.value for v in layer.trainable_variables])
@@ -121,9 +122,18 @@ def gradients(layer, x, mask):
 
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=IDS)
 @pytest.mark.parametrize("mask", [None, RIGHT_PADDED], ids=["no-mask", "right-padded"])
-def test_gradients_match_keras(ours, theirs, mask):
-    reference, layer = copy_of(theirs(4, return_sequences=True), ours(4, return_sequences=True))
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_gradients_match_keras(ours, theirs, mask, return_sequences):
+    reference, layer = copy_of(theirs(4, return_sequences=return_sequences), ours(4, return_sequences=return_sequences))
     assert_close(gradients(layer, X, mask), gradients(reference, X, mask))
+
+
+def test_lstm_autodiff_and_hand_written_backward_agree():
+    layer = layers.LSTM(4, return_sequences=True)
+    plain = layers.LSTM(4, return_sequences=True)
+    plain.fuse = False
+    copy_of(layer, plain)
+    assert_close(gradients(layer, X, RIGHT_PADDED), gradients(plain, X, RIGHT_PADDED))
 
 
 @pytest.mark.parametrize("ours", [p[0] for p in PAIRS], ids=IDS)
