@@ -28,7 +28,7 @@ def _cpu_model():
 
 
 def describe():
-    """A dict of commit (and whether the tree had uncommitted changes), date, machine and versions."""
+    """A dict of commit (and the tracked files changed since it), date, machine and versions."""
     import keras
     import numpy
     import tensorflow as tf
@@ -42,7 +42,7 @@ def describe():
             pass
     return {
         "commit": _git("rev-parse", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "uncommitted_changes": [line[3:] for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
         "keras_backend": keras.backend.backend(),
