@@ -4,14 +4,15 @@ They compute exactly what `keras.layers.SimpleRNN`, `LSTM` and `GRU` compute (sa
 weights, same masking semantics) but:
 
 1. The input half of every step, `W_x x_t + b`, is one matrix product over all time
-   steps before the recurrence: `(batch * time, D) @ (D, kU)`.
+   steps before the recurrence, `(time * batch, D) @ (D, kU)`, laid out time-major
+   for the loop (`loop.py`), which then reads one `(batch, kU)` slice per step.
 2. Masks cost no per-step select. Keras skips a masked step by keeping the previous
    state; that equals running the recurrence over each row's valid steps moved to the
    front (in order), then reading each row's state at its number of valid steps and
    each output at the number of valid steps seen so far. A right-padded mask (what
    `Embedding(mask_zero=True)` gives) moves nothing; any other mask is handled too.
-3. Nothing here stops XLA: `jit_compile=True` works on TensorFlow, unlike the
-   built-in LSTM there.
+3. In training, a standard LSTM's backward pass is written by hand (`fused.py`), so
+   `jit_compile=True` works well on TensorFlow, unlike the built-in LSTM there.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step
 (`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
@@ -19,7 +20,6 @@ weights, same masking semantics) but:
 
 import keras
 from keras import ops
-
 
 from sentiment_lstm import fused
 from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
@@ -86,9 +86,12 @@ class Recurrent(keras.layers.Layer):
         return output
 
     def compute_mask(self, sequences, mask=None):
-        if self.return_sequences and mask is not None:
-            return ops.flip(mask, axis=1) if self.go_backwards else mask
-        return None
+        # As Keras' RNN layers: the input mask passes on with the sequence (unflipped,
+        # even with go_backwards), states carry no mask.
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.cell.state_names)
+        return output_mask
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         output, states = self._run(sequences, initial_state, mask, training)[:2]

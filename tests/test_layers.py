@@ -84,6 +84,22 @@ def test_bidirectional_matches_keras(ours, theirs, return_sequences):
     assert_close(layer(X, mask=RIGHT_PADDED), reference(X, mask=RIGHT_PADDED))
 
 
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("return_state", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_output_mask_is_keras(return_sequences, return_state, go_backwards):
+    kwargs = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
+    ours, theirs = layers.LSTM(4, **kwargs), keras.layers.LSTM(4, **kwargs)
+    ours(X), theirs(X)
+    mask = ops.convert_to_tensor(RIGHT_PADDED)
+    a, b = ours.compute_mask(X, mask), theirs.compute_mask(X, mask)
+    a, b = (a if isinstance(a, list) else [a]), (b if isinstance(b, list) else [b])
+    assert [m is None for m in a] == [m is None for m in b]
+    for u, v in zip(a, b):
+        if u is not None:
+            np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
 def test_weights_copy_from_ours_to_keras():
     layer, reference = layers.LSTM(4), keras.layers.LSTM(4)
     layer(X), reference(X)
