@@ -10,7 +10,6 @@ accuracy of the epoch EarlyStopping restores (lowest validation loss), the epoch
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys

@@ -26,7 +26,6 @@ import keras
 import tensorflow as tf
 
 from sentiment_lstm import data, export, model, pretrain, text
-from sentiment_lstm.config import Config
 
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"

@@ -4,7 +4,6 @@ and training that starts from them."""
 import json
 
 import numpy as np
-import pytest
 
 from sentiment_lstm import pretrain
 from tests.script_runner import run_script
