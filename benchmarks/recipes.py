@@ -25,6 +25,10 @@ RECIPES = {
     "pretrained": "--pretrained-embeddings",
     "len400-embed128-pretrained": "--max-length 400 --embed-dim 128 --pretrained-embeddings",
     "len400-embed128-pretrained-bi": "--max-length 400 --embed-dim 128 --pretrained-embeddings --bidirectional",
+    "len400-embed128-pretrained-regularised": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
+    "--dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4",
+    "len400-embed128-pretrained-bi-regularised": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
+    "--bidirectional --dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4",
 }
 
 
