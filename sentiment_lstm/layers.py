@@ -126,16 +126,20 @@ class Recurrent(keras.layers.Layer):
         if masked:
             valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
             x = _steps(x, _valid_first(valid))  # each row's valid steps first, in order
-        x_proj = cell.project(ops.transpose(x, (1, 0, 2)), input_mask)  # (time, batch, k * units)
+        x = ops.transpose(x, (1, 0, 2))  # (time, batch, features)
+        # Hoist W_x x_t + b out of the loop when training (the backward pass wants it
+        # whole) or when it is no wider than x; else the loop reads the narrower x.
+        hoist = training or cell.gates * cell.units <= x.shape[-1]
+        x_proj = cell.project(x, input_mask) if hoist else x  # (time, batch, k * units) when hoisted
 
         if not masked:
             emit = ("h",) if self.return_sequences else ()
-            final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training)
+            final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training, hoist)
             output = ops.transpose(seqs["h"], (1, 0, 2)) if self.return_sequences else final[0]
             return output, final, {}
 
         names = cell.quantity_names if everything else cell.state_names
-        final, seqs = self._scan(x_proj, states, recurrent_mask, names, training)
+        final, seqs = self._scan(x_proj, states, recurrent_mask, names, training, hoist)
         seen = ops.cumsum(ops.cast(valid, "int32"), axis=1)  # (batch, time) valid steps so far
         count = seen[:, -1:]  # (batch, 1)
         start = dict(zip(cell.state_names, states))
@@ -150,10 +154,11 @@ class Recurrent(keras.layers.Layer):
             aligned = {n: _pick(s, ops.zeros_like(s[0]), seen) for n, s in seqs.items()}
         return output, final, aligned
 
-    def _scan(self, x_proj, states, recurrent_mask, names, training=False):
+    def _scan(self, x_proj, states, recurrent_mask, names, training=False, hoisted=True):
         """Runs `cell.transition` over time-major `x_proj` (`loop.time_loop`); for a
         standard LSTM in training, with the hand-written backward pass of `fused.py`
         (which keeps every step's `h` and `c`: inference keeps only what it returns).
+        Not `hoisted`: `x_proj` is the input itself and each step projects its slice.
 
         Returns:
             The final states and a dict from each of `names` to that quantity at every
@@ -166,6 +171,7 @@ class Recurrent(keras.layers.Layer):
         weights = cell.recurrent_weights()
 
         def step(x_t, carry):
+            x_t = x_t if hoisted else cell.project(x_t)
             quantities = cell.transition(x_t, carry, weights, recurrent_mask)
             return tuple(quantities[n] for n in names), cell.next_states(quantities)
 

@@ -58,6 +58,18 @@ def test_layer_matches_keras(ours, theirs, return_sequences, go_backwards, mask)
 
 
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=IDS)
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("features", [6, 24], ids=["narrow", "wide"])
+def test_projection_inside_or_outside_the_loop_matches_keras(ours, theirs, training, features):
+    """At inference the projection moves into the loop when it is wider than the input
+    (features 6 < k*4); with wide inputs (24), or in training, it is hoisted."""
+    x = RNG.normal(size=(5, 9, features)).astype("float32")
+    kwargs = dict(return_sequences=True, return_state=True)
+    reference, layer = copy_of(theirs(4, **kwargs), ours(4, **kwargs), x)
+    assert_close(layer(x, mask=RIGHT_PADDED, training=training), reference(x, mask=RIGHT_PADDED, training=training))
+
+
+@pytest.mark.parametrize("ours, theirs", PAIRS, ids=IDS)
 def test_initial_state_is_used_like_keras(ours, theirs):
     reference, layer = copy_of(theirs(4, return_state=True), ours(4, return_state=True))
     states = [RNG.normal(size=(5, 4)).astype("float32") for _ in layer.cell.state_names]
