@@ -29,6 +29,8 @@ RECIPES = {
     "--dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4",
     "len400-embed128-pretrained-bi-regularised": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
     "--bidirectional --dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4",
+    "len400-embed128-pretrained-regularised-more": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
+    "--dropout 0.5 --embedding-dropout 0.4 --dense-dropout 0.5 --learning-rate 3e-4",
 }
 
 
