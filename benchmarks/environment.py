@@ -42,7 +42,7 @@ def describe():
             pass
     return {
         "commit": _git("rev-parse", "HEAD"),
-        "uncommitted_changes": [line[3:] for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()],
+        "uncommitted_changes": [line.split(None, 1)[1] for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
         "keras_backend": keras.backend.backend(),
