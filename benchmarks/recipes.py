@@ -31,6 +31,10 @@ RECIPES = {
     "--bidirectional --dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4",
     "len400-embed128-pretrained-regularised-more": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
     "--dropout 0.5 --embedding-dropout 0.4 --dense-dropout 0.5 --learning-rate 3e-4",
+    "len600-embed128-pretrained-regularised-more": "--max-length 600 --embed-dim 128 --pretrained-embeddings "
+    "--dropout 0.5 --embedding-dropout 0.4 --dense-dropout 0.5 --learning-rate 3e-4",
+    "len400-embed128-pretrained-regularised-strongest": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
+    "--dropout 0.6 --embedding-dropout 0.5 --dense-dropout 0.6 --learning-rate 2e-4 --patience 3",
 }
 
 
