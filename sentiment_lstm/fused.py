@@ -25,13 +25,14 @@ says when. The tests compare its gradients with Keras' LSTM to 1e-5.
 import keras
 from keras import ops
 
+from sentiment_lstm.cells import LSTMCell
 from sentiment_lstm.loop import time_loop
 
 
 def fusable(cell, recurrent_mask):
     """Whether `lstm_recurrence` computes this cell's recurrence (and its gradient)."""
     return (
-        cell.__class__.__name__ == "LSTMCell"
+        type(cell) is LSTMCell  # exactly: a subclass may change the equations
         and cell.activation is keras.activations.tanh
         and cell.recurrent_activation is keras.activations.sigmoid
         and recurrent_mask is None

@@ -129,7 +129,8 @@ class Recurrent(keras.layers.Layer):
         x = ops.transpose(x, (1, 0, 2))  # (time, batch, features)
         # Hoist W_x x_t + b out of the loop when training (the backward pass wants it
         # whole) or when it is no wider than x; else the loop reads the narrower x.
-        hoist = training or cell.gates * cell.units <= x.shape[-1]
+        features = x.shape[-1]
+        hoist = training or features is None or cell.gates * cell.units <= features
         x_proj = cell.project(x, input_mask) if hoist else x  # (time, batch, k * units) when hoisted
 
         if not masked:

@@ -156,6 +156,18 @@ def test_gradients_match_keras(ours, theirs, mask, return_sequences):
     assert_close(gradients(layer, X, mask), gradients(reference, X, mask))
 
 
+def test_only_the_lstm_cell_itself_is_fused():
+    from sentiment_lstm import fused
+    from sentiment_lstm.cells import LSTMCell
+
+    class PeepholeLike(LSTMCell):  # a subclass may change the equations
+        pass
+
+    assert fused.fusable(LSTMCell(2), None)
+    assert not fused.fusable(PeepholeLike(2), None)
+    assert not fused.fusable(LSTMCell(2, recurrent_activation="hard_sigmoid"), None)
+
+
 def test_lstm_autodiff_and_hand_written_backward_agree():
     layer = layers.LSTM(4, return_sequences=True)
     plain = layers.LSTM(4, return_sequences=True)
