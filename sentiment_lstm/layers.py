@@ -21,7 +21,7 @@ weights, same masking semantics) but:
 import keras
 from keras import ops
 
-from sentiment_lstm import fused
+from sentiment_lstm import fused, packed
 from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
 from sentiment_lstm.loop import time_loop
 
@@ -122,37 +122,48 @@ class Recurrent(keras.layers.Layer):
         if self.go_backwards:
             x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        masked = mask is not None or everything
+        # Packed sequences (`packed.py`) where they apply: training a standard LSTM on
+        # TensorFlow. They read states through the masked path below, all steps valid
+        # when there is no mask.
+        pack = training and self.fuse and not everything and packed.applies(cell, recurrent_mask)
+        masked = mask is not None or everything or pack
         if masked:
             valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
-            x = _steps(x, _valid_first(valid))  # each row's valid steps first, in order
-        x = ops.transpose(x, (1, 0, 2))  # (time, batch, features)
-        # Hoist W_x x_t + b out of the loop when training (the backward pass wants it
-        # whole) or when it is no wider than x; else the loop reads the narrower x.
-        features = x.shape[-1]
-        hoist = training or features is None or cell.gates * cell.units <= features
-        x_proj = cell.project(x, input_mask) if hoist else x  # (time, batch, k * units) when hoisted
+        order = None if mask is None else _valid_first(valid)  # each row's valid steps first
+        names = cell.quantity_names if everything else cell.state_names
+        if pack:
+            lengths = ops.sum(ops.cast(valid, "int32"), axis=1)
+            seqs, read = packed.lstm_recurrence(cell, x, lengths, *states, input_mask, steps=order,
+                                                with_c=self.return_state)
+        else:
+            if order is not None:
+                x = _steps(x, order)  # each row's valid steps first, in order
+            read = _pick
+            x = ops.transpose(x, (1, 0, 2))  # (time, batch, features)
+            # Hoist W_x x_t + b out of the loop when training (the backward pass wants it
+            # whole) or when it is no wider than x; else the loop reads the narrower x.
+            features = x.shape[-1]
+            hoist = training or features is None or cell.gates * cell.units <= features
+            x_proj = cell.project(x, input_mask) if hoist else x  # (time, batch, k * units) when hoisted
+            emit = names if masked else ("h",) if self.return_sequences else ()
+            final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training, hoist)
 
         if not masked:
-            emit = ("h",) if self.return_sequences else ()
-            final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training, hoist)
             output = ops.transpose(seqs["h"], (1, 0, 2)) if self.return_sequences else final[0]
             return output, final, {}
 
-        names = cell.quantity_names if everything else cell.state_names
-        final, seqs = self._scan(x_proj, states, recurrent_mask, names, training, hoist)
         seen = ops.cumsum(ops.cast(valid, "int32"), axis=1)  # (batch, time) valid steps so far
         count = seen[:, -1:]  # (batch, 1)
         start = dict(zip(cell.state_names, states))
-        final = [_pick(seqs[n], start[n], count)[:, 0] for n in cell.state_names]
+        final = [read(seqs[n], start[n], count)[:, 0] for n in cell.state_names if n in seqs]
         output_index = seen if not self.zero_output_for_mask else ops.where(valid, seen, 0)
         zeros = ops.zeros_like(states[0])
-        output = _pick(seqs["h"], zeros, output_index if self.return_sequences else count)
+        output = read(seqs["h"], zeros, output_index if self.return_sequences else count)
         if not self.return_sequences:
             output = output[:, 0]
         aligned = {}
         if everything:
-            aligned = {n: _pick(s, ops.zeros_like(s[0]), seen) for n, s in seqs.items()}
+            aligned = {n: read(s, ops.zeros_like(s[0]), seen) for n, s in seqs.items()}
         return output, final, aligned
 
     def _scan(self, x_proj, states, recurrent_mask, names, training=False, hoisted=True):

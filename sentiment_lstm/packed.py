@@ -1,0 +1,225 @@
+"""The LSTM recurrence over packed sequences, for training on TensorFlow.
+
+`fused.py` runs every row of a batch for every time step, padding included: on
+the project's benchmark batches (64 reviews of 20 to 200 tokens) about half of
+all its arithmetic is spent on padding. Here rows are sorted by length, longest
+first, and time is cut into blocks of `BLOCK` steps. Block b runs only the rows
+still going at its first step, `active[b]` of them, always a prefix of the sorted
+batch. So the input projection `W_x x + b`, the recurrence and the whole backward
+pass touch only the valid steps, plus a row's few steps to the end of its last
+block. One loop iteration runs one block, its steps written out (measured: 4, 8
+or 16 steps per block run equally fast; 8 wastes little past a row's end).
+
+The "packed" layout holds the steps of the rows a block runs, block after block,
+time-major inside a block: `(sum over blocks of BLOCK * active[b], ...)`. Each step
+is still `LSTMCell.transition`; the backward pass is `fused.py`'s, on the packed
+layout. A row's outputs past its last valid step are never read: they get no
+gradient, so they send none back.
+
+TensorFlow only (a loop whose state shrinks needs its shape invariants) and not
+under XLA (the shapes depend on the data); `applies()` says when.
+"""
+
+import keras
+import tensorflow as tf
+
+from sentiment_lstm import fused
+
+BLOCK = 8  # steps per loop iteration
+
+
+def applies(cell, recurrent_mask):
+    """Whether `lstm_recurrence` may run here: a standard LSTM (`fused.fusable`) on
+    TensorFlow, outside an XLA compilation."""
+    return (
+        keras.backend.backend() == "tensorflow"
+        and fused.fusable(cell, recurrent_mask)
+        and not _in_xla_context()
+    )
+
+
+def _in_xla_context():
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # a TensorFlow without it: assume XLA may be on
+        return True
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def lstm_recurrence(cell, x, lengths, h0, c0, input_mask=None, steps=None, with_c=True):
+    """The LSTM over the valid steps of `x`: h_t and c_t of every step, packed.
+
+    Args:
+        cell: a `LSTMCell` for which `applies` holds.
+        x: the input, batch-major `(batch, time, features)`.
+        lengths: int `(batch,)`, each row's number of valid steps.
+        steps: int `(batch, time)`: row b's k-th valid step is `x[b, steps[b, k]]` for
+            k < lengths[b] (`layers._valid_first`); None: its first `lengths[b]` steps.
+        h0, c0: the initial states `(batch, units)`.
+        input_mask: the input dropout mask `(batch, features)`, or None.
+        with_c: whether `c` is wanted (without, the backward pass has less to do).
+
+    Returns:
+        `(sequences, read)`: `sequences` is `{"h": H, "c": C}` (`{"h": H}` without
+        `with_c`) in the packed layout,
+        and `read(sequence, before, index)` gives, for an int `index` `(batch, k)`,
+        row b's state after `index[b, j]` of its steps (`before[b]` for 0), as
+        `(batch, k, units)`: `layers._pick` for the packed layout.
+    """
+    layout = _Layout(lengths, tf.shape(x)[1], steps)
+    x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
+    mask_packed = None if input_mask is None else tf.gather(input_mask, layout.row_of_packed)
+    x_proj = cell.project(x_packed, mask_packed)  # (packed, 4 * units): W_x x + b of valid steps only
+    h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
+    W_h = tf.identity(cell.recurrent_kernel)  # a tensor: the gradient to the variable is ours
+    recurrence = _recurrence(cell, layout, with_c)(x_proj, h0_sorted, c0_sorted, W_h)
+    sequences = dict(zip(("h", "c"), recurrence)) if with_c else {"h": recurrence}
+    return sequences, layout.read
+
+
+class _Layout:
+    """Where each step of each row lives in the packed layout (all int32 tensors)."""
+
+    def __init__(self, lengths, time, steps=None):
+        lengths = tf.cast(lengths, tf.int32)
+        self.batch = batch = tf.shape(lengths)[0]
+        self.order = tf.argsort(lengths, direction="DESCENDING", stable=True)  # sorted row -> row
+        self.rank = tf.math.invert_permutation(self.order)  # row -> sorted row
+        sorted_lengths = tf.gather(lengths, self.order)
+        longest = tf.reduce_max(tf.concat([sorted_lengths, [1]], 0))  # one block at least
+        self.blocks = (longest + BLOCK - 1) // BLOCK
+        span = self.blocks * BLOCK  # steps the blocks cover
+        starts = tf.range(self.blocks) * BLOCK
+        # Rows that run in block b: those still valid at its first step.
+        self.active = tf.reduce_sum(tf.cast(sorted_lengths[None, :] > starts[:, None], tf.int32), axis=1)
+        self.sizes = self.active * BLOCK  # packed rows of each block
+        runs = tf.range(batch)[None, :] < tf.gather(self.active, tf.range(span) // BLOCK)[:, None]
+        # position[t, r]: where step t of sorted row r is packed (block by block, time-major).
+        position = tf.reshape(tf.cumsum(tf.cast(tf.reshape(runs, [-1]), tf.int32)) - 1, (span, batch))
+        self.position = tf.where(runs, position, -1)
+        where = tf.cast(tf.where(runs), tf.int32)  # (packed, 2): [t, sorted row] in packed order
+        step_of_packed, sorted_row_of_packed = where[:, 0], where[:, 1]
+        self.packed = tf.shape(where)[0]
+        self.row_of_packed = tf.gather(self.order, sorted_row_of_packed)
+        # Which row of x, flattened `(batch * time, features)`, each packed step reads. A
+        # row's last block may run past its valid steps, even past `time`: those steps
+        # read any row of x (their outputs are never read, so they send no gradient).
+        step = tf.minimum(step_of_packed, time - 1)
+        if steps is not None:
+            step = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([self.row_of_packed, step], 1))
+        self.source = self.row_of_packed * time + step
+        # Each packed step's previous step, in [initial states (batch rows), packed rows].
+        previous = tf.gather_nd(self.position, tf.stack([tf.maximum(step_of_packed - 1, 0), sorted_row_of_packed], 1))
+        self.previous = tf.where(step_of_packed > 0, batch + previous, sorted_row_of_packed)
+        # Each packed step's next step, or `packed` (a zero row) where there is none.
+        after = tf.concat([self.position[1:], -tf.ones((1, batch), tf.int32)], 0)
+        following = tf.gather_nd(after, where)
+        self.following = tf.where(following >= 0, following, self.packed)
+
+    def read(self, packed, before, index):
+        """Row b's value after `index[b, j]` steps, `(batch, k, units)`; `before[b]` for 0.
+
+        `packed` is in this layout; `before` `(batch, units)` in the original row order;
+        `index` `(batch, k)`, at most the row's length.
+        """
+        index = tf.cast(index, tf.int32)
+        sorted_row = tf.broadcast_to(self.rank[:, None], tf.shape(index))
+        at = tf.gather_nd(self.position, tf.stack([tf.maximum(index - 1, 0), sorted_row], -1))
+        rows = tf.where(index > 0, self.batch + at, tf.broadcast_to(tf.range(self.batch)[:, None], tf.shape(index)))
+        return tf.gather(tf.concat([before, packed], 0), rows)
+
+    def blocks_loop(self, body, inputs, states, outputs, reverse=False):
+        """Run `body(block_inputs, states, n) -> (step_outputs, states)` over the blocks.
+
+        `inputs` is a list of packed tensors `(packed, width)`; block b hands `body`
+        each as `(BLOCK, n, width)`, `n = active[b]` (a slice of consecutive rows).
+        `body` returns `outputs` lists of `BLOCK` tensors `(n, ...)`, one per step,
+        which come back packed. Block by block from the last one when `reverse`.
+        """
+        starts = tf.cumsum(self.sizes, exclusive=True)
+        ys = tuple(tf.TensorArray(inputs[0].dtype, size=self.blocks * BLOCK, infer_shape=False,
+                                  element_shape=tf.TensorShape([None, None])) for _ in range(outputs))
+
+        def step(k, states, ys):
+            b = self.blocks - 1 - k if reverse else k
+            n = self.active[b]
+            x_b = [tf.reshape(tf.slice(x, [starts[b], 0], [self.sizes[b], -1]), (BLOCK, n, -1)) for x in inputs]
+            y_b, states = body(x_b, states, n)
+            for j in range(BLOCK):  # each step's output as it is: one copy, by `concat`, at the end
+                ys = tuple(ta.write(b * BLOCK + j, y[j]) for ta, y in zip(ys, y_b))
+            return k + 1, states, ys
+
+        invariants = [tf.TensorShape([None, s.shape[-1]]) for s in states]
+        _, states, ys = tf.while_loop(
+            lambda k, *_: k < self.blocks, step, (tf.constant(0), states, ys),
+            shape_invariants=(tf.TensorShape([]), invariants, tuple(tf.TensorShape(None) for _ in ys)),
+            maximum_iterations=self.blocks)
+        return tuple(ta.concat() for ta in ys), states
+
+
+def _recurrence(cell, layout, with_c):
+    units = cell.units
+
+    @tf.custom_gradient
+    def recurrence(x_proj, h0, c0, W_h):
+        weights = {"W_h": W_h}
+
+        def forward_block(x_b, states, n):
+            (x_b,) = x_b
+            h, c = (s[:n] for s in states)  # the rows that run in this block
+            hs, cs = [], []
+            for j in range(BLOCK):
+                q = cell.transition(x_b[j], [h, c], weights)
+                h, c = q["h"], q["c"]
+                hs.append(h)
+                cs.append(c)
+            return (hs, cs), [h, c]
+
+        (H, C), _ = layout.blocks_loop(forward_block, [x_proj], [h0, c0], outputs=2)  # (packed, units) each
+
+        def grad(dH, dC=None):
+            # Dense once here, not in every block (it arrives as IndexedSlices from `read`).
+            dH = tf.zeros_like(H) if dH is None else tf.convert_to_tensor(dH)
+            dC = None if dC is None else tf.convert_to_tensor(dC)
+            H_prev = tf.gather(tf.concat([h0, H], 0), layout.previous)
+            C_prev = tf.gather(tf.concat([c0, C], 0), layout.previous)
+            Z = x_proj + tf.matmul(H_prev, W_h)  # every step's gates again, in one product
+            Z_i, Z_f, Z_c, Z_o = tf.split(Z, 4, axis=-1)
+            I, F, C_tilde, O = tf.sigmoid(Z_i), tf.sigmoid(Z_f), tf.tanh(Z_c), tf.sigmoid(Z_o)
+            tanh_C = tf.tanh(C)
+            F_next = tf.gather(tf.concat([F, tf.zeros_like(F[:1])], 0), layout.following)
+            # What fused.py's backward step reads, every step at once.
+            into_loop = [
+                dH, O * (1.0 - tanh_C**2), F_next,
+                tf.concat([C_tilde * I * (1.0 - I), C_prev * F * (1.0 - F),
+                           I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O)], axis=-1),
+            ] + ([] if dC is None else [dC])
+            W_h_T = tf.transpose(W_h)
+
+            def backward_block(inputs, states, n):
+                dH_b, o_dtanh_b, f_next_b, factors_b, *dC_b = inputs
+                # Rows that ended in an earlier block get no gradient from later ones.
+                dh_rec, dc_next = (tf.pad(s, [[0, n - tf.shape(s)[0]], [0, 0]]) for s in states)
+                dz = [None] * BLOCK
+                for j in reversed(range(BLOCK)):
+                    dh = dH_b[j] + dh_rec
+                    dc = dh * o_dtanh_b[j] + dc_next * f_next_b[j]
+                    dc = dc + dC_b[0][j] if dC_b else dc
+                    dz[j] = tf.concat([dc, dc, dc, dh], axis=-1) * factors_b[j]
+                    dh_rec, dc_next = tf.matmul(dz[j], W_h_T), dc
+                return (dz,), [dh_rec, dc_next]
+
+            empty = tf.zeros((0, units), H.dtype)
+            (dZ,), (dh0, dc_first) = layout.blocks_loop(backward_block, into_loop, [empty, empty], outputs=1,
+                                                        reverse=True)
+            dW_h = tf.matmul(H_prev, dZ, transpose_a=True)
+            # Rows without a valid step (none, in the usual batch) get none here.
+            missing = [[0, layout.batch - tf.shape(dh0)[0]], [0, 0]]
+            dc0 = dc_first * F[: tf.shape(dc_first)[0]]  # block 0's first step is packed first
+            return dZ, tf.pad(dh0, missing), tf.pad(dc0, missing), dW_h
+
+        if with_c:
+            return (H, C), grad
+        return H, grad
+
+    return recurrence
