@@ -9,7 +9,6 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs; set before it loads
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # its start-up notice, which level 3 lets by
 
 from sentiment_lstm import cli, config  # noqa: E402
 

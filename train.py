@@ -9,7 +9,6 @@ from its last completed epoch when started again with the same flags.
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs; set before it loads
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # its start-up notice, which level 3 lets by
 
 from sentiment_lstm import cli, config  # noqa: E402
 from sentiment_lstm.errors import UserError  # noqa: E402

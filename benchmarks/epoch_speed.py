@@ -38,7 +38,6 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as train.py: same TensorFlow kernels
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

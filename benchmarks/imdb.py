@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py: TensorFlow's C++ logs
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as train.py, evaluate.py, predict.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

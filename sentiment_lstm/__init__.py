@@ -14,7 +14,11 @@ Importing the package registers its Keras objects (tokenizer, recurrent and
 padding layers), so `keras.saving.load_model("model.keras")` loads a
 trained model in safe mode. `load` imports the inference code on first use.
 """
-from sentiment_lstm import layers, model, text  # noqa: F401  register the Keras objects of model.keras
+from sentiment_lstm.startup import import_tensorflow
+
+import_tensorflow()  # before Keras loads it: quietly, when TF_CPP_MIN_LOG_LEVEL says so
+
+from sentiment_lstm import layers, model, text  # noqa: E402, F401  register the Keras objects of model.keras
 
 __all__ = ["load"]
 
