@@ -272,3 +272,23 @@ def test_user_mistakes_are_one_sentence(script, args, status, message, capsys, m
     assert exit_info.value.code == status, err
     assert err.startswith(message), err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_layer_throughput_reports_the_layer_share(tmp_path):
+    """A tiny run of benchmarks/layer_throughput.py: every model is timed, and the
+    recurrent layer's own ratio follows from the no-RNN baseline as documented."""
+    out = tmp_path / "layers.json"
+    argv = ["layer_throughput.py", "--cells", "lstm", "--masks", "1", "--batch", "4", "--time", "24",
+            "--units", "3", "--embed", "5", "--vocab", "50", "--batches", "2", "--rounds", "1", "--out", str(out)]
+    old_argv = sys.argv
+    try:
+        sys.argv = argv
+        runpy.run_path(str(REPO / "benchmarks" / "layer_throughput.py"), run_name="__main__")
+    finally:
+        sys.argv = old_argv
+    rows = {row["model"]: row for row in json.loads(out.read_text())["results"]}
+    assert set(rows) == {"base mask=1", "lstm mask=1 keras", "lstm mask=1 ours"}
+    base, keras_rate, ours = (rows[k]["samples_per_s"] for k in ("base mask=1", "lstm mask=1 keras", "lstm mask=1 ours"))
+    expected = (1 / keras_rate - 1 / base) / (1 / ours - 1 / base)
+    assert rows["lstm mask=1 ours"]["layer_ratio_to_keras"] == pytest.approx(expected, rel=1e-2)
+    assert rows["lstm mask=1 ours"]["ratio_to_keras"] == pytest.approx(ours / keras_rate, rel=1e-2)
