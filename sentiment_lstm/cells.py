@@ -134,19 +134,23 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def input_bias(self):
         return self.bias
 
-    def project(self, x, input_mask=None):
+    def project(self, x, input_mask=None, weights=None):
         """The input half of a step, `W_x x + b`, for `x` of one step `(batch, D)` or of
         all steps, time-major `(time, batch, D)`.
 
         `input_mask`: the input dropout mask, `(batch, D)`, or None.
+        `weights`: `{"W_x": ..., "b": ...}` tensors to use instead of the layer's
+        kernel and input bias (a backward pass written by hand differentiates them).
         """
+        W_x = self.kernel if weights is None else weights["W_x"]
+        b = (self.input_bias() if self.use_bias else None) if weights is None else weights["b"]
         if input_mask is not None:
             x = x * input_mask  # broadcasts over time: one mask for every step
         leading = ops.shape(x)[:-1]
-        x_proj = ops.matmul(ops.reshape(x, (-1, x.shape[-1])), self.kernel)  # one 2-D product
-        x_proj = ops.reshape(x_proj, (*leading, self.kernel.shape[-1]))
-        if self.use_bias:
-            x_proj = x_proj + self.input_bias()
+        x_proj = ops.matmul(ops.reshape(x, (-1, x.shape[-1])), W_x)  # one 2-D product
+        x_proj = ops.reshape(x_proj, (*leading, W_x.shape[-1]))
+        if b is not None:
+            x_proj = x_proj + b
         return x_proj
 
     def recurrent_weights(self):

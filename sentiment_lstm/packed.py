@@ -34,6 +34,7 @@ def applies(cell, recurrent_mask):
     return (
         keras.backend.backend() == "tensorflow"
         and fused.fusable(cell, recurrent_mask)
+        and cell.use_bias
         and not _in_xla_context()
     )
 
@@ -68,11 +69,13 @@ def lstm_recurrence(cell, x, lengths, h0, c0, input_mask=None, steps=None, with_
     """
     layout = _Layout(lengths, tf.shape(x)[1], steps)
     x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
-    mask_packed = None if input_mask is None else tf.gather(input_mask, layout.row_of_packed)
-    x_proj = cell.project(x_packed, mask_packed)  # (packed, 4 * units): W_x x + b of valid steps only
+    if input_mask is not None:
+        x_packed = x_packed * tf.gather(input_mask, layout.row_of_packed)
     h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
-    W_h = tf.identity(cell.recurrent_kernel)  # a tensor: the gradient to the variable is ours
-    recurrence = _recurrence(cell, layout, with_c)(x_proj, h0_sorted, c0_sorted, W_h)
+    # The weights as tensors: the gradients to the variables are ours.
+    W_x, W_h = tf.identity(cell.kernel), tf.identity(cell.recurrent_kernel)
+    b = tf.identity(cell.input_bias())
+    recurrence = _recurrence(cell, layout, with_c)(x_packed, W_x, b, h0_sorted, c0_sorted, W_h)
     sequences = dict(zip(("h", "c"), recurrence)) if with_c else {"h": recurrence}
     return sequences, layout.read
 
@@ -143,7 +146,8 @@ class _Layout:
         def step(k, states, ys):
             b = self.blocks - 1 - k if reverse else k
             n = self.active[b]
-            x_b = [tf.reshape(tf.slice(x, [starts[b], 0], [self.sizes[b], -1]), (BLOCK, n, -1)) for x in inputs]
+            x_b = [tf.reshape(tf.slice(x, [starts[b], 0], [self.sizes[b], -1]), (BLOCK, n, _width(x)))
+                   for x in inputs]
             y_b, states = body(x_b, states, n)
             for j in range(BLOCK):  # each step's output as it is: one copy, by `concat`, at the end
                 ys = tuple(ta.write(b * BLOCK + j, y[j]) for ta, y in zip(ys, y_b))
@@ -157,25 +161,31 @@ class _Layout:
         return tuple(ta.concat() for ta in ys), states
 
 
+def _width(x):
+    """The last dimension of `x`, static where it is known (matmuls want it)."""
+    return x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+
+
 def _recurrence(cell, layout, with_c):
     units = cell.units
 
     @tf.custom_gradient
-    def recurrence(x_proj, h0, c0, W_h):
+    def recurrence(x, W_x, b, h0, c0, W_h):
         weights = {"W_h": W_h}
 
-        def forward_block(x_b, states, n):
-            (x_b,) = x_b
+        def forward_block(inputs, states, n):
+            # This block's input projection: it does not wait for the recurrence, so
+            # TensorFlow runs it on the other core while the previous block recurs.
+            x_proj = cell.project(inputs[0], weights={"W_x": W_x, "b": b})  # (BLOCK, n, 4 * units)
             h, c = (s[:n] for s in states)  # the rows that run in this block
-            hs, cs = [], []
+            steps = []
             for j in range(BLOCK):
-                q = cell.transition(x_b[j], [h, c], weights)
+                q = cell.transition(x_proj[j], [h, c], weights)
                 h, c = q["h"], q["c"]
-                hs.append(h)
-                cs.append(c)
-            return (hs, cs), [h, c]
+                steps.append(q)
+            return tuple([q[name] for q in steps] for name in ("h", "c", "i", "f", "c_tilde", "o")), [h, c]
 
-        (H, C), _ = layout.blocks_loop(forward_block, [x_proj], [h0, c0], outputs=2)  # (packed, units) each
+        (H, C, I, F, C_tilde, O), _ = layout.blocks_loop(forward_block, [x], [h0, c0], outputs=6)
 
         def grad(dH, dC=None):
             # Dense once here, not in every block (it arrives as IndexedSlices from `read`).
@@ -183,23 +193,20 @@ def _recurrence(cell, layout, with_c):
             dC = None if dC is None else tf.convert_to_tensor(dC)
             H_prev = tf.gather(tf.concat([h0, H], 0), layout.previous)
             C_prev = tf.gather(tf.concat([c0, C], 0), layout.previous)
-            Z = x_proj + tf.matmul(H_prev, W_h)  # every step's gates again, in one product
-            Z_i, Z_f, Z_c, Z_o = tf.split(Z, 4, axis=-1)
-            I, F, C_tilde, O = tf.sigmoid(Z_i), tf.sigmoid(Z_f), tf.tanh(Z_c), tf.sigmoid(Z_o)
             tanh_C = tf.tanh(C)
             F_next = tf.gather(tf.concat([F, tf.zeros_like(F[:1])], 0), layout.following)
             # What fused.py's backward step reads, every step at once.
             into_loop = [
-                dH, O * (1.0 - tanh_C**2), F_next,
+                x, H_prev, dH, O * (1.0 - tanh_C**2), F_next,
                 tf.concat([C_tilde * I * (1.0 - I), C_prev * F * (1.0 - F),
                            I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O)], axis=-1),
             ] + ([] if dC is None else [dC])
-            W_h_T = tf.transpose(W_h)
+            W_h_T, W_x_T = tf.transpose(W_h), tf.transpose(W_x)
 
             def backward_block(inputs, states, n):
-                dH_b, o_dtanh_b, f_next_b, factors_b, *dC_b = inputs
-                # Rows that ended in an earlier block get no gradient from later ones.
-                dh_rec, dc_next = (tf.pad(s, [[0, n - tf.shape(s)[0]], [0, 0]]) for s in states)
+                x_b, H_prev_b, dH_b, o_dtanh_b, f_next_b, factors_b, *dC_b = inputs
+                dh_rec, dc_next = (tf.pad(s, [[0, n - tf.shape(s)[0]], [0, 0]]) for s in states[:2])
+                dW_x, db, dW_h = states[2:]
                 dz = [None] * BLOCK
                 for j in reversed(range(BLOCK)):
                     dh = dH_b[j] + dh_rec
@@ -207,16 +214,24 @@ def _recurrence(cell, layout, with_c):
                     dc = dc + dC_b[0][j] if dC_b else dc
                     dz[j] = tf.concat([dc, dc, dc, dh], axis=-1) * factors_b[j]
                     dh_rec, dc_next = tf.matmul(dz[j], W_h_T), dc
-                return (dz,), [dh_rec, dc_next]
+                # The block's share of the weight and input gradients: off the path of the
+                # recurrence, so they run while the next block (backwards) recurs.
+                dz_b = tf.reshape(tf.stack(dz), (-1, 4 * units))
+                x_rows = tf.reshape(x_b, (-1, x_b.shape[-1]))
+                dx = tf.reshape(tf.matmul(dz_b, W_x_T), (BLOCK, n, -1))
+                dW_x = dW_x + tf.matmul(x_rows, dz_b, transpose_a=True)
+                dW_h = dW_h + tf.matmul(tf.reshape(H_prev_b, (-1, units)), dz_b, transpose_a=True)
+                db = db + tf.reduce_sum(dz_b, axis=0, keepdims=True)
+                return (list(tf.unstack(dx)),), [dh_rec, dc_next, dW_x, db, dW_h]
 
             empty = tf.zeros((0, units), H.dtype)
-            (dZ,), (dh0, dc_first) = layout.blocks_loop(backward_block, into_loop, [empty, empty], outputs=1,
-                                                        reverse=True)
-            dW_h = tf.matmul(H_prev, dZ, transpose_a=True)
+            sums = [tf.zeros_like(W_x), tf.zeros_like(b)[None], tf.zeros_like(W_h)]
+            (dx,), (dh0, dc_first, dW_x, db, dW_h) = layout.blocks_loop(
+                backward_block, into_loop, [empty, empty, *sums], outputs=1, reverse=True)
             # Rows without a valid step (none, in the usual batch) get none here.
             missing = [[0, layout.batch - tf.shape(dh0)[0]], [0, 0]]
             dc0 = dc_first * F[: tf.shape(dc_first)[0]]  # block 0's first step is packed first
-            return dZ, tf.pad(dh0, missing), tf.pad(dc0, missing), dW_h
+            return dx, dW_x, db[0], tf.pad(dh0, missing), tf.pad(dc0, missing), dW_h
 
         if with_c:
             return (H, C), grad
