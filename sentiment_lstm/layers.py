@@ -13,6 +13,9 @@ weights, same masking semantics) but:
    `Embedding(mask_zero=True)` gives) moves nothing; any other mask is handled too.
 3. In training, a standard LSTM's backward pass is written by hand (`fused.py`), so
    `jit_compile=True` works well on TensorFlow, unlike the built-in LSTM there.
+   Outside XLA on TensorFlow it runs over packed sequences (`packed.py`): only the
+   valid steps, with the input projection and the weight gradients beside the
+   recurrence on the other core.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step
 (`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
