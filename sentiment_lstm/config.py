@@ -72,6 +72,8 @@ class Config:
     patience: int = _option(2, "epochs without val_loss improvement before early stopping", minimum=1)
     bucket: bool = _option(True, "batch reviews of similar length together")
     jit_compile: bool = _option(False, "compile training steps with XLA (needs --no-deterministic)")
+    steps_per_execution: int = _option(16, "training batches per call into TensorFlow (fewer round trips "
+                                       "through Python; about 5%% faster epochs here)", minimum=1)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -36,7 +36,8 @@ def build_token_model(vocabulary_size, config=None):
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
             (`cell`, `layers`, `units`, `bidirectional`, `embed_dim`, the four
-            dropouts, `learning_rate`, `jit_compile`). Defaults to `Config()`.
+            dropouts, `learning_rate`, `jit_compile`, `steps_per_execution`).
+            Defaults to `Config()`.
 
     Dropout sits where each kind helps an RNN text classifier: `embedding_dropout`
     drops whole embedding channels (SpatialDropout1D), `dropout` and
@@ -71,7 +72,7 @@ def build_token_model(vocabulary_size, config=None):
     model = keras.Model(tokens, probabilities, name="token_model")
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss="categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=config.jit_compile)
+                  jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
 
 

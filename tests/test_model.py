@@ -112,7 +112,8 @@ def test_padding_is_masked():
 
 
 def test_token_model_is_compiled_as_specified():
-    built = model.build_token_model(30, Config(learning_rate=0.005, units=2, embed_dim=2))
+    built = model.build_token_model(30, Config(learning_rate=0.005, units=2, embed_dim=2, steps_per_execution=3))
+    assert built.steps_per_execution == 3
     assert isinstance(built.optimizer, keras.optimizers.Adam)
     assert float(built.optimizer.learning_rate) == pytest.approx(0.005)
     assert isinstance(built.loss, str) and built.loss == "categorical_crossentropy"
