@@ -1,0 +1,87 @@
+"""Does a bag-of-n-grams model make the LSTM redundant? Validation split only.
+
+    python benchmarks/ngram_stacking.py benchmarks/out/recipes/<recipe> [...] [--out benchmarks/ngram_stacking.json]
+
+Fits NB-LR (Wang & Manning 2012: binary unigram+bigram features scaled by their naive
+Bayes log-count ratios, then logistic regression) on the training split less its
+validation part, exactly as train.py carves it (same seed and fraction), and scores
+the validation reviews. Then, for each trained model directory given, stacks the two:
+a logistic regression on [LSTM log-odds, NB-LR log-odds] fitted and scored by 5-fold
+cross-validation on the validation reviews. If the stack is no better than NB-LR
+alone, an n-gram branch beside the LSTM would carry the accuracy by itself. The test
+split is never read.
+"""
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.environment import describe, write_json  # noqa: E402
+
+TOKENS = r"(?u)\b\w[\w']*\b|[!?]"  # words with inner apostrophes, and ! and ?, as text.standardize keeps
+
+
+def nb_lr(train_texts, train_labels, texts, C=1.0):
+    """Validation log-odds of NB-LR fitted on the training texts."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    strip = lambda t: re.sub(r"<[^>]+>", " ", t)  # noqa: E731  HTML tags such as <br />
+    vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=TOKENS, preprocessor=strip)
+    X = vectorizer.fit_transform(train_texts)
+    y = np.asarray(train_labels)
+    p, q = 1 + X[y == 1].sum(0), 1 + X[y == 0].sum(0)
+    ratio = sparse.diags(np.asarray(np.log((p / p.sum()) / (q / q.sum()))).ravel())
+    classifier = LogisticRegression(C=C, max_iter=3000).fit(X @ ratio, y)
+    return classifier.decision_function(vectorizer.transform(texts) @ ratio)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dirs", nargs="*", help="trained model directories (train.py --model-dir)")
+    parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
+    parser.add_argument("--out", default="benchmarks/ngram_stacking.json")
+    args = parser.parse_args()
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    import sentiment_lstm
+    from sentiment_lstm import data
+    from sentiment_lstm.config import Config
+
+    config = Config()
+    source = data.resolve_source(args.data)
+    train, validation = data.split_validation(data.load_reviews(source, "train", seed=config.seed),
+                                              config.val_fraction, seed=config.seed)
+    y = np.asarray(validation.labels)
+    ngram = nb_lr(train.texts, train.labels, validation.texts)
+    report = {"nb_lr_val_accuracy": float(((ngram > 0) == y).mean()), "validation_reviews": len(y), "models": {}}
+    print(f"NB-LR alone: {report['nb_lr_val_accuracy']:.4f}")
+    for model_dir in args.model_dirs:
+        classifier = sentiment_lstm.load(model_dir)
+        if classifier.config is not None and (classifier.config.seed, classifier.config.val_fraction) != (
+                config.seed, config.val_fraction):
+            print(f"skipping {model_dir}: trained on another validation split")
+            continue
+        texts = list(validation.texts)
+        positive = np.concatenate([classifier.predict_proba(texts[k:k + 500])[:, 1] for k in range(0, len(texts), 500)])
+        positive = np.clip(positive, 1e-6, 1 - 1e-6)
+        lstm = np.log(positive / (1 - positive))
+        stacked = cross_val_score(LogisticRegression(), np.stack([lstm, ngram], 1), y, cv=5).mean()
+        report["models"][model_dir] = {"lstm_val_accuracy": float(((lstm > 0) == y).mean()),
+                                       "stacked_val_accuracy_cv5": float(stacked)}
+        print(f"{model_dir}: LSTM {report['models'][model_dir]['lstm_val_accuracy']:.4f}, "
+              f"stacked with NB-LR {stacked:.4f}")
+    write_json(args.out, {**report, **describe()})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
