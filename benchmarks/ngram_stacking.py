@@ -84,4 +84,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from sentiment_lstm import cli
+
+    cli.run(main)

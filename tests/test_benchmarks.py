@@ -292,3 +292,14 @@ def test_layer_throughput_reports_the_layer_share(tmp_path):
     expected = (1 / keras_rate - 1 / base) / (1 / ours - 1 / base)
     assert rows["lstm mask=1 ours"]["layer_ratio_to_keras"] == pytest.approx(expected, rel=1e-2)
     assert rows["lstm mask=1 ours"]["ratio_to_keras"] == pytest.approx(ours / keras_rate, rel=1e-2)
+
+
+def test_nb_lr_learns_made_up_sentiment():
+    """The NB-LR of benchmarks/ngram_stacking.py: bigrams count ("not good" is negative
+    though "good" alone is positive), and the log-odds' sign is the class."""
+    from benchmarks import ngram_stacking
+
+    texts = ["good film", "really good", "great <br /> acting", "not good", "bad film", "not great"] * 5
+    labels = [1, 1, 1, 0, 0, 0] * 5
+    scores = ngram_stacking.nb_lr(texts, labels, ["a good film", "not good at all", "great", "bad"], C=10.0)
+    assert list(scores > 0) == [True, False, True, False]
