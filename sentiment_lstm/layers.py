@@ -38,8 +38,9 @@ class Recurrent(keras.layers.Layer):
             rather than the last one `(batch, units)`.
         return_state: Also return the final states (`h`, and `c` for the LSTM).
         go_backwards: Read the sequence from its end; outputs come in that order.
-        zero_output_for_mask: With `return_sequences`, give zeros at masked steps
-            instead of repeating the last output (Bidirectional sets it).
+        zero_output_for_mask: Give zeros at masked steps instead of repeating the last
+            output (Bidirectional sets it); without `return_sequences`, zeros when the
+            last step is masked. As Keras' layers.
         **kwargs: The cell's arguments (activation, dropout, initializers, ...) and
             the base layer's (`name`, `dtype`, `trainable`).
 
@@ -164,6 +165,8 @@ class Recurrent(keras.layers.Layer):
         output = read(seqs["h"], zeros, output_index if self.return_sequences else count)
         if not self.return_sequences:
             output = output[:, 0]
+            if self.zero_output_for_mask:  # as Keras: the last step's output, zeros if it is masked
+                output = ops.where(valid[:, -1:], output, ops.zeros_like(output))
         aligned = {}
         if everything:
             aligned = {n: read(s, ops.zeros_like(s[0]), seen) for n, s in seqs.items()}

@@ -70,6 +70,17 @@ def test_projection_inside_or_outside_the_loop_matches_keras(ours, theirs, train
 
 
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=IDS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("training", [False, True])
+def test_zero_output_for_mask_matches_keras(ours, theirs, return_sequences, training):
+    """Without return_sequences too: a row whose last step is masked outputs zeros."""
+    kwargs = dict(return_sequences=return_sequences, zero_output_for_mask=True)
+    reference, layer = copy_of(theirs(4, **kwargs), ours(4, **kwargs))
+    assert_close(layer(X, mask=SCATTERED, training=training), reference(X, mask=SCATTERED, training=training))
+    assert_close(layer(X, mask=RIGHT_PADDED, training=training), reference(X, mask=RIGHT_PADDED, training=training))
+
+
+@pytest.mark.parametrize("ours, theirs", PAIRS, ids=IDS)
 def test_initial_state_is_used_like_keras(ours, theirs):
     reference, layer = copy_of(theirs(4, return_state=True), ours(4, return_state=True))
     states = [RNG.normal(size=(5, 4)).astype("float32") for _ in layer.cell.state_names]
