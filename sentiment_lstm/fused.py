@@ -46,6 +46,29 @@ def lstm_recurrence(cell, x_proj, h0, c0):
     return _recurrence(cell)(x_proj, h0, c0, W_h)
 
 
+def step_factors(I, F, C_tilde, O, C, C_prev):
+    """What backpropagating through a step needs from its forward pass, for any number
+    of steps at once: `o ⊙ (1 - tanh² c)`, and the four gate factors of `dz`,
+    `[c~ ⊙ i(1 - i), c_{t-1} ⊙ f(1 - f), i ⊙ (1 - c~²), tanh(c) ⊙ o(1 - o)]` (last axis)."""
+    tanh_C = ops.tanh(C)
+    factors = [C_tilde * I * (1.0 - I), C_prev * F * (1.0 - F), I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O)]
+    return O * (1.0 - tanh_C**2), ops.concatenate(factors, axis=-1)
+
+
+def backward_step(dH_t, o_dtanh_t, f_next_t, factors_t, dh_rec, dc_next, W_h_T, dC_t=None):
+    """One step of backpropagation through time (the module's equations).
+
+    Returns:
+        `dz_t`, then `dh` and `dc` handed to the step before: `dz_t W_hᵀ` and `dc_t`.
+    """
+    dh = dH_t + dh_rec
+    dc = dh * o_dtanh_t + dc_next * f_next_t
+    if dC_t is not None:
+        dc = dc + dC_t
+    dz = ops.concatenate([dc, dc, dc, dh], axis=-1) * factors_t
+    return dz, ops.matmul(dz, W_h_T), dc
+
+
 def _shift(x, first):
     """`x` moved one step later in time, `first` at step 0: `[first, x_0, ..., x_{T-2}]`."""
     return ops.concatenate([first[None], x[:-1]], axis=0)
@@ -72,28 +95,17 @@ def _recurrence(cell):
             Z = x_proj + ops.reshape(ops.matmul(ops.reshape(H_prev, (-1, units)), W_h), ops.shape(x_proj))
             Z_i, Z_f, Z_c, Z_o = ops.split(Z, 4, axis=-1)
             I, F, C_tilde, O = ops.sigmoid(Z_i), ops.sigmoid(Z_f), ops.tanh(Z_c), ops.sigmoid(Z_o)
-            tanh_C = ops.tanh(C)
             F_next = ops.concatenate([F[1:], ops.zeros_like(F[:1])], axis=0)
-            # Per step, what the loop reads: dH_t, dC_t, o_t (1 - tanh² c_t), f_{t+1},
-            # and the four gate factors of dz_t; all steps at once here.
-            into_loop = ops.concatenate(
-                [
-                    dH, dC, O * (1.0 - tanh_C**2), F_next,
-                    C_tilde * I * (1.0 - I), _shift(C, c0) * F * (1.0 - F),
-                    I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O),
-                ],
-                axis=-1,
-            )  # (time, batch, 8 * units)
+            o_dtanh, factors = step_factors(I, F, C_tilde, O, C, _shift(C, c0))
+            # Per step, what the loop reads, all steps at once here.
+            into_loop = ops.concatenate([dH, dC, o_dtanh, F_next, factors], axis=-1)  # (time, batch, 8 * units)
             W_h_T = ops.transpose(W_h)
             pieces = [units, 2 * units, 3 * units, 4 * units]
 
             def back_step(inputs, states):
-                dh_rec, dc_next = states
-                dH_t, dC_t, o_dtanh_t, f_next, factors = ops.split(inputs, pieces, axis=-1)
-                dh = dH_t + dh_rec
-                dc = dC_t + dh * o_dtanh_t + dc_next * f_next
-                dz = ops.concatenate([dc, dc, dc, dh], axis=-1) * factors
-                return (dz,), [ops.matmul(dz, W_h_T), dc]
+                dH_t, dC_t, o_dtanh_t, f_next_t, factors_t = ops.split(inputs, pieces, axis=-1)
+                dz, dh_rec, dc = backward_step(dH_t, o_dtanh_t, f_next_t, factors_t, *states, W_h_T, dC_t)
+                return (dz,), [dh_rec, dc]
 
             zeros = ops.zeros_like(h0)
             (dZ,), (dh0, dc_first) = time_loop(back_step, into_loop, [zeros, zeros], outputs=1, reverse=True)

@@ -52,7 +52,7 @@ class Recurrent(keras.layers.Layer):
     """
 
     cell_class = None
-    fuse = True  # use fused.py where it applies; benchmarks set False to compare
+    fuse = True  # use fused.py / packed.py where they apply; benchmarks set False to compare
     layer_kwargs = ("name", "dtype", "trainable", "autocast")
 
     def __init__(

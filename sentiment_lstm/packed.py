@@ -7,8 +7,9 @@ first, and time is cut into blocks of `BLOCK` steps. Block b runs only the rows
 still going at its first step, `active[b]` of them, always a prefix of the sorted
 batch. So the input projection `W_x x + b`, the recurrence and the whole backward
 pass touch only the valid steps, plus a row's few steps to the end of its last
-block. One loop iteration runs one block, its steps written out (measured: 4, 8
-or 16 steps per block run equally fast; 8 wastes little past a row's end).
+block. One loop iteration runs one block, its steps written out (measured before
+the overlap below: 4, 8 or 16 steps per block ran equally fast; 8 wastes little past
+a row's end).
 
 The "packed" layout holds the steps of the rows a block runs, block after block,
 time-major inside a block: `(sum over blocks of BLOCK * active[b], ...)`. Each step
@@ -200,14 +201,9 @@ def _recurrence(cell, layout, with_c):
             dC = None if dC is None else tf.convert_to_tensor(dC)
             H_prev = tf.gather(tf.concat([h0, H], 0), layout.previous)
             C_prev = tf.gather(tf.concat([c0, C], 0), layout.previous)
-            tanh_C = tf.tanh(C)
             F_next = tf.gather(tf.concat([F, tf.zeros_like(F[:1])], 0), layout.following)
-            # What fused.py's backward step reads, every step at once.
-            into_loop = [
-                x, H_prev, dH, O * (1.0 - tanh_C**2), F_next,
-                tf.concat([C_tilde * I * (1.0 - I), C_prev * F * (1.0 - F),
-                           I * (1.0 - C_tilde**2), tanh_C * O * (1.0 - O)], axis=-1),
-            ] + ([] if dC is None else [dC])
+            o_dtanh, factors = fused.step_factors(I, F, C_tilde, O, C, C_prev)
+            into_loop = [x, H_prev, dH, o_dtanh, F_next, factors] + ([] if dC is None else [dC])
             W_h_T, W_x_T = tf.transpose(W_h), tf.transpose(W_x)
 
             def backward_block(inputs, states, n):
@@ -216,11 +212,9 @@ def _recurrence(cell, layout, with_c):
                 dW_x, db, dW_h = states[2:]
                 dz = [None] * BLOCK
                 for j in reversed(range(BLOCK)):
-                    dh = dH_b[j] + dh_rec
-                    dc = dh * o_dtanh_b[j] + dc_next * f_next_b[j]
-                    dc = dc + dC_b[0][j] if dC_b else dc
-                    dz[j] = tf.concat([dc, dc, dc, dh], axis=-1) * factors_b[j]
-                    dh_rec, dc_next = tf.matmul(dz[j], W_h_T), dc
+                    dz[j], dh_rec, dc_next = fused.backward_step(
+                        dH_b[j], o_dtanh_b[j], f_next_b[j], factors_b[j], dh_rec, dc_next, W_h_T,
+                        dC_b[0][j] if dC_b else None)
                 # The block's share of the weight and input gradients: off the path of the
                 # recurrence, so they run while the next block (backwards) recurs.
                 dz_b = tf.reshape(tf.stack(dz), (-1, 4 * units))
