@@ -140,26 +140,23 @@ class _Layout:
         return tf.gather(tf.concat([before, packed], 0), rows)
 
     def blocks_loop(self, body, inputs, states, outputs, reverse=False):
-        """Run `body(block_inputs, states, n) -> (step_outputs, states)` over the blocks.
+        """Run `body(block_inputs, states, n) -> (block_outputs, states)` over the blocks.
 
         `inputs` is a list of packed tensors `(packed, width)`; block b hands `body`
-        each as `(BLOCK, n, width)`, `n = active[b]` (a slice of consecutive rows).
-        `body` returns `outputs` lists of `BLOCK` tensors `(n, ...)`, one per step,
-        which come back packed. Block by block from the last one when `reverse`.
+        its rows of each, `(BLOCK * n, width)` with `n = active[b]`, time-major (step
+        j of the block is rows `j * n` to `(j + 1) * n`). `body` returns `outputs`
+        tensors of the same form, one write each per block, which come back packed.
+        Block by block from the last one when `reverse`.
         """
         starts = tf.cumsum(self.sizes, exclusive=True)
-        ys = tuple(tf.TensorArray(inputs[0].dtype, size=self.blocks * BLOCK, infer_shape=False,
+        ys = tuple(tf.TensorArray(inputs[0].dtype, size=self.blocks, infer_shape=False,
                                   element_shape=tf.TensorShape([None, None])) for _ in range(outputs))
 
         def step(k, states, ys):
             b = self.blocks - 1 - k if reverse else k
-            n = self.active[b]
-            x_b = [tf.reshape(tf.slice(x, [starts[b], 0], [self.sizes[b], -1]), (BLOCK, n, _width(x)))
-                   for x in inputs]
-            y_b, states = body(x_b, states, n)
-            for j in range(BLOCK):  # each step's output as it is: one copy, by `concat`, at the end
-                ys = tuple(ta.write(b * BLOCK + j, y[j]) for ta, y in zip(ys, y_b))
-            return k + 1, states, ys
+            x_b = [_rows(x, starts[b], self.sizes[b]) for x in inputs]
+            y_b, states = body(x_b, states, self.active[b])
+            return k + 1, states, tuple(ta.write(b, y) for ta, y in zip(ys, y_b))
 
         invariants = [tf.TensorShape([None, s.shape[-1]]) for s in states]
         _, states, ys = tf.while_loop(
@@ -167,6 +164,18 @@ class _Layout:
             shape_invariants=(tf.TensorShape([]), invariants, tuple(tf.TensorShape(None) for _ in ys)),
             maximum_iterations=self.blocks)
         return tuple(ta.concat() for ta in ys), states
+
+
+def _rows(x, start, size):
+    """Rows `start` to `start + size` of `x`, with its static width (matmuls want it)."""
+    rows = tf.slice(x, [start, 0], [size, -1])
+    rows.set_shape([None, x.shape[-1]])
+    return rows
+
+
+def _steps(x, n):
+    """A block's rows `(BLOCK * n, width)` as its `BLOCK` steps, `(BLOCK, n, width)`."""
+    return tf.reshape(x, (BLOCK, n, _width(x)))
 
 
 def _width(x):
@@ -184,14 +193,15 @@ def _recurrence(cell, layout, with_c):
         def forward_block(inputs, states, n):
             # This block's input projection: it does not wait for the recurrence, so
             # TensorFlow runs it on the other core while the previous block recurs.
-            x_proj = cell.project(inputs[0], weights={"W_x": W_x, "b": b})  # (BLOCK, n, 4 * units)
+            x_proj = _steps(cell.project(inputs[0], weights={"W_x": W_x, "b": b}), n)  # (BLOCK, n, 4 * units)
             h, c = (s[:n] for s in states)  # the rows that run in this block
             steps = []
             for j in range(BLOCK):
                 q = cell.transition(x_proj[j], [h, c], weights)
                 h, c = q["h"], q["c"]
                 steps.append(q)
-            return tuple([q[name] for q in steps] for name in ("h", "c", "i", "f", "c_tilde", "o")), [h, c]
+            # Each quantity's BLOCK steps, packed, in one copy (not one write per step).
+            return tuple(tf.concat([q[name] for q in steps], 0) for name in ("h", "c", "i", "f", "c_tilde", "o")), [h, c]
 
         (H, C, I, F, C_tilde, O), _ = layout.blocks_loop(forward_block, [x], [h0, c0], outputs=6)
 
@@ -207,7 +217,8 @@ def _recurrence(cell, layout, with_c):
             W_h_T, W_x_T = tf.transpose(W_h), tf.transpose(W_x)
 
             def backward_block(inputs, states, n):
-                x_b, H_prev_b, dH_b, o_dtanh_b, f_next_b, factors_b, *dC_b = inputs
+                x_b, H_prev_b, *per_step = inputs
+                dH_b, o_dtanh_b, f_next_b, factors_b, *dC_b = (_steps(v, n) for v in per_step)
                 dh_rec, dc_next = (tf.pad(s, [[0, n - tf.shape(s)[0]], [0, 0]]) for s in states[:2])
                 dW_x, db, dW_h = states[2:]
                 dz = [None] * BLOCK
@@ -217,13 +228,11 @@ def _recurrence(cell, layout, with_c):
                         dC_b[0][j] if dC_b else None)
                 # The block's share of the weight and input gradients: off the path of the
                 # recurrence, so they run while the next block (backwards) recurs.
-                dz_b = tf.reshape(tf.stack(dz), (-1, 4 * units))
-                x_rows = tf.reshape(x_b, (-1, x_b.shape[-1]))
-                dx = tf.reshape(tf.matmul(dz_b, W_x_T), (BLOCK, n, -1))
-                dW_x = dW_x + tf.matmul(x_rows, dz_b, transpose_a=True)
-                dW_h = dW_h + tf.matmul(tf.reshape(H_prev_b, (-1, units)), dz_b, transpose_a=True)
-                db = db + tf.reduce_sum(dz_b, axis=0, keepdims=True)
-                return (list(tf.unstack(dx)),), [dh_rec, dc_next, dW_x, db, dW_h]
+                dz_b = tf.concat(dz, 0)  # (BLOCK * n, 4 * units), packed
+                dW_x = dW_x + tf.matmul(x_b, dz_b, transpose_a=True)
+                dW_h = dW_h + tf.matmul(H_prev_b, dz_b, transpose_a=True)
+                db = db + tf.matmul(tf.ones((1, tf.shape(dz_b)[0]), dz_b.dtype), dz_b)  # Σ rows; faster than reduce_sum
+                return (tf.matmul(dz_b, W_x_T),), [dh_rec, dc_next, dW_x, db, dW_h]
 
             empty = tf.zeros((0, units), H.dtype)
             sums = [tf.zeros_like(W_x), tf.zeros_like(b)[None], tf.zeros_like(W_h)]
