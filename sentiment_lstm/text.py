@@ -124,7 +124,7 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
     """A batched tf.data pipeline of (token ids, one-hot labels).
 
     Reviews are tokenized once, eagerly, in large batches, and clipped to their first
-    `max_length` tokens; later epochs only shuffle and pad the stored ids. A review with
+    `max_length` tokens; each epoch then only shuffles, groups and pads the stored ids. A review with
     no tokens becomes one padding step, i.e. a fully masked row.
 
     Args:
@@ -135,9 +135,10 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
         shuffle: reshuffle the reviews each epoch, seeded with `seed`: the same seed
             gives the same sequence of batches.
         seed: shuffle seed.
-        bucket: group reviews of similar length (`bucket_by_sequence_length`, 10 buckets
-            spread over 1..max_length, each batch padded to its bucket's upper bound, so
-            at most 10 distinct batch shapes); else pad every batch to `max_length`.
+        bucket: group reviews of similar length (the batches of tf.data's
+            `bucket_by_sequence_length`, see `_length_batches`: 10 buckets spread over
+            1..max_length, each batch padded to its bucket's upper bound, so at most 10
+            distinct batch shapes); else pad every batch to `max_length`.
 
     Returns:
         A `tf.data.Dataset` of `(tokens, labels)`: tokens int32 (batch, time <= max_length),
@@ -154,21 +155,55 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
     if not np.isin(labels, (0, 1)).all():
         raise UserError("Training and evaluation need labeled reviews (labels 0 or 1).")
     tokens = tokenize(reviews.texts, vectorizer, max_length)
-    dataset = tf.data.Dataset.from_tensor_slices((tokens, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda ids, label: (ids, tf.one_hot(label, 2, dtype=tf.float32)))
-    if bucket:
-        boundaries = _bucket_boundaries(max_length)
-        dataset = dataset.bucket_by_sequence_length(
-            lambda ids, label: tf.shape(ids)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            pad_to_bucket_boundary=True,
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size, padded_shapes=([max_length], [2]))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    boundaries = _bucket_boundaries(max_length) if bucket else [max_length + 1]  # one bucket: pad to max_length
+    return _length_batches(tokens, tf.one_hot(labels, 2, dtype=tf.float32), boundaries, batch_size,
+                           seed if shuffle else None).prefetch(tf.data.AUTOTUNE)
+
+
+def _length_batches(tokens, labels, boundaries, batch_size, seed=None):
+    """Batches of `(tokens, labels)` grouped by length: exactly those of
+    `tf.data.Dataset.bucket_by_sequence_length(..., pad_to_bucket_boundary=True)` fed the
+    reviews one by one, but formed for a whole epoch at once.
+
+    Bucket k holds the reviews of `boundaries[k-1] <= length < boundaries[k]`, padded
+    to `boundaries[k] - 1` steps; a bucket's batch is out as soon as it is full, the
+    partly filled ones at the end, by bucket. The reviews arrive in a new random order
+    each epoch (seeded by `seed`: the same seed gives the same epochs), or in their own
+    order with `seed=None`. Done per review, the same grouping costs tf.data about as
+    much CPU as a tenth of an epoch of the default model (measured: 9% slower epochs).
+    """
+    n = int(tokens.nrows())
+    boundaries = tf.constant(boundaries, tf.int32)
+    bucket = tf.searchsorted(boundaries, tf.cast(tokens.row_lengths(), tf.int32), side="right")
+    if seed is None:
+        orders = tf.data.Dataset.from_tensors(tf.range(n))
+    else:  # one random number per epoch, then a stateless shuffle from it
+        orders = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).map(
+            lambda r: tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([r, seed])))
+
+    def epoch(order):
+        """The epoch's batches, as rows of review indices, from the arrival `order`."""
+        arriving = tf.gather(bucket, order)
+        by_bucket = tf.argsort(arriving, stable=True)  # grouped by bucket, in arrival order
+        grouped, grouped_bucket = tf.gather(order, by_bucket), tf.gather(arriving, by_bucket)
+        counts = tf.math.bincount(arriving, minlength=tf.size(boundaries), dtype=tf.int32)
+        rank = tf.range(n) - tf.gather(tf.cumsum(counts, exclusive=True), grouped_bucket)  # within bucket
+        first_batch = tf.cumsum((counts + batch_size - 1) // batch_size, exclusive=True)
+        batch = tf.gather(first_batch, grouped_bucket) + rank // batch_size
+        batches = tf.reduce_sum((counts + batch_size - 1) // batch_size)
+        # When each batch is out: at the arrival of its last review if full, else at the end.
+        last_arrival = tf.math.unsorted_segment_max(by_bucket, batch, batches)
+        size = tf.math.unsorted_segment_sum(tf.ones_like(batch), batch, batches)
+        batch_bucket = tf.math.unsorted_segment_max(grouped_bucket, batch, batches)
+        out_at = tf.where(size == batch_size, last_arrival, n + batch_bucket)
+        rows = tf.RaggedTensor.from_value_rowids(grouped, batch, nrows=batches)
+        return tf.data.Dataset.from_tensor_slices(tf.gather(rows, tf.argsort(out_at)))
+
+    def gather(indices):
+        width = boundaries[bucket[indices[0]]] - 1
+        return tf.gather(tokens, indices).to_tensor(shape=tf.stack([tf.size(indices), width])), tf.gather(labels, indices)
+
+    return orders.flat_map(epoch).map(gather)
 
 
 def tokenize(texts, vectorizer, max_length):

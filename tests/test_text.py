@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from sentiment_lstm.data import Reviews
 from sentiment_lstm.errors import UserError
+from sentiment_lstm import text
 from sentiment_lstm.text import ClipTokens, clip_tokens, make_dataset, make_vectorizer, standardize
 
 
@@ -162,6 +163,25 @@ def test_bucketed_batch_shapes_are_few(vectorizer):
     reviews = varied_reviews(n=300, max_words=200)
     dataset = make_dataset(reviews, vectorizer, batch_size=8, max_length=200)
     assert {tokens.shape[1] for tokens, _ in batches(dataset)} <= set(range(20, 201, 20))
+
+
+@pytest.mark.parametrize("batch_size, boundaries", [(4, [3, 6, 11]), (3, [2, 5, 8, 11]), (50, [11])])
+def test_length_batches_are_those_of_bucket_by_sequence_length(batch_size, boundaries):
+    """Fed the same reviews in the same order, tf.data's per-review bucketing and ours give
+    the same batches in the same order: full ones as they fill, partial ones at the end."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 11, size=61)
+    tokens = tf.RaggedTensor.from_row_lengths(rng.integers(1, 99, size=lengths.sum()).astype("int32"), lengths)
+    labels = tf.one_hot(rng.integers(0, 2, size=61), 2)
+    reference = tf.data.Dataset.from_tensor_slices((tokens, labels)).map(lambda ids, y: (ids, y)).bucket_by_sequence_length(
+        lambda ids, y: tf.shape(ids)[0], bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), pad_to_bucket_boundary=True)
+    ours = text._length_batches(tokens, labels, boundaries, batch_size)
+    expected, got = batches(reference), batches(ours)
+    assert len(got) == len(expected) > 1
+    for (x, y), (x_ref, y_ref) in zip(got, expected):
+        np.testing.assert_array_equal(x, x_ref)
+        np.testing.assert_array_equal(y, y_ref)
 
 
 def test_empty_review_is_one_masked_step(vectorizer):
