@@ -46,6 +46,7 @@ def train(config, callbacks=()):
         the epochs run by this call; `history.json` in the model dir has all).
     """
     model_dir = export.check_replaceable(config.output_dir)  # fail before the long part
+    set_threads(config.intra_op_threads)
     seed_everything(config.seed, config.deterministic)
     source = data.resolve_source(config.data)
     reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
@@ -98,6 +99,23 @@ def seed_everything(seed, deterministic=True):
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def set_threads(intra_op):
+    """Let each TensorFlow op use `intra_op` threads (0: TensorFlow's default, all cores).
+
+    With 1, an op runs on one core and TensorFlow runs two ops at once (its inter-op
+    threads, one per core): the LSTM's recurrence, a chain of small ops, keeps one core
+    and the work that does not wait for it (`packed.py`) takes the other, instead of
+    every small op being split over both. It has to be set before TensorFlow runs its
+    first op; later (a second `train` in one process) it stays as it was, with a warning.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    except RuntimeError:
+        current = tf.config.threading.get_intra_op_parallelism_threads()
+        warnings.warn(f"TensorFlow already runs with intra_op_threads={current}; "
+                      f"intra_op_threads={intra_op} applies only to a new process.", stacklevel=2)
 
 
 def prepare_work_area(work, config):

@@ -1,6 +1,8 @@
-"""The pure parts of the benchmarks: tables, percentiles, results schema, TF-IDF, PyTorch skip.
+"""The benchmarks: tables, percentiles, results schema, TF-IDF, PyTorch skip, and tiny
+runs of the scripts.
 
-Nothing here trains a real model: results dicts and corpora are made up by the tests.
+Nothing here trains a real model on real data: results dicts, corpora and folders
+are made up by the tests.
 """
 import json
 import runpy
@@ -9,7 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from script_runner import REPO
+from conftest import TINY_IMDB, write_imdb_folder
+from script_runner import REPO, run_script
 
 from benchmarks import epoch_speed, imdb, torch_lstm
 from sentiment_lstm.config import Config
@@ -303,3 +306,24 @@ def test_nb_lr_learns_made_up_sentiment():
     labels = [1, 1, 1, 0, 0, 0] * 5
     scores = ngram_stacking.nb_lr(texts, labels, ["a good film", "not good at all", "great", "bad"], C=10.0)
     assert list(scores > 0) == [True, False, True, False]
+
+
+def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
+    """A tiny run of benchmarks/epoch_speed.py on a 4-review folder: every pipeline's
+    worker reports each round, ours with train.py's thread setting, the reference with
+    TensorFlow's default."""
+    folder = write_imdb_folder(tmp_path, TINY_IMDB)
+    out = tmp_path / "speed.json"
+    result = run_script("benchmarks/epoch_speed.py", "--data", str(folder), "--rounds", "2", "--no-torch",
+                        "--warmup-batches", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(out.read_text())
+    assert report["settings"]["reviews"] == 4
+    assert report["pipelines"]["pytorch"] == {"skipped": "--no-torch was given"}
+    for name in ("ours", "keras", "keras-same-threads"):
+        assert len(report["pipelines"][name]["rounds_seconds"]) == 2
+        assert report["pipelines"][name]["peak_rss_mib"] > 100  # a process with TensorFlow loaded
+    assert report["setup"]["ours"]["tensorflow_intra_op_threads"] == Config().intra_op_threads == 1
+    assert report["setup"]["keras-same-threads"]["tensorflow_intra_op_threads"] == 1
+    assert str(report["setup"]["keras"]["tensorflow_intra_op_threads"]).startswith("default")
+    assert set(report["ratios"]) == {"ours_vs_keras", "ours_vs_pytorch", "ours_vs_keras_same_threads"}
