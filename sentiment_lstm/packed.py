@@ -76,7 +76,7 @@ def lstm_recurrence(cell, x, lengths, h0, c0, input_mask=None, steps=None, with_
         `(batch, k, units)`: `layers._pick` for the packed layout.
     """
     layout = _Layout(lengths, tf.shape(x)[1], steps)
-    x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
+    x_packed = layout.gather_steps(tf.reshape(x, (-1, x.shape[-1])))  # (packed, features)
     if input_mask is not None:
         x_packed = x_packed * tf.gather(input_mask, layout.row_of_packed)
     h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
@@ -119,6 +119,11 @@ class _Layout:
         if steps is not None:
             step = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([self.row_of_packed, step], 1))
         self.source = self.row_of_packed * time + step
+        # Which packed step reads each row of x, or `packed` (a zero row) where no valid step does.
+        valid = step_of_packed < tf.gather(lengths, self.row_of_packed)
+        self.reader = tf.tensor_scatter_nd_update(
+            tf.fill([batch * time], self.packed), tf.boolean_mask(self.source, valid)[:, None],
+            tf.boolean_mask(tf.range(self.packed), valid))
         # Each packed step's previous step, in [initial states (batch rows), packed rows].
         previous = tf.gather_nd(self.position, tf.stack([tf.maximum(step_of_packed - 1, 0), sorted_row_of_packed], 1))
         self.previous = tf.where(step_of_packed > 0, batch + previous, sorted_row_of_packed)
@@ -126,6 +131,23 @@ class _Layout:
         after = tf.concat([self.position[1:], -tf.ones((1, batch), tf.int32)], 0)
         following = tf.gather_nd(after, where)
         self.following = tf.where(following >= 0, following, self.packed)
+
+    def gather_steps(self, x):
+        """The packed steps' rows of `x` `(batch * time, features)`, `(packed, features)`.
+
+        Its gradient gathers back (each valid step is read by exactly one packed step),
+        where `tf.gather`'s would scatter-add: 0.05 ms instead of 0.6 ms per batch here.
+        Steps past a row's end read some row too, but get no gradient (see above).
+        """
+
+        @tf.custom_gradient
+        def gather(x):
+            def grad(d_packed):
+                return tf.gather(tf.concat([d_packed, tf.zeros_like(d_packed[:1])], 0), self.reader)
+
+            return tf.gather(x, self.source), grad
+
+        return gather(x)
 
     def read(self, packed, before, index):
         """Row b's value after `index[b, j]` steps, `(batch, k, units)`; `before[b]` for 0.
