@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sentiment_lstm.errors import UserError
 
 CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
+POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
 
 
 def _option(default, help, minimum=None, maximum=None, choices=None):
@@ -57,6 +58,8 @@ class Config:
     layers: int = _option(1, "stacked recurrent layers", minimum=1, maximum=8)
     units: int = _option(64, "units of each recurrent layer (per direction)", minimum=1)
     bidirectional: bool = _option(False, "read each review both ways (keras.layers.Bidirectional)")
+    pooling: str = _option("last", "review vector from the last recurrent layer: its last state, or the "
+                           "max, mean or both of its outputs over the review's steps", choices=POOLINGS)
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
     pretrained_embeddings: bool = _option(
         False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled reviews")

@@ -9,7 +9,7 @@ import importlib
 import keras
 
 from sentiment_lstm import text
-from sentiment_lstm.config import Config
+from sentiment_lstm.config import POOLINGS, Config
 from sentiment_lstm.data import LABELS
 
 # --cell -> (module, class) of the recurrent layer, imported only when used.
@@ -30,12 +30,12 @@ def recurrent_layer_class(cell):
 
 
 def build_token_model(vocabulary_size, config=None):
-    """Embedding -> recurrent layer(s) -> Dense(2, softmax), compiled.
+    """Embedding -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
 
     Args:
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
-            (`cell`, `layers`, `units`, `bidirectional`, `embed_dim`, the four
+            (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`, the four
             dropouts, `learning_rate`, `jit_compile`, `steps_per_execution`).
             Defaults to `Config()`.
 
@@ -62,11 +62,13 @@ def build_token_model(vocabulary_size, config=None):
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(x)
     for k in range(config.layers):
         last = k == config.layers - 1
-        layer = Recurrent(config.units, return_sequences=not last, dropout=config.dropout,
-                          recurrent_dropout=config.recurrent_dropout, name=f"recurrent_{k}")
+        layer = Recurrent(config.units, return_sequences=not last or config.pooling != "last",
+                          dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
+                          name=f"recurrent_{k}")
         if config.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{k}")
-        x = layer(x)  # (batch, time, units) then (batch, units); twice the units bidirectional
+        x = layer(x)  # (batch, time, units), the last layer (batch, units) unless pooled; twice the units bidirectional
+    x = pool(x, config.pooling)  # (batch, features)
     x = keras.layers.Dropout(config.dense_dropout, name="dense_dropout")(x)
     probabilities = keras.layers.Dense(len(LABELS), activation="softmax", name="probabilities")(x)
     model = keras.Model(tokens, probabilities, name="token_model")
@@ -74,6 +76,58 @@ def build_token_model(vocabulary_size, config=None):
                   loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def pool(outputs, pooling):
+    """The review vector from the last recurrent layer's `outputs`.
+
+    "last": they are its last state already, `(batch, units)`. Otherwise `outputs` are
+    its outputs at every step, `(batch, time, units)` with the padding mask, and the
+    review vector is their maximum ("max", `MaskedMaxPooling1D`), their mean
+    ("mean", Keras' `GlobalAveragePooling1D`), or both concatenated ("max-mean"), over
+    each review's own steps.
+    """
+    if pooling == "last":
+        return outputs
+    pooled = []
+    if pooling in ("max", "max-mean"):
+        pooled.append(MaskedMaxPooling1D(name="max_pool")(outputs))
+    if pooling in ("mean", "max-mean"):
+        pooled.append(keras.layers.GlobalAveragePooling1D(name="mean_pool")(outputs))
+    if not pooled:
+        raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
+    return pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pools")(pooled)
+
+
+@keras.saving.register_keras_serializable(package="sentiment_lstm")
+class MaskedMaxPooling1D(keras.layers.Layer):
+    """The maximum over time of `(batch, time, features)`, over the unmasked steps only
+    (Keras' `GlobalMaxPooling1D` takes no mask); 0 for a row without one.
+
+    Example:
+
+    >>> x = np.array([[[1.0], [-2.0], [9.0]]])
+    >>> MaskedMaxPooling1D()(x, mask=np.array([[True, True, False]])).numpy()
+    array([[1.]], dtype=float32)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return keras.ops.max(inputs, axis=1)
+        valid = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)  # (batch, time, 1)
+        lowest = keras.ops.min(inputs, axis=1, keepdims=True)  # below or at every valid value
+        maximum = keras.ops.max(keras.ops.where(valid, inputs, lowest), axis=1)
+        return keras.ops.where(keras.ops.any(valid, axis=1), maximum, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 @keras.saving.register_keras_serializable(package="sentiment_lstm")

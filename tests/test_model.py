@@ -111,6 +111,43 @@ def test_padding_is_masked():
     np.testing.assert_allclose(padded, short, atol=1e-6)
 
 
+def test_masked_max_pooling_takes_the_valid_steps_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 7, 3)).astype("float32") - 2.0  # mostly negative: padding must not win
+    mask = rng.random((5, 7)) < 0.6
+    mask[3] = False  # a row without a valid step
+    got = keras.ops.convert_to_numpy(model.MaskedMaxPooling1D()(x, mask=mask))
+    for row in range(5):
+        expected = x[row][mask[row]].max(axis=0) if mask[row].any() else np.zeros(3)
+        np.testing.assert_allclose(got[row], expected, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.MaskedMaxPooling1D()(x)), x.max(axis=1))
+
+
+@pytest.mark.parametrize("pooling, width", [("max", 4), ("mean", 4), ("max-mean", 8)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pooled_review_vector_ignores_padding(pooling, width, bidirectional):
+    """Each pooling gives the review vector of the review's own steps: padding changes
+    nothing, in training (the packed path) and inference, one or both directions."""
+    config = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0,
+                    pooling=pooling, bidirectional=bidirectional)
+    built = model.build_token_model(30, config)
+    vector = keras.Model(built.input, built.get_layer("dense_dropout").input)
+    assert vector.output.shape == (None, width * (2 if bidirectional else 1))
+    short, padded = np.array([[5, 9, 2, 7]], "int32"), np.array([[5, 9, 2, 7, 0, 0, 0]], "int32")
+    for training in (False, True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(vector(padded, training=training)),
+                                   keras.ops.convert_to_numpy(vector(short, training=training)), atol=1e-6)
+
+
+def test_pooled_model_round_trips_through_keras_file(tmp_path):
+    built = model.build_token_model(30, Config(units=4, embed_dim=8, pooling="max-mean"))
+    built.save(tmp_path / "pooled.keras")
+    loaded = keras.saving.load_model(tmp_path / "pooled.keras", safe_mode=True)
+    tokens = np.array([[5, 9, 2, 0], [3, 0, 0, 0]], "int32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(tokens)),
+                               keras.ops.convert_to_numpy(built(tokens)), atol=1e-6)
+
+
 def test_token_model_is_compiled_as_specified():
     built = model.build_token_model(30, Config(learning_rate=0.005, units=2, embed_dim=2, steps_per_execution=3))
     assert built.steps_per_execution == 3
