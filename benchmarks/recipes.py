@@ -38,9 +38,6 @@ RECIPES = {
     "len400-embed128-pretrained-regularised-strongest-maxmean": "--max-length 400 --embed-dim 128 "
     "--pretrained-embeddings --dropout 0.6 --embedding-dropout 0.5 --dense-dropout 0.6 --learning-rate 2e-4 "
     "--patience 3 --pooling max-mean",
-    "len400-embed128-pretrained-regularised-strongest-maxmean-bi": "--max-length 400 --embed-dim 128 "
-    "--pretrained-embeddings --dropout 0.6 --embedding-dropout 0.5 --dense-dropout 0.6 --learning-rate 2e-4 "
-    "--patience 3 --pooling max-mean --bidirectional",
 }
 
 
