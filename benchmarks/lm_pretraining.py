@@ -1,0 +1,101 @@
+"""Experiment (it failed): pretrain the LSTM as a language model on the training and
+unlabeled reviews, then train the classifier from it (Dai & Le 2015), on validation.
+
+    python benchmarks/lm_pretraining.py [--lm-epochs 2] [--window 50]
+
+The language model is the classifier's Embedding (started from the PPMI-SVD vectors,
+as `--pretrained-embeddings`) and LSTM, then a sampled softmax over the vocabulary
+(64 sampled words per token, `tf.nn.sampled_softmax_loss`) predicting each next
+token, on the 22,500 training reviews less validation plus the 50,000 unlabeled ones
+(first 400 tokens, cut into windows of `--window` tokens), Adam 1e-3, batch 256.
+Then the best recipe's classifier (`RECIPE`) starts from its Embedding and LSTM
+weights and trains as train.py would (EarlyStopping on val_loss); `--lm-epochs 0`
+trains it from the PPMI vectors alone, the control. Prints the validation accuracy
+of the epoch with the lowest validation loss. Not part of the application: the
+figures are in the README's list of recipes tried.
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RECIPE = dict(max_length=400, embed_dim=128, pretrained_embeddings=True, dropout=0.6, embedding_dropout=0.5,
+              dense_dropout=0.6, learning_rate=2e-4, patience=3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lm-epochs", type=int, default=2)
+    parser.add_argument("--window", type=int, default=50, help="tokens per language-model row (divides 400)")
+    args = parser.parse_args()
+
+    from sentiment_lstm import config, training
+
+    cfg = config.Config(**RECIPE)
+    training.set_threads(cfg.intra_op_threads)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment_lstm import data, layers, model, text
+
+    training.seed_everything(cfg.seed, cfg.deterministic)
+    source = data.resolve_source(None)
+    train_reviews, val_reviews = data.split_validation(data.load_reviews(source, "train", seed=cfg.seed),
+                                                       cfg.val_fraction, seed=cfg.seed)
+    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=cfg.max_tokens)
+    vocabulary = vectorizer.vocabulary_size()
+    embedding = keras.layers.Embedding(vocabulary, cfg.embed_dim, mask_zero=True)
+    embedding.build((None,))
+    embedding.set_weights([training.pretrained_vectors(source, train_reviews, vectorizer, cfg)])
+    lstm = layers.LSTM(cfg.units, return_sequences=True)
+    lstm.build((None, None, cfg.embed_dim))
+    if args.lm_epochs:
+        unlabeled = data.load_reviews(source, "unsup", seed=cfg.seed)
+        tokens = text.tokenize(list(train_reviews.texts) + list(unlabeled.texts), vectorizer, cfg.max_length)
+        windows = tokens.to_tensor(shape=(None, cfg.max_length)).numpy().reshape(-1, args.window)
+        windows = windows[(windows != 0).sum(axis=1) >= 2]
+        W_out = tf.Variable(tf.random.normal((vocabulary, cfg.units), stddev=0.05))
+        b_out = tf.Variable(tf.zeros(vocabulary))
+        weights = embedding.trainable_variables + lstm.trainable_variables + [W_out, b_out]
+        optimizer = keras.optimizers.Adam(1e-3)
+
+        @tf.function
+        def step(rows):
+            inputs, targets = rows[:, :-1], rows[:, 1:]
+            with tf.GradientTape() as tape:
+                h = lstm(embedding(inputs), mask=inputs != 0, training=True)
+                keep = tf.reshape((targets != 0) & (inputs != 0), [-1])
+                h = tf.boolean_mask(tf.reshape(h, (-1, cfg.units)), keep)
+                next_tokens = tf.cast(tf.boolean_mask(tf.reshape(targets, [-1]), keep), tf.int64)[:, None]
+                loss = tf.reduce_mean(tf.nn.sampled_softmax_loss(W_out, b_out, next_tokens, h, 64, vocabulary))
+            optimizer.apply(tape.gradient(loss, weights), weights)
+            return loss
+
+        batches = tf.data.Dataset.from_tensor_slices(windows).shuffle(len(windows), seed=cfg.seed).batch(256)
+        for epoch in range(args.lm_epochs):
+            start, losses = time.time(), [float(step(rows)) for rows in batches]
+            print(f"language model epoch {epoch + 1}: sampled-softmax loss {np.mean(losses):.3f}, "
+                  f"{time.time() - start:.0f} s", flush=True)
+    train_ds, val_ds = (text.make_dataset(split, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
+                                          shuffle=shuffle, seed=cfg.seed)
+                        for split, shuffle in ((train_reviews, True), (val_reviews, False)))
+    classifier = model.build_token_model(vocabulary, cfg)
+    classifier.get_layer("embedding").set_weights(embedding.get_weights())
+    classifier.get_layer("recurrent_0").set_weights(lstm.get_weights())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+        history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience)]).history
+    best = int(np.argmin(history["val_loss"]))
+    print(f"validation accuracy {history['val_accuracy'][best]:.4f} (epoch {best + 1} of {len(history['val_loss'])}; "
+          f"by epoch: {', '.join(f'{a:.4f}' for a in history['val_accuracy'])})")
+
+
+if __name__ == "__main__":
+    main()
