@@ -1,7 +1,7 @@
 """Experiment (it failed): pretrain the LSTM as a language model on the training and
 unlabeled reviews, then train the classifier from it (Dai & Le 2015), on validation.
 
-    python benchmarks/lm_pretraining.py [--lm-epochs 2] [--window 50]
+    python benchmarks/lm_pretraining.py [--lm-epochs 2] [--window 50] [--transfer both|embedding|lstm]
 
 The language model is the classifier's Embedding (started from the PPMI-SVD vectors,
 as `--pretrained-embeddings`) and LSTM, then a sampled softmax over the vocabulary
@@ -9,7 +9,8 @@ as `--pretrained-embeddings`) and LSTM, then a sampled softmax over the vocabula
 token, on the 22,500 training reviews less validation plus the 50,000 unlabeled ones
 (first 400 tokens, cut into windows of `--window` tokens), Adam 1e-3, batch 256.
 Then the best recipe's classifier (`RECIPE`) starts from its Embedding and LSTM
-weights and trains as train.py would (EarlyStopping on val_loss); `--lm-epochs 0`
+weights (`--transfer`: both, or one of them, the other as without the language
+model) and trains as train.py would (EarlyStopping on val_loss); `--lm-epochs 0`
 trains it from the PPMI vectors alone, the control. Prints the validation accuracy
 of the epoch with the lowest validation loss. Not part of the application: the
 figures are in the README's list of recipes tried.
@@ -32,6 +33,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lm-epochs", type=int, default=2)
     parser.add_argument("--window", type=int, default=50, help="tokens per language-model row (divides 400)")
+    parser.add_argument("--transfer", choices=("both", "embedding", "lstm"), default="both",
+                        help="which of the language model's layers the classifier starts from")
     args = parser.parse_args()
 
     from sentiment_lstm import config, training
@@ -55,6 +58,7 @@ def main():
     embedding.set_weights([training.pretrained_vectors(source, train_reviews, vectorizer, cfg)])
     lstm = layers.LSTM(cfg.units, return_sequences=True)
     lstm.build((None, None, cfg.embed_dim))
+    start = {"embedding": embedding.get_weights(), "lstm": lstm.get_weights()}  # before the language model
     if args.lm_epochs:
         unlabeled = data.load_reviews(source, "unsup", seed=cfg.seed)
         tokens = text.tokenize(list(train_reviews.texts) + list(unlabeled.texts), vectorizer, cfg.max_length)
@@ -86,8 +90,10 @@ def main():
                                           shuffle=shuffle, seed=cfg.seed)
                         for split, shuffle in ((train_reviews, True), (val_reviews, False)))
     classifier = model.build_token_model(vocabulary, cfg)
-    classifier.get_layer("embedding").set_weights(embedding.get_weights())
-    classifier.get_layer("recurrent_0").set_weights(lstm.get_weights())
+    transferred = ("embedding", "lstm") if args.transfer == "both" else (args.transfer,)
+    classifier.get_layer("embedding").set_weights(
+        embedding.get_weights() if "embedding" in transferred else start["embedding"])
+    classifier.get_layer("recurrent_0").set_weights(lstm.get_weights() if "lstm" in transferred else start["lstm"])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
         history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
