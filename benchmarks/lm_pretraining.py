@@ -58,7 +58,7 @@ def main():
     embedding.set_weights([training.pretrained_vectors(source, train_reviews, vectorizer, cfg)])
     lstm = layers.LSTM(cfg.units, return_sequences=True)
     lstm.build((None, None, cfg.embed_dim))
-    start = {"embedding": embedding.get_weights(), "lstm": lstm.get_weights()}  # before the language model
+    initial = {"embedding": embedding.get_weights(), "lstm": lstm.get_weights()}  # before the language model
     if args.lm_epochs:
         unlabeled = data.load_reviews(source, "unsup", seed=cfg.seed)
         tokens = text.tokenize(list(train_reviews.texts) + list(unlabeled.texts), vectorizer, cfg.max_length)
@@ -92,8 +92,8 @@ def main():
     classifier = model.build_token_model(vocabulary, cfg)
     transferred = ("embedding", "lstm") if args.transfer == "both" else (args.transfer,)
     classifier.get_layer("embedding").set_weights(
-        embedding.get_weights() if "embedding" in transferred else start["embedding"])
-    classifier.get_layer("recurrent_0").set_weights(lstm.get_weights() if "lstm" in transferred else start["lstm"])
+        embedding.get_weights() if "embedding" in transferred else initial["embedding"])
+    classifier.get_layer("recurrent_0").set_weights(lstm.get_weights() if "lstm" in transferred else initial["lstm"])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
         history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
