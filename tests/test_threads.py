@@ -1,4 +1,5 @@
 """`training.set_threads`: TensorFlow's per-op threads, set before its first op."""
+import pytest
 from script_runner import run_script
 
 SNIPPET = """
@@ -22,3 +23,22 @@ def test_set_before_the_first_op_and_kept_after():
     threads, quiet, messages = result.stdout.decode().strip().split(" ", 2)
     assert threads == "1" and quiet == "0"
     assert "already runs with intra_op_threads=1" in messages
+
+
+def test_train_sets_the_threads_first(tmp_path, monkeypatch):
+    """`training.train` applies `intra_op_threads` before it reads any data."""
+    from sentiment_lstm import training
+    from sentiment_lstm.config import Config
+
+    class Applied(Exception):
+        pass
+
+    def set_threads(intra_op):
+        raise Applied(intra_op)
+
+    monkeypatch.setattr(training, "set_threads", set_threads)
+    config = Config(intra_op_threads=3, data=str(tmp_path / "no-such-archive.tar.gz"),
+                    model_dir=str(tmp_path / "model"))
+    with pytest.raises(Applied) as applied:
+        training.train(config)  # the missing data would fail later
+    assert applied.value.args == (3,)
