@@ -2,9 +2,9 @@
 
     python benchmarks/ngram_stacking.py benchmarks/out/recipes/<recipe> [...] [--out benchmarks/ngram_stacking.json]
 
-Fits NB-LR (Wang & Manning 2012: binary unigram+bigram features scaled by their naive
-Bayes log-count ratios, then logistic regression) on the training split less its
-validation part, exactly as train.py carves it (same seed and fraction), and scores
+Fits NB-LR (`sentiment_lstm/teacher.py`, Wang & Manning 2012: binary unigram+bigram
+features scaled by their naive Bayes log-count ratios, then logistic regression) on
+the training split less its validation part, exactly as train.py carves it (same seed and fraction), and scores
 the validation reviews. Then, for each trained model directory given, stacks the two:
 a logistic regression on [LSTM log-odds, NB-LR log-odds] fitted and scored by 5-fold
 cross-validation on the validation reviews. If the stack is no better than NB-LR
@@ -13,7 +13,6 @@ split is never read.
 """
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -22,24 +21,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.environment import describe, write_json  # noqa: E402
-
-TOKENS = r"(?u)\b\w[\w']*\b|[!?]"  # words with inner apostrophes, and ! and ?, as text.standardize keeps
-
-
-def nb_lr(train_texts, train_labels, texts, C=1.0):
-    """Validation log-odds of NB-LR fitted on the training texts."""
-    from scipy import sparse
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    strip = lambda t: re.sub(r"<[^>]+>", " ", t)  # noqa: E731  HTML tags such as <br />
-    vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=TOKENS, preprocessor=strip)
-    X = vectorizer.fit_transform(train_texts)
-    y = np.asarray(train_labels)
-    p, q = 1 + X[y == 1].sum(0), 1 + X[y == 0].sum(0)
-    ratio = sparse.diags(np.asarray(np.log((p / p.sum()) / (q / q.sum()))).ravel())
-    classifier = LogisticRegression(C=C, max_iter=3000).fit(X @ ratio, y)
-    return classifier.decision_function(vectorizer.transform(texts) @ ratio)
 
 
 def main():
@@ -53,7 +34,7 @@ def main():
     from sklearn.model_selection import cross_val_score
 
     import sentiment_lstm
-    from sentiment_lstm import data
+    from sentiment_lstm import data, teacher
     from sentiment_lstm.config import Config
 
     config = Config()
@@ -61,7 +42,7 @@ def main():
     train, validation = data.split_validation(data.load_reviews(source, "train", seed=config.seed),
                                               config.val_fraction, seed=config.seed)
     y = np.asarray(validation.labels)
-    ngram = nb_lr(train.texts, train.labels, validation.texts)
+    ngram = teacher.NBLR(train.texts, train.labels).log_odds(validation.texts)
     report = {"nb_lr_val_accuracy": float(((ngram > 0) == y).mean()), "validation_reviews": len(y), "models": {}}
     print(f"NB-LR alone: {report['nb_lr_val_accuracy']:.4f}")
     for model_dir in args.model_dirs:

@@ -17,6 +17,7 @@ from sentiment_lstm.errors import UserError
 
 CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
 POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
+TEACHERS = ("none", "nb-lr")  # see teacher.py
 
 
 def _option(default, help, minimum=None, maximum=None, choices=None):
@@ -61,6 +62,10 @@ class Config:
     pooling: str = _option("last", "review vector from the last recurrent layer: its last state, or the "
                            "max, mean or both of its outputs over the review's steps", choices=POOLINGS)
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
+    teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
+                           "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
+                           "distillation; the trained model is still the recurrent one alone)",
+                           choices=TEACHERS)
     pretrained_embeddings: bool = _option(
         False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled reviews")
     embedding_dropout: float = _option(0.2, "spatial dropout of whole embedding channels",

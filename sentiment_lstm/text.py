@@ -120,8 +120,8 @@ class ClipTokens(keras.layers.Layer):
 
 
 def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=False, seed=0,
-                 bucket=True):
-    """A batched tf.data pipeline of (token ids, one-hot labels).
+                 bucket=True, targets=None):
+    """A batched tf.data pipeline of (token ids, one-hot labels or given class probabilities).
 
     Reviews are tokenized once, eagerly, in large batches, and clipped to their first
     `max_length` tokens; each epoch then only shuffles, groups and pads the stored ids. A review with
@@ -139,24 +139,32 @@ def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=Fal
             `bucket_by_sequence_length`, see `_length_batches`: 10 buckets spread over
             1..max_length, each batch padded to its bucket's upper bound, so at most 10
             distinct batch shapes); else pad every batch to `max_length`.
+        targets: optional float array `(len(reviews), 2)`: each review's class
+            probabilities (soft targets, `teacher.py`), used instead of its one-hot
+            label; the reviews may then be unlabeled.
 
     Returns:
         A `tf.data.Dataset` of `(tokens, labels)`: tokens int32 (batch, time <= max_length),
-        right-padded with 0; labels float32 (batch, 2), one-hot.
+        right-padded with 0; labels float32 (batch, 2), one-hot or `targets`.
 
     Raises:
-        UserError: no reviews, unlabeled reviews, or a non-positive size.
+        UserError: no reviews, unlabeled reviews without targets, targets of another
+            shape, or a non-positive size.
     """
     _check_positive("batch_size", batch_size)
     _check_positive("max_length", max_length)
     labels = np.asarray(reviews.labels)
     if len(labels) == 0:
         raise UserError("There are no reviews to build a dataset from.")
-    if not np.isin(labels, (0, 1)).all():
-        raise UserError("Training and evaluation need labeled reviews (labels 0 or 1).")
+    if targets is None:
+        if not np.isin(labels, (0, 1)).all():
+            raise UserError("Training and evaluation need labeled reviews (labels 0 or 1).")
+        targets = tf.one_hot(labels, 2, dtype=tf.float32)
+    elif np.shape(targets) != (len(labels), 2):
+        raise UserError(f"Expected class probabilities of shape ({len(labels)}, 2), got {np.shape(targets)}.")
     tokens = tokenize(reviews.texts, vectorizer, max_length)
     boundaries = _bucket_boundaries(max_length) if bucket else [max_length + 1]  # one bucket: pad to max_length
-    return _length_batches(tokens, tf.one_hot(labels, 2, dtype=tf.float32), boundaries, batch_size,
+    return _length_batches(tokens, tf.constant(targets, tf.float32), boundaries, batch_size,
                            seed if shuffle else None).prefetch(tf.data.AUTOTUNE)
 
 

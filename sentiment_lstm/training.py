@@ -23,9 +23,10 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import data, export, model, pretrain, text
+from sentiment_lstm import data, export, model, pretrain, teacher, text
 
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
@@ -52,11 +53,12 @@ def train(config, callbacks=()):
     reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
     train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
     vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
+    fit_reviews, targets = taught_reviews(source, train_reviews, config)
     train_ds, val_ds = (
         text.make_dataset(split, vectorizer, batch_size=config.batch_size,
                           max_length=config.max_length, shuffle=shuffle, seed=config.seed,
-                          bucket=config.bucket)
-        for split, shuffle in ((train_reviews, True), (val_reviews, False)))
+                          bucket=config.bucket, targets=split_targets)
+        for split, shuffle, split_targets in ((fit_reviews, True, targets), (val_reviews, False, None)))
 
     work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
     token_model = model.build_token_model(vectorizer.vocabulary_size(), config)
@@ -83,6 +85,22 @@ def train(config, callbacks=()):
     export.publish_dir(model_dir, write)
     shutil.rmtree(work, ignore_errors=True)
     return history
+
+
+def taught_reviews(source, train_reviews, config):
+    """The reviews to fit on and their soft targets: `(train_reviews, None)`, or with
+    `config.teacher`, the training reviews (one-hot) followed by the unlabeled ones with
+    the class probabilities of the teacher fitted on the training reviews (`teacher.py`).
+    The validation and test reviews are not read."""
+    if config.teacher == "none":
+        return train_reviews, None
+    unlabeled = data.load_reviews(source, "unsup", limit=config.limit, seed=config.seed)
+    nb_lr = teacher.NBLR(train_reviews.texts, train_reviews.labels)
+    targets = np.concatenate([np.eye(2, dtype=np.float32)[train_reviews.labels],
+                              teacher.soft_targets(nb_lr.log_odds(unlabeled.texts))])
+    reviews = data.Reviews(list(train_reviews.texts) + list(unlabeled.texts),
+                           np.concatenate([train_reviews.labels, unlabeled.labels]))
+    return reviews, targets
 
 
 def pretrained_vectors(source, train_reviews, vectorizer, config):

@@ -297,17 +297,6 @@ def test_layer_throughput_reports_the_layer_share(tmp_path):
     assert rows["lstm mask=1 ours"]["ratio_to_keras"] == pytest.approx(ours / keras_rate, rel=1e-2)
 
 
-def test_nb_lr_learns_made_up_sentiment():
-    """The NB-LR of benchmarks/ngram_stacking.py: bigrams count ("not good" is negative
-    though "good" alone is positive), and the log-odds' sign is the class."""
-    from benchmarks import ngram_stacking
-
-    texts = ["good film", "really good", "great <br /> acting", "not good", "bad film", "not great"] * 5
-    labels = [1, 1, 1, 0, 0, 0] * 5
-    scores = ngram_stacking.nb_lr(texts, labels, ["a good film", "not good at all", "great", "bad"], C=10.0)
-    assert list(scores > 0) == [True, False, True, False]
-
-
 def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
     """A tiny run of benchmarks/epoch_speed.py on a 4-review folder: every pipeline's
     worker reports each round, ours with train.py's thread setting, the reference with
