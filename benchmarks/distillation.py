@@ -1,0 +1,102 @@
+"""Experiment: teach the LSTM with an n-gram teacher on the unlabeled reviews, on validation.
+
+    python benchmarks/distillation.py [--teacher nb-lr|none] [--unlabeled N] [--temperature T]
+
+NB-LR (benchmarks/ngram_stacking.py) is fitted on the training split less validation;
+its probabilities label the 50,000 unlabeled reviews; the best recipe's LSTM then
+trains on the labeled reviews (one-hot) plus the unlabeled ones (the teacher's
+probabilities, soft targets under categorical cross-entropy), early stopping on
+validation loss. `--teacher none` trains on the labeled reviews alone (the control).
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RECIPE = dict(max_length=400, embed_dim=128, pretrained_embeddings=True, dropout=0.6, embedding_dropout=0.5,
+              dense_dropout=0.6, learning_rate=2e-4, patience=3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teacher", choices=("nb-lr", "nb-lr+lstm", "none"), default="nb-lr")
+    parser.add_argument("--unlabeled", type=int, default=50000)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--hard", action="store_true", help="teacher's argmax instead of its probabilities")
+    parser.add_argument("--flags", default="", help="Config overrides as k=v,k=v")
+    args = parser.parse_args()
+
+    from sentiment_lstm import config, training
+
+    overrides = dict(kv.split("=") for kv in args.flags.split(",") if kv)
+    cfg = config.Config(**{**RECIPE, **{k: config.parse_type(k)(v) for k, v in overrides.items()}})
+    print(cfg)
+    training.set_threads(cfg.intra_op_threads)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment_lstm import data, model, teacher, text
+
+    training.seed_everything(cfg.seed, cfg.deterministic)
+    source = data.resolve_source(None)
+    train_reviews, val_reviews = data.split_validation(data.load_reviews(source, "train", seed=cfg.seed),
+                                                       cfg.val_fraction, seed=cfg.seed)
+    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=cfg.max_tokens)
+    boundaries = text._bucket_boundaries(cfg.max_length)
+    val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
+    vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
+
+    def fit(texts, targets):
+        train_ds = text._length_batches(text.tokenize(texts, vectorizer, cfg.max_length), tf.constant(targets),
+                                        boundaries, cfg.batch_size, cfg.seed).prefetch(tf.data.AUTOTUNE)
+        classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
+        if vectors is not None:
+            classifier.get_layer("embedding").set_weights([vectors])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+            history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                              restore_best_weights=True)]).history
+        return classifier, history
+
+    def log_odds(classifier, texts):
+        ds = tf.data.Dataset.from_tensor_slices(text.tokenize(texts, vectorizer, cfg.max_length)).batch(256).map(
+            lambda r: r.to_tensor())
+        p = np.clip(classifier.predict(ds, verbose=0)[:, 1], 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    texts = list(train_reviews.texts)
+    targets = np.eye(2, dtype="float32")[train_reviews.labels]
+    start = time.time()
+    if args.teacher != "none":
+        unlabeled = data.load_reviews(source, "unsup", seed=cfg.seed)
+        u_texts = list(unlabeled.texts)[: args.unlabeled]
+        logits = teacher.NBLR(train_reviews.texts, train_reviews.labels).log_odds(u_texts + list(val_reviews.texts))
+        logits, val_logits = logits[: len(u_texts)], logits[len(u_texts):]
+        print(f"NB-LR val accuracy {((val_logits > 0) == val_reviews.labels).mean():.4f}, "
+              f"{time.time() - start:.0f} s", flush=True)
+        if args.teacher == "nb-lr+lstm":
+            lstm, _ = fit(texts, targets)
+            logits = (logits + log_odds(lstm, u_texts)) / 2
+            val_logits = (val_logits + log_odds(lstm, list(val_reviews.texts))) / 2
+            print(f"teacher val accuracy {((val_logits > 0) == val_reviews.labels).mean():.4f}, "
+                  f"{time.time() - start:.0f} s", flush=True)
+        positive = 1 / (1 + np.exp(-logits / args.temperature))
+        if args.hard:
+            positive = (positive > 0.5).astype("float32")
+        texts += u_texts
+        targets = np.concatenate([targets, np.stack([1 - positive, positive], 1).astype("float32")])
+    classifier, history = fit(texts, targets)
+    best = int(np.argmin(history["val_loss"]))
+    print(f"validation accuracy {history['val_accuracy'][best]:.4f} (epoch {best + 1} of {len(history['val_loss'])}; "
+          f"by epoch: {', '.join(f'{a:.4f}' for a in history['val_accuracy'])}); {time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
