@@ -45,8 +45,12 @@ RECIPES = {
     "len400-embed128-pretrained-regularised-more-teacher": "--max-length 400 --embed-dim 128 "
     "--pretrained-embeddings --dropout 0.5 --embedding-dropout 0.4 --dense-dropout 0.5 --learning-rate 3e-4 "
     "--patience 3 --teacher nb-lr",
-    "len400-embed128-pretrained-regularised-teacher": "--max-length 400 --embed-dim 128 --pretrained-embeddings "
-    "--dropout 0.3 --embedding-dropout 0.3 --dense-dropout 0.5 --learning-rate 5e-4 --patience 3 --teacher nb-lr",
+    "len400-embed128-pretrained-regularised-strongest-dropout07-teacher": "--max-length 400 --embed-dim 128 "
+    "--pretrained-embeddings --dropout 0.7 --embedding-dropout 0.6 --dense-dropout 0.7 --learning-rate 2e-4 "
+    "--patience 3 --teacher nb-lr",
+    "len600-embed128-pretrained-regularised-strongest-teacher": "--max-length 600 --embed-dim 128 "
+    "--pretrained-embeddings --dropout 0.6 --embedding-dropout 0.5 --dense-dropout 0.6 --learning-rate 2e-4 "
+    "--patience 3 --teacher nb-lr",
 }
 
 

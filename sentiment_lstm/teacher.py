@@ -32,6 +32,7 @@ class NBLR:
         texts: training reviews.
         labels: their classes, 0 negative or 1 positive (both present).
         C: inverse L2 strength of the logistic regression.
+        ngrams: the longest n-gram counted (2: unigrams and bigrams).
 
     Example:
 
@@ -40,12 +41,12 @@ class NBLR:
     True
     """
 
-    def __init__(self, texts, labels, C=1.0):
+    def __init__(self, texts, labels, C=1.0, ngrams=2):
         from scipy import sparse
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        self.vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=TOKENS,
+        self.vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, token_pattern=TOKENS,
                                           preprocessor=lambda t: _HTML_TAG.sub(" ", t).lower())
         X = self.vectorizer.fit_transform(texts)
         y = np.asarray(labels)
