@@ -8,6 +8,8 @@ Entries, in order:
 
     tfidf        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2) +
                  LogisticRegression(max_iter=1000), fit on the whole training split (no tuning)
+    nb-lr        NB-LR (sentiment_lstm/teacher.py, the teacher of train.py --teacher nb-lr),
+                 fit on the whole training split: what a taught LSTM is measured against
     keras-lstm   the seed's model: train.py --cell keras-lstm (keras.layers.LSTM)
     rnn gru lstm the project's layers: train.py --cell rnn|gru|lstm, defaults otherwise
     best         the best recipe: train.py <--best-flags> (default: the default lstm flags;
@@ -17,11 +19,11 @@ Each neural model runs in its own processes, from the repository root: `train.py
 --model-dir <work>/<name>` (validation split carved from the training split, early
 stopping on it), `evaluate.py --model-dir ...` on the test split (its accuracy is the
 reported one), then `imdb.py --run-one serve`, which times the exported SavedModel:
-`tf.saved_model.load(dir/"saved_model").serve(tf.constant([...]))`. The TF-IDF
-baseline runs in one process of its own (`--run-one tfidf`). Peak RSS is each
-process's own, polled while it runs (`TreePeak`; this script imports the
-package's modules without its `__init__`, so neither child loads Keras or TensorFlow
-beyond what it needs: none for TF-IDF, the SavedModel's for serving).
+`tf.saved_model.load(dir/"saved_model").serve(tf.constant([...]))`. The TF-IDF and
+NB-LR baselines each run in one process of their own (`--run-one tfidf|nb-lr`). Peak
+RSS is each process's own, polled while it runs (`TreePeak`; this script imports the
+package's modules without its `__init__`, so no child loads Keras or TensorFlow
+beyond what it needs: none for the n-gram baselines, the SavedModel's for serving).
 
 Reported per entry: test accuracy; training wall time (the whole train.py process:
 start-up, reading the archive, vocabulary, every epoch with its validation pass, and
@@ -69,12 +71,14 @@ from sentiment_lstm.errors import UserError  # noqa: E402
 
 ENTRIES = {  # name -> (label in the table, train.py flags before the benchmark's own)
     "tfidf": ("TF-IDF + logistic regression", None),
+    "nb-lr": ("NB-LR (the teacher of --teacher nb-lr)", None),
     "keras-lstm": ("seed: keras.layers.LSTM", ["--cell", "keras-lstm"]),
     "rnn": ("ours: SimpleRNN", ["--cell", "rnn"]),
     "gru": ("ours: GRU", ["--cell", "gru"]),
     "lstm": ("ours: LSTM", ["--cell", "lstm"]),
     "best": ("best recipe (ours: LSTM)", None),  # flags from --best-flags
 }
+NGRAM_ENTRIES = ("tfidf", "nb-lr")  # scikit-learn baselines, no train.py
 QUICK = {"limit": 2000, "test_limit": 2000, "epochs": 2}
 BENCHMARK_FLAGS = ("model_dir", "name", "data", "limit")  # set by the benchmark, not --best-flags
 RESULTS_JSON = "results.json"
@@ -257,6 +261,23 @@ def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
     }
 
 
+def nb_lr_baseline(train_texts, train_labels, test_texts, test_labels):
+    """Fit NB-LR (`teacher.NBLR`, as `--teacher nb-lr` does); return (its class
+    probabilities as a function of texts, metrics as `tfidf_baseline`'s)."""
+    from sentiment_lstm import teacher
+
+    start = time.perf_counter()
+    nb_lr = teacher.NBLR(list(train_texts), np.asarray(train_labels))
+    seconds = time.perf_counter() - start
+    predicted = nb_lr.log_odds(list(test_texts)) > 0
+    return (lambda texts: teacher.soft_targets(nb_lr.log_odds(texts))), {
+        "test_accuracy": float(np.mean(predicted == np.asarray(test_labels))),
+        "train_seconds": seconds,
+        "vocabulary_size": len(nb_lr.ratios),
+        "n_train": len(train_texts), "n_test": len(test_texts),
+    }
+
+
 def best_summary(models, settings):
     """The top-level `best_custom_lstm` object: the best entry's figures and command."""
     entry = next((m for m in models if m["name"] == "best"), None)
@@ -425,7 +446,7 @@ def inference_argv(settings, reviews_file, result_file):
             "--reviews-file", relative(reviews_file), "--result", relative(result_file)]
 
 
-def tfidf_data_flags(settings):
+def ngram_data_flags(settings):
     return [*(["--data", settings["data"]] if settings["data"] else []),
             *(["--limit", str(settings["limit"])] if settings["limit"] else []),
             *(["--test-limit", str(settings["test_limit"])] if settings["test_limit"] else [])]
@@ -433,16 +454,16 @@ def tfidf_data_flags(settings):
 
 def entry_command(name, settings, work):
     """The command line that reproduces entry `name`'s figures."""
-    if name == "tfidf":
-        return command_line(["benchmarks/imdb.py", "--models", "tfidf", *tfidf_data_flags(settings)])
+    if name in NGRAM_ENTRIES:
+        return command_line(["benchmarks/imdb.py", "--models", name, *ngram_data_flags(settings)])
     return command_line(*commands(name, settings, work / name))
 
 
-def run_tfidf(settings, work, reviews_file):
-    result_file = work / "tfidf.result.json"
-    argv = ["benchmarks/imdb.py", "--run-one", "tfidf", *tfidf_data_flags(settings),
+def run_ngram(name, settings, work, reviews_file):
+    result_file = work / f"{name}.result.json"
+    argv = ["benchmarks/imdb.py", "--run-one", name, *ngram_data_flags(settings),
             *inference_argv(settings, reviews_file, result_file)]
-    _, rss = checked(argv, work / "logs" / "tfidf.log", "The TF-IDF run")
+    _, rss = checked(argv, work / "logs" / f"{name}.log", f"The {ENTRIES[name][0]} run")
     result = json.loads(result_file.read_text())
     result_file.unlink()
     return {**result, "epochs": None, "peak_rss_mib": {"train": rss, "evaluate": None, "serve": None}}
@@ -482,8 +503,8 @@ def run_entry(name, settings, work, reviews_file, done):
     print(f"[{name}] {label} ...", flush=True)
     entry = {"name": name, "label": label, "command": entry_command(name, settings, work)}
     try:
-        if name == "tfidf":
-            entry.update(run_tfidf(settings, work, reviews_file))
+        if name in NGRAM_ENTRIES:
+            entry.update(run_ngram(name, settings, work, reviews_file))
         else:
             twin = reusable_twin(name, settings, done)
             if twin is not None:
@@ -519,15 +540,17 @@ def reusable_twin(name, settings, done):
 # The children (--run-one).
 
 
-def run_one_tfidf(args):
+def run_one_ngram(args):
     from sentiment_lstm import data
 
     source = data.resolve_source(args.data)
     train = data.load_reviews(source, "train", limit=args.limit, seed=config.Config().seed)
     test = data.load_reviews(source, "test", limit=args.test_limit, seed=0)
-    pipeline, metrics = tfidf_baseline(train.texts, train.labels, test.texts, test.labels)
+    baseline = tfidf_baseline if args.run_one == "tfidf" else nb_lr_baseline
+    predict, metrics = baseline(train.texts, train.labels, test.texts, test.labels)
+    predict = getattr(predict, "predict_proba", predict)
     reviews = json.loads(Path(args.reviews_file).read_text())
-    metrics.update(measure_inference(pipeline.predict_proba, reviews, args.inference_batch,
+    metrics.update(measure_inference(predict, reviews, args.inference_batch,
                                      args.latency_calls, args.warmup_calls))
     metrics["tensorflow_loaded"] = "tensorflow" in sys.modules
     Path(args.result).write_text(json.dumps(metrics))
@@ -583,7 +606,7 @@ def make_parser():
     parser.add_argument("--warmup-calls", type=cli.positive_int, default=20,
                         help="untimed single-review calls first (default: %(default)s)")
     # Internal: one child process of the benchmark.
-    parser.add_argument("--run-one", choices=("tfidf", "serve"), help=argparse.SUPPRESS)
+    parser.add_argument("--run-one", choices=(*NGRAM_ENTRIES, "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     parser.add_argument("--reviews-file", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -632,8 +655,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = make_parser()
     args = parser.parse_args(argv)
-    if args.run_one == "tfidf":
-        return run_one_tfidf(args)
+    if args.run_one in NGRAM_ENTRIES:
+        return run_one_ngram(args)
     if args.run_one == "serve":
         return run_one_serve(args)
     try:

@@ -190,6 +190,37 @@ def test_tfidf_baseline_accuracy_matches_sklearn():
     assert pipeline.predict_proba(["great film"]).shape == (1, 2)
 
 
+@pytest.mark.parametrize("name", imdb.NGRAM_ENTRIES)
+def test_ngram_baseline_child_scores_the_test_split_without_tensorflow(name, tmp_path):
+    """`imdb.py --run-one tfidf|nb-lr` on a 4-review folder: one JSON result, the test
+    accuracy of its own classifier, and TensorFlow never loaded."""
+    folder = write_imdb_folder(tmp_path, TINY_IMDB)
+    reviews = tmp_path / "reviews.json"
+    reviews.write_text(json.dumps(["Great film!", "Dull plot."]))
+    result = tmp_path / "result.json"
+    run = run_script("benchmarks/imdb.py", "--run-one", name, "--data", str(folder), "--inference-batch", "2",
+                     "--latency-calls", "3", "--warmup-calls", "1", "--reviews-file", str(reviews),
+                     "--result", str(result))
+    assert run.returncode == 0, run.stderr.decode()
+    metrics = json.loads(result.read_text())
+    assert metrics["tensorflow_loaded"] is False
+    assert (metrics["n_train"], metrics["n_test"]) == (4, 2)
+    assert metrics["test_accuracy"] in (0.0, 0.5, 1.0) and metrics["latency_ms"]["calls"] == 3
+
+
+def test_nb_lr_baseline_is_the_teacher():
+    from sentiment_lstm import teacher
+
+    texts = ["good film", "really good", "great acting", "not good", "bad film", "not great"] * 5
+    labels = np.array([1, 1, 1, 0, 0, 0] * 5)
+    tests, truth = ["a good film", "not good at all", "great", "bad"], np.array([1, 0, 1, 1])
+    probabilities, metrics = imdb.nb_lr_baseline(texts, labels, tests, truth)
+    expected = teacher.NBLR(texts, labels).log_odds(tests)
+    np.testing.assert_allclose(probabilities(tests)[:, 1], 1 / (1 + np.exp(-expected)), rtol=1e-6)
+    assert metrics["test_accuracy"] == np.mean((expected > 0) == truth) == 0.75
+    assert (metrics["n_train"], metrics["n_test"]) == (30, 4)
+
+
 def test_child_peak_rss_is_its_own(tmp_path):
     parent = bytearray(300 * 2**20)  # a big parent must not show in its child's figure
     parent[::4096] = b"1" * len(parent[::4096])
