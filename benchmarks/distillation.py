@@ -1,12 +1,16 @@
-"""Experiment: teach the LSTM with an n-gram teacher on the unlabeled reviews, on validation.
+"""Prototype of `train.py --teacher nb-lr`, kept for the variants the app does not have.
 
-    python benchmarks/distillation.py [--teacher nb-lr|none] [--unlabeled N] [--temperature T]
+    python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|none] [--unlabeled N]
+        [--temperature T] [--hard] [--flags units=128,dropout=0.5]
 
-NB-LR (benchmarks/ngram_stacking.py) is fitted on the training split less validation;
-its probabilities label the 50,000 unlabeled reviews; the best recipe's LSTM then
-trains on the labeled reviews (one-hot) plus the unlabeled ones (the teacher's
-probabilities, soft targets under categorical cross-entropy), early stopping on
-validation loss. `--teacher none` trains on the labeled reviews alone (the control).
+NB-LR (`sentiment_lstm/teacher.py`) is fitted on the training split less validation;
+its probabilities label the 50,000 unlabeled reviews; the best recipe's LSTM (with the
+`--flags` overrides) then trains on the labeled reviews (one-hot) plus the unlabeled
+ones (the teacher's probabilities, soft targets under categorical cross-entropy),
+early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM and
+teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
+reviews alone (the control). Prints the validation accuracy of the restored epoch.
+The figures of the application's flag come from `benchmarks/recipes.py`.
 """
 import argparse
 import os
@@ -18,8 +22,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RECIPE = dict(max_length=400, embed_dim=128, pretrained_embeddings=True, dropout=0.6, embedding_dropout=0.5,
-              dense_dropout=0.6, learning_rate=2e-4, patience=3)
+from benchmarks.lm_pretraining import RECIPE  # noqa: E402  the best untaught recipe
 
 
 def main():
@@ -44,10 +47,7 @@ def main():
     from sentiment_lstm import data, model, teacher, text
 
     training.seed_everything(cfg.seed, cfg.deterministic)
-    source = data.resolve_source(None)
-    train_reviews, val_reviews = data.split_validation(data.load_reviews(source, "train", seed=cfg.seed),
-                                                       cfg.val_fraction, seed=cfg.seed)
-    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=cfg.max_tokens)
+    source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     boundaries = text._bucket_boundaries(cfg.max_length)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None

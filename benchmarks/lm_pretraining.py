@@ -48,10 +48,7 @@ def main():
     from sentiment_lstm import data, layers, model, text
 
     training.seed_everything(cfg.seed, cfg.deterministic)
-    source = data.resolve_source(None)
-    train_reviews, val_reviews = data.split_validation(data.load_reviews(source, "train", seed=cfg.seed),
-                                                       cfg.val_fraction, seed=cfg.seed)
-    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=cfg.max_tokens)
+    source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     vocabulary = vectorizer.vocabulary_size()
     embedding = keras.layers.Embedding(vocabulary, cfg.embed_dim, mask_zero=True)
     embedding.build((None,))

@@ -49,10 +49,7 @@ def train(config, callbacks=()):
     model_dir = export.check_replaceable(config.output_dir)  # fail before the long part
     set_threads(config.intra_op_threads)
     seed_everything(config.seed, config.deterministic)
-    source = data.resolve_source(config.data)
-    reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
-    train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
-    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
+    source, train_reviews, val_reviews, vectorizer = read_splits(config)
     fit_reviews, targets = taught_reviews(source, train_reviews, config)
     train_ds, val_ds = (
         text.make_dataset(split, vectorizer, batch_size=config.batch_size,
@@ -85,6 +82,17 @@ def train(config, callbacks=()):
     export.publish_dir(model_dir, write)
     shutil.rmtree(work, ignore_errors=True)
     return history
+
+
+def read_splits(config):
+    """`(source, training reviews, validation reviews, vectorizer)`: the training split
+    (`config.limit` of it) less the seeded validation split, and the vocabulary adapted
+    on the training reviews alone."""
+    source = data.resolve_source(config.data)
+    reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
+    train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
+    vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
+    return source, train_reviews, val_reviews, vectorizer
 
 
 def taught_reviews(source, train_reviews, config):
