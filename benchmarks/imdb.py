@@ -313,13 +313,13 @@ DEFINITIONS = {
     "train_seconds": "wall time of the whole train.py process: interpreter and TensorFlow "
                      "start-up, reading the archive, vocabulary, every epoch with its "
                      "validation pass, and the export of model.keras and the SavedModel; "
-                     "TF-IDF: the fit of vectorizer and classifier on texts already in memory",
+                     "TF-IDF and NB-LR: the fit of vectorizer and classifier on texts already in memory",
     "epochs": "epochs run (len(history.json['epoch'])): early stopping on the validation split",
     "peak_rss_mib": "peak resident memory of each process, polled (VmHWM): train.py, evaluate.py, "
-                    "and the serving process that loads only the SavedModel; TF-IDF: one "
-                    "process fits, evaluates and serves",
+                    "and the serving process that loads only the SavedModel; TF-IDF and NB-LR: "
+                    "one process each fits, evaluates and serves",
     "throughput_reviews_per_s": "reviews per second through SavedModel.serve in batches "
-                                "(TF-IDF: the sklearn pipeline's predict_proba)",
+                                "(TF-IDF and NB-LR: their scikit-learn class probabilities)",
     "latency_ms": "one review per call, wall time per call; p50/p99 by linear interpolation",
 }
 
@@ -388,7 +388,7 @@ def describe_data(settings):
     epochs = (f"at most {settings['epochs']} epochs" if settings["epochs"]
               else f"train.py's epochs (at most {config.Config().epochs}, early stopping)")
     return (f"{train} (neural models: {1 - config.Config().val_fraction:.0%} train, "
-            f"{config.Config().val_fraction:.0%} validation; TF-IDF: all), {test}, {epochs}")
+            f"{config.Config().val_fraction:.0%} validation; TF-IDF and NB-LR: all), {test}, {epochs}")
 
 
 def markdown_report(results):
