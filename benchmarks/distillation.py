@@ -48,13 +48,13 @@ def main():
 
     training.seed_everything(cfg.seed, cfg.deterministic)
     source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
-    boundaries = text._bucket_boundaries(cfg.max_length)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
 
     def fit(texts, targets):
-        train_ds = text._length_batches(text.tokenize(texts, vectorizer, cfg.max_length), tf.constant(targets),
-                                        boundaries, cfg.batch_size, cfg.seed).prefetch(tf.data.AUTOTUNE)
+        reviews = data.Reviews(texts, np.full(len(texts), data.UNLABELED))  # the targets say it all
+        train_ds = text.make_dataset(reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
+                                     shuffle=True, seed=cfg.seed, targets=targets)
         classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
