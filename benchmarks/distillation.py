@@ -1,7 +1,9 @@
 """Prototype of `train.py --teacher nb-lr`, kept for the variants the app does not have.
 
     python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|none] [--unlabeled N]
-        [--temperature T] [--hard] [--flags units=128,dropout=0.5]
+        [--temperature T] [--hard] [--flags units=128,dropout=0.5] [--keep first|last]
+        [--crops K] [--init-seed S] [--save-val P.npy]
+    python benchmarks/distillation.py --score A.npy B.npy ...   # each run's and their mean's accuracy
 
 NB-LR (`sentiment_lstm/teacher.py`) is fitted on the training split less validation;
 its probabilities label the 50,000 unlabeled reviews; the best recipe's LSTM (with the
@@ -10,6 +12,8 @@ ones (the teacher's probabilities, soft targets under categorical cross-entropy)
 early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM and
 teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
 reviews alone (the control). Prints the validation accuracy of the restored epoch.
+`--save-val` keeps its validation probabilities, so `--score` can tell what an
+ensemble of runs (the mean of their probabilities) would give, without training.
 The figures of the application's flag come from `benchmarks/recipes.py`.
 """
 import argparse
@@ -22,6 +26,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from benchmarks.lm_pretraining import RECIPE  # noqa: E402  the best untaught recipe
 
 
@@ -32,29 +38,44 @@ def main():
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--hard", action="store_true", help="teacher's argmax instead of its probabilities")
     parser.add_argument("--flags", default="", help="Config overrides as k=v,k=v")
+    parser.add_argument("--keep", choices=("first", "last"), default="first",
+                        help="which max_length tokens of a long review are kept")
+    parser.add_argument("--crops", type=int, default=0,
+                        help="also teach on this many random crops (30-70%% of the words) per unlabeled review")
+    parser.add_argument("--init-seed", type=int, help="seed of the weights and shuffling (default: --seed's)")
+    parser.add_argument("--save-val", help="write the restored model's validation P(positive) here (.npy)")
+    parser.add_argument("--score", nargs="+", metavar="NPY", help="only score saved validation probabilities")
     args = parser.parse_args()
 
     from sentiment_lstm import config, training
+
+    if args.score:
+        return score(args.score, config.Config(**RECIPE))
 
     overrides = dict(kv.split("=") for kv in args.flags.split(",") if kv)
     cfg = config.Config(**{**RECIPE, **{k: config.parse_type(k)(v) for k, v in overrides.items()}})
     print(cfg)
     training.set_threads(cfg.intra_op_threads)
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from sentiment_lstm import data, model, teacher, text
 
     training.seed_everything(cfg.seed, cfg.deterministic)
+    if args.keep == "last":
+        text.clip_tokens = clip_last
     source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
+    init_seed = cfg.seed
+    if args.init_seed is not None:  # the split stays --seed's
+        init_seed = args.init_seed
+        training.seed_everything(init_seed, cfg.deterministic)
 
     def fit(texts, targets):
         reviews = data.Reviews(texts, np.full(len(texts), data.UNLABELED))  # the targets say it all
         train_ds = text.make_dataset(reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
-                                     shuffle=True, seed=cfg.seed, targets=targets)
+                                     shuffle=True, seed=init_seed, targets=targets)
         classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
@@ -77,6 +98,7 @@ def main():
     if args.teacher != "none":
         unlabeled = data.load_reviews(source, "unsup", seed=cfg.seed)
         u_texts = list(unlabeled.texts)[: args.unlabeled]
+        u_texts += crops(u_texts, args.crops, cfg.seed)
         logits = teacher.NBLR(train_reviews.texts, train_reviews.labels).log_odds(u_texts + list(val_reviews.texts))
         logits, val_logits = logits[: len(u_texts)], logits[len(u_texts):]
         print(f"NB-LR val accuracy {((val_logits > 0) == val_reviews.labels).mean():.4f}, "
@@ -94,8 +116,45 @@ def main():
         targets = np.concatenate([targets, np.stack([1 - positive, positive], 1).astype("float32")])
     classifier, history = fit(texts, targets)
     best = int(np.argmin(history["val_loss"]))
+    if args.save_val:
+        ordered = text.make_dataset(val_reviews, vectorizer, batch_size=256, max_length=cfg.max_length, bucket=False)
+        np.save(args.save_val, classifier.predict(ordered, verbose=0)[:, 1])  # in val_reviews' order
     print(f"validation accuracy {history['val_accuracy'][best]:.4f} (epoch {best + 1} of {len(history['val_loss'])}; "
           f"by epoch: {', '.join(f'{a:.4f}' for a in history['val_accuracy'])}); {time.time() - start:.0f} s")
+
+
+def score(paths, cfg):
+    """Print the validation accuracy of each saved run and of the mean of their probabilities."""
+    from sentiment_lstm import data
+
+    reviews = data.load_reviews(data.resolve_source(cfg.data), "train", limit=cfg.limit, seed=cfg.seed)
+    labels = data.split_validation(reviews, cfg.val_fraction, seed=cfg.seed)[1].labels
+    runs = [np.load(path) for path in paths]
+    for path, positive in zip(paths, runs):
+        print(f"{path}: {((positive > 0.5) == labels).mean():.4f}")
+    print(f"mean of {len(runs)}: {((np.mean(runs, axis=0) > 0.5) == labels).mean():.4f}")
+
+
+def clip_last(tokens, max_length):
+    """`text.clip_tokens` keeping the last `max_length` tokens of each right-padded row."""
+    tokens = np.asarray(tokens)
+    lengths = np.count_nonzero(tokens, axis=-1)
+    steps = np.maximum(lengths - max_length, 0)[:, None] + np.arange(min(max_length, tokens.shape[-1]))
+    kept = np.take_along_axis(tokens, np.minimum(steps, tokens.shape[-1] - 1), axis=-1)
+    return np.where(steps < lengths[:, None], kept, 0)
+
+
+def crops(texts, per_text, seed):
+    """`per_text` random runs of 30-70% of each text's words, as new texts."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(per_text):
+        for t in texts:
+            words = t.split()
+            size = max(1, int(len(words) * rng.uniform(0.3, 0.7)))
+            start = rng.integers(0, len(words) - size + 1)
+            out.append(" ".join(words[start:start + size]))
+    return out
 
 
 if __name__ == "__main__":

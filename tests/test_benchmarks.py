@@ -347,3 +347,20 @@ def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
     assert report["setup"]["keras-same-threads"]["tensorflow_intra_op_threads"] == 1
     assert str(report["setup"]["keras"]["tensorflow_intra_op_threads"]).startswith("default")
     assert set(report["ratios"]) == {"ours_vs_keras", "ours_vs_pytorch", "ours_vs_keras_same_threads"}
+
+
+def test_distillation_prototype_keeps_the_last_tokens_and_crops_runs_of_words():
+    from benchmarks import distillation
+
+    padded = np.array([[5, 6, 7, 8, 0], [3, 4, 0, 0, 0], [9, 8, 7, 6, 5]])
+    np.testing.assert_array_equal(distillation.clip_last(padded, 3), [[6, 7, 8], [3, 4, 0], [7, 6, 5]])
+    np.testing.assert_array_equal(distillation.clip_last(padded, 9), padded)
+
+    words = [f"w{i}" for i in range(20)]
+    runs = distillation.crops([" ".join(words)] * 50, 2, seed=0)
+    assert len(runs) == 100 and runs == distillation.crops([" ".join(words)] * 50, 2, seed=0)
+    for run in runs:
+        kept = run.split()
+        start = words.index(kept[0])
+        assert kept == words[start:start + len(kept)] and 6 <= len(kept) <= 14
+    assert len({run for run in runs}) > 10
