@@ -63,7 +63,7 @@ def main():
 
     training.seed_everything(cfg.seed, cfg.deterministic)
     if args.keep == "last":
-        text.clip_tokens = clip_last
+        text.clip_tokens = clip_last  # what text.tokenize clips with, for training and validation alike
     source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
@@ -145,12 +145,14 @@ def clip_last(tokens, max_length):
 
 
 def crops(texts, per_text, seed):
-    """`per_text` random runs of 30-70% of each text's words, as new texts."""
+    """`per_text` random runs of 30-70% of each text's words, as new texts (none of a text without words)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(per_text):
         for t in texts:
             words = t.split()
+            if not words:
+                continue
             size = max(1, int(len(words) * rng.uniform(0.3, 0.7)))
             start = rng.integers(0, len(words) - size + 1)
             out.append(" ".join(words[start:start + size]))

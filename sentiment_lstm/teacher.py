@@ -25,6 +25,11 @@ TOKENS = r"(?u)\b\w[\w']*\b|[!?]"
 _HTML_TAG = re.compile(r"<[^>]+>")
 
 
+def preprocess(text):
+    """A review as the n-gram models read it: HTML tags turned into spaces, lowercased."""
+    return _HTML_TAG.sub(" ", text).lower()
+
+
 class NBLR:
     """NB-LR fitted on labeled reviews; `log_odds(texts)` scores new ones.
 
@@ -47,7 +52,7 @@ class NBLR:
         from sklearn.linear_model import LogisticRegression
 
         self.vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, token_pattern=TOKENS,
-                                          preprocessor=lambda t: _HTML_TAG.sub(" ", t).lower())
+                                          preprocessor=preprocess)
         X = self.vectorizer.fit_transform(texts)
         y = np.asarray(labels)
         p, q = 1 + np.asarray(X[y == 1].sum(0)).ravel(), 1 + np.asarray(X[y == 0].sum(0)).ravel()

@@ -364,3 +364,4 @@ def test_distillation_prototype_keeps_the_last_tokens_and_crops_runs_of_words():
         start = words.index(kept[0])
         assert kept == words[start:start + len(kept)] and 6 <= len(kept) <= 14
     assert len({run for run in runs}) > 10
+    assert distillation.crops(["", "  "], 3, seed=0) == []
