@@ -2,7 +2,7 @@
 
     python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|none] [--unlabeled N]
         [--temperature T] [--hard] [--flags units=128,dropout=0.5] [--keep first|last]
-        [--crops K] [--init-seed S] [--save-val P.npy]
+        [--crops K] [--init-seed S] [--nb-channels] [--adversarial EPS] [--save-val P.npy]
     python benchmarks/distillation.py --score A.npy B.npy ...   # each run's and their mean's accuracy
 
 NB-LR (`sentiment_lstm/teacher.py`) is fitted on the training split less validation;
@@ -12,6 +12,8 @@ ones (the teacher's probabilities, soft targets under categorical cross-entropy)
 early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM and
 teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
 reviews alone (the control). Prints the validation accuracy of the restored epoch.
+`--nb-channels` feeds the LSTM each step's unigram and bigram NB ratios beside its
+embedding; `--adversarial` adds the loss of adversarially perturbed embeddings.
 `--save-val` keeps its validation probabilities, so `--score` can tell what an
 ensemble of runs (the mean of their probabilities) would give, without training.
 The figures of the application's flag come from `benchmarks/recipes.py`.
@@ -44,6 +46,12 @@ def main():
                         help="also teach on this many random crops (30-70%% of the words) per unlabeled review")
     parser.add_argument("--init-seed", type=int, help="seed of the weights and shuffling (default: --seed's)")
     parser.add_argument("--save-val", help="write the restored model's validation P(positive) here (.npy)")
+    parser.add_argument("--nb-channels", action="store_true",
+                        help="feed the LSTM two more input channels: the NB log-count ratio of each token's "
+                             "unigram and of its bigram with the token before")
+    parser.add_argument("--adversarial", type=float, default=0.0, metavar="EPS",
+                        help="adversarial training (Miyato et al. 2017): also fit each batch with its embeddings "
+                             "moved EPS x their RMS along the loss gradient (per-review L2 norm)")
     parser.add_argument("--score", nargs="+", metavar="NPY", help="only score saved validation probabilities")
     args = parser.parse_args()
 
@@ -67,6 +75,10 @@ def main():
     source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
+    channels = None
+    if args.nb_channels:
+        channels = NBChannels(*nb_ratios(text.tokenize(train_reviews.texts, vectorizer, cfg.max_length),
+                                         train_reviews.labels, vectorizer.vocabulary_size()))
     init_seed = cfg.seed
     if args.init_seed is not None:  # the split stays --seed's
         init_seed = args.init_seed
@@ -76,9 +88,14 @@ def main():
         reviews = data.Reviews(texts, np.full(len(texts), data.UNLABELED))  # the targets say it all
         train_ds = text.make_dataset(reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
                                      shuffle=True, seed=init_seed, targets=targets)
-        classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
+        if channels is None:
+            classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
+        else:
+            classifier = with_channels(vectorizer.vocabulary_size(), channels, cfg)
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
+        if args.adversarial:
+            classifier = adversarial(classifier, args.adversarial, cfg)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
             history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
@@ -133,6 +150,139 @@ def score(paths, cfg):
     for path, positive in zip(paths, runs):
         print(f"{path}: {((positive > 0.5) == labels).mean():.4f}")
     print(f"mean of {len(runs)}: {((np.mean(runs, axis=0) > 0.5) == labels).mean():.4f}")
+
+
+def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
+    """NB log-count ratios r = log((p/|p|_1) / (q/|q|_1)) of token-id rows (a RaggedTensor):
+    `(unigram ratios (V,), sorted bigram keys, their ratios)`, a bigram (a, b) keyed
+    a * V + b (a = 0 before a row's first token), for the bigrams in at least `min_count` rows.
+    p and q count the positive and negative rows holding each unigram or kept bigram, plus 1."""
+    rows = tokens.value_rowids().numpy().astype(np.int64)
+    ids = tokens.flat_values.numpy().astype(np.int64)
+    previous = np.where(np.r_[True, rows[1:] != rows[:-1]], 0, np.r_[0, ids[:-1]])  # 0 before a row's first token
+    labels = np.asarray(labels)
+
+    def ratios(keys, size=None):
+        unique = np.unique(rows * (vocabulary_size ** 2) + keys)  # each key once per row
+        key, row = unique % (vocabulary_size ** 2), unique // (vocabulary_size ** 2)
+        positive = labels[row] == 1
+        if size is None:
+            key, inverse = np.unique(key, return_inverse=True)
+            counts = np.stack([np.bincount(inverse, positive == c, len(key)) for c in (1, 0)])
+            kept = counts.sum(0) >= min_count
+            key, counts = key[kept], counts[:, kept]
+        else:
+            counts = np.stack([np.bincount(key[positive == c], minlength=size) for c in (1, 0)])
+        p, q = 1 + counts
+        return key, np.log((p / p.sum()) / (q / q.sum())).astype("float32")
+
+    _, unigram = ratios(ids, vocabulary_size)
+    unigram[:2] = 0.0  # padding and OOV
+    keys, bigram = ratios(previous * vocabulary_size + ids)
+    return unigram, keys, bigram
+
+
+class NBChannels:
+    """Token ids (batch, time) -> (batch, time, 2): each step's unigram and bigram NB ratio (0 if unseen)."""
+
+    def __init__(self, unigram, keys, bigram):
+        self.unigram, self.keys, self.bigram = unigram, keys, bigram
+        self.vocabulary_size = len(unigram)
+
+    def layer(self):
+        import keras
+        import tensorflow as tf
+
+        unigram, keys, bigram, size = (tf.constant(self.unigram), tf.constant(self.keys),
+                                       tf.constant(self.bigram), self.vocabulary_size)
+
+        class Channels(keras.layers.Layer):
+            def call(self, tokens):
+                tokens = tf.cast(tokens, tf.int64)
+                previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
+                key = previous * size + tokens
+                at = tf.minimum(tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64), tf.size(keys, tf.int64) - 1)
+                at = tf.reshape(at, tf.shape(key))
+                found = tf.gather(keys, at) == key
+                return tf.stack([tf.gather(unigram, tokens), tf.where(found, tf.gather(bigram, at), 0.0)], -1)
+
+        return Channels(name="nb_channels")
+
+
+def with_channels(vocabulary_size, channels, cfg):
+    """`model.build_token_model` with the NB channels concatenated to its dropped-out embedding."""
+    import keras
+
+    from sentiment_lstm import model
+
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(vocabulary_size, cfg.embed_dim, mask_zero=True, name="embedding")(tokens)
+    x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
+    x = keras.layers.Concatenate(name="with_channels")([x, channels.layer()(tokens)])
+    x = model.recurrent_layer_class(cfg.cell)(cfg.units, return_sequences=cfg.pooling != "last",
+                                              dropout=cfg.dropout, name="recurrent_0")(x)
+    x = keras.layers.Dropout(cfg.dense_dropout)(model.pool(x, cfg.pooling))
+    classifier = keras.Model(tokens, keras.layers.Dense(2, activation="softmax", name="probabilities")(x))
+    classifier.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
+                       metrics=["accuracy"], steps_per_execution=cfg.steps_per_execution)
+    return classifier
+
+
+def adversarial(classifier, epsilon, cfg):
+    """`classifier` (build_token_model's, "last" pooling) trained on the loss of each batch plus the
+    loss of the same batch with its embeddings perturbed by r = eps * g / |g|, g the gradient of the
+    loss with respect to the review's embeddings (Goodfellow et al. 2015; Miyato et al. 2017); eps
+    is `epsilon` times the RMS of the embedding matrix, so it scales with the embeddings."""
+    import keras
+    import tensorflow as tf
+
+    embedding, layers = classifier.get_layer("embedding"), [
+        classifier.get_layer(name) for name in ("embedding_dropout", "recurrent_0", "dense_dropout", "probabilities")]
+    cross_entropy = keras.losses.CategoricalCrossentropy()
+
+    def head(embedded, mask):
+        x = layers[0](embedded, training=True)
+        x = layers[1](x, mask=mask, training=True)
+        return layers[3](layers[2](x, training=True))
+
+    class Adversarial(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.classifier = classifier  # tracked: its weights are the model's
+
+        def call(self, tokens, training=False):
+            return self.classifier(tokens, training=training)
+
+        def train_step(self, batch):
+            tokens, targets, _ = keras.utils.unpack_x_y_sample_weight(batch)
+            mask = tf.not_equal(tokens, 0)
+            with tf.GradientTape() as tape:
+                embedded = embedding(tokens)
+                with tf.GradientTape() as inner:
+                    inner.watch(embedded)
+                    predicted = head(embedded, mask)
+                    loss = cross_entropy(targets, predicted)
+                with tape.stop_recording():
+                    r = perturbation(inner.gradient(loss, embedded), embedding.embeddings, epsilon)
+                adversarial_loss = cross_entropy(targets, head(embedded + r, mask))
+                total = loss + adversarial_loss
+            self.optimizer.apply(tape.gradient(total, self.trainable_variables), self.trainable_variables)
+            for metric in self.metrics:
+                metric.update_state(loss) if metric.name == "loss" else metric.update_state(targets, predicted)
+            return {metric.name: metric.result() for metric in self.metrics}
+
+    wrapped = Adversarial()
+    wrapped.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
+                    metrics=["accuracy"], steps_per_execution=cfg.steps_per_execution)
+    return wrapped
+
+
+def perturbation(gradient, embeddings, epsilon):
+    """The adversarial step r = eps * g / |g| of each review, g its `gradient` (batch, time, dim),
+    |.| the L2 norm over the review's steps and dimensions, eps = `epsilon` x RMS of `embeddings`."""
+    import tensorflow as tf
+
+    return epsilon * tf.sqrt(tf.reduce_mean(tf.square(embeddings))) * tf.math.l2_normalize(gradient, axis=[1, 2])
 
 
 def clip_last(tokens, max_length):

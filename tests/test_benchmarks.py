@@ -365,3 +365,64 @@ def test_distillation_prototype_keeps_the_last_tokens_and_crops_runs_of_words():
         assert kept == words[start:start + len(kept)] and 6 <= len(kept) <= 14
     assert len({run for run in runs}) > 10
     assert distillation.crops(["", "  "], 3, seed=0) == []
+
+
+def test_distillation_nb_channels_are_the_naive_bayes_ratios_of_each_step():
+    import tensorflow as tf
+
+    from benchmarks import distillation
+
+    rows = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
+    unigram, keys, bigram = distillation.nb_ratios(rows, [1, 1, 0, 0], vocabulary_size=6, min_count=2)
+    # Rows containing each token: positive 2:2 3:2 4:1, negative 3:1 4:2 5:2; p, q add 1 to each of the 6 ids.
+    p, q = 1 + np.array([0, 0, 2, 2, 1, 0]), 1 + np.array([0, 0, 0, 1, 2, 2])
+    expected = np.log((p / p.sum()) / (q / q.sum()))
+    expected[:2] = 0  # padding and OOV carry no evidence
+    np.testing.assert_allclose(unigram, expected, rtol=1e-6)
+    # Bigrams in two rows or more: (start, 2) and (2, 3) both positive; (start, 5) both negative; (3, 4) one each.
+    # (5, 3) and (5, 4) are in one row each, so dropped; the sums run over the kept bigrams.
+    assert [(k // 6, k % 6) for k in keys] == [(0, 2), (0, 5), (2, 3), (3, 4)]
+    p, q = 1 + np.array([2, 0, 2, 1]), 1 + np.array([0, 2, 0, 1])
+    np.testing.assert_allclose(bigram, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-6)
+
+    steps = distillation.NBChannels(unigram, keys, bigram).layer()(tf.constant([[2, 3, 4, 0], [5, 3, 0, 0]]))
+    np.testing.assert_allclose(steps.numpy()[..., 0], unigram[[[2, 3, 4, 0], [5, 3, 0, 0]]])
+    np.testing.assert_allclose(steps.numpy()[..., 1], [[bigram[0], bigram[2], bigram[3], 0],
+                                                       [bigram[1], 0, 0, 0]], rtol=1e-6)  # (5, 3) is too rare
+
+
+def test_distillation_adversarial_training_moves_embeddings_along_the_gradient():
+    import keras
+    import tensorflow as tf
+
+    from benchmarks import distillation
+    from sentiment_lstm import model
+
+    gradient = tf.random.stateless_normal((3, 5, 4), seed=(1, 2))
+    embeddings = tf.fill((10, 4), 2.0)  # RMS 2
+    r = distillation.perturbation(gradient, embeddings, 0.5).numpy()
+    np.testing.assert_allclose(np.linalg.norm(r.reshape(3, -1), axis=1), [1.0] * 3, rtol=1e-5)
+    np.testing.assert_allclose(r / gradient.numpy(), np.full((3, 5, 4), 1.0) * (r / gradient.numpy())[:, :1, :1],
+                               rtol=1e-4)  # each review's step is parallel to its gradient
+
+    cfg = Config(units=4, embed_dim=8, embedding_dropout=0.0, dropout=0.0, dense_dropout=0.0,
+                 learning_rate=0.01, steps_per_execution=1)
+    tokens = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 3, 4]], dtype="int32")
+    targets = np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 0.7]], dtype="float32")
+
+    def one_step(epsilon):
+        keras.utils.set_random_seed(0)
+        classifier = model.build_token_model(12, cfg)
+        if epsilon is None:  # the plain model on twice its loss: the gradient of clean plus unperturbed loss
+            trained = classifier
+            trained.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                            loss=lambda y, p: 2 * keras.losses.categorical_crossentropy(y, p))
+        else:
+            trained = distillation.adversarial(classifier, epsilon, cfg)
+        trained.train_on_batch(tokens, targets)
+        return classifier.get_weights()
+
+    plain = one_step(None)
+    for ours, theirs in zip(one_step(0.0), plain):  # no perturbation: the same step
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert not all(np.allclose(ours, theirs, atol=1e-5) for ours, theirs in zip(one_step(5.0), plain))
