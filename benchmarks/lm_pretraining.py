@@ -2,6 +2,7 @@
 unlabeled reviews, then train the classifier from it (Dai & Le 2015), on validation.
 
     python benchmarks/lm_pretraining.py [--lm-epochs 2] [--window 50] [--transfer both|embedding|lstm]
+        [--normalize]
 
 The language model is the classifier's Embedding (started from the PPMI-SVD vectors,
 as `--pretrained-embeddings`) and LSTM, then a sampled softmax over the vocabulary
@@ -11,7 +12,9 @@ token, on the 22,500 training reviews less validation plus the 50,000 unlabeled 
 Then the best recipe's classifier (`RECIPE`) starts from its Embedding and LSTM
 weights (`--transfer`: both, or one of them, the other as without the language
 model) and trains as train.py would (EarlyStopping on val_loss); `--lm-epochs 0`
-trains it from the PPMI vectors alone, the control. Prints the validation accuracy
+trains it from the PPMI vectors alone, the control. `--normalize` centers the
+language model's word vectors and scales them back to the PPMI vectors' RMS before
+the transfer. Prints the weights' RMS after the language model, and the validation accuracy
 of the epoch with the lowest validation loss. Not part of the application: the
 figures are in the README's list of recipes tried.
 """
@@ -35,6 +38,8 @@ def main():
     parser.add_argument("--window", type=int, default=50, help="tokens per language-model row (divides 400)")
     parser.add_argument("--transfer", choices=("both", "embedding", "lstm"), default="both",
                         help="which of the language model's layers the classifier starts from")
+    parser.add_argument("--normalize", action="store_true",
+                        help="center the language model's word vectors and scale them to the RMS they started at")
     args = parser.parse_args()
 
     from sentiment_lstm import config, training
@@ -83,6 +88,14 @@ def main():
             start, losses = time.time(), [float(step(rows)) for rows in batches]
             print(f"language model epoch {epoch + 1}: sampled-softmax loss {np.mean(losses):.3f}, "
                   f"{time.time() - start:.0f} s", flush=True)
+        vectors = embedding.get_weights()[0]
+        print(f"embedding RMS {rms(initial['embedding'][0]):.4f} before, {rms(vectors):.4f} after; "
+              f"LSTM kernel RMS {rms(initial['lstm'][0]):.4f} before, {rms(lstm.get_weights()[0]):.4f} after; "
+              f"|mean word vector| / mean |word vector|: {common_share(initial['embedding'][0]):.3f} before, "
+              f"{common_share(vectors):.3f} after", flush=True)
+        if args.normalize:
+            vectors = vectors - vectors[2:].mean(axis=0)  # ids 0, 1: padding and OOV
+            embedding.set_weights([vectors * rms(initial["embedding"][0]) / rms(vectors)])
     train_ds, val_ds = (text.make_dataset(split, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
                                           shuffle=shuffle, seed=cfg.seed)
                         for split, shuffle in ((train_reviews, True), (val_reviews, False)))
@@ -98,6 +111,21 @@ def main():
     best = int(np.argmin(history["val_loss"]))
     print(f"validation accuracy {history['val_accuracy'][best]:.4f} (epoch {best + 1} of {len(history['val_loss'])}; "
           f"by epoch: {', '.join(f'{a:.4f}' for a in history['val_accuracy'])})")
+
+
+def rms(weights):
+    """Root mean square of an array of weights."""
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.square(weights))))
+
+
+def common_share(vectors):
+    """How much the word vectors (ids 2 on) share one direction: |their mean| / their mean norm."""
+    import numpy as np
+
+    words = vectors[2:]
+    return float(np.linalg.norm(words.mean(axis=0)) / np.linalg.norm(words, axis=1).mean())
 
 
 if __name__ == "__main__":

@@ -426,3 +426,13 @@ def test_distillation_adversarial_training_moves_embeddings_along_the_gradient()
     for ours, theirs in zip(one_step(0.0), plain):  # no perturbation: the same step
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
     assert not all(np.allclose(ours, theirs, atol=1e-5) for ours, theirs in zip(one_step(5.0), plain))
+
+
+def test_lm_pretraining_measures_the_scale_and_common_direction_of_word_vectors():
+    from benchmarks import lm_pretraining
+
+    assert lm_pretraining.rms(np.array([[3.0, -4.0], [0.0, 5.0]])) == pytest.approx(np.sqrt(50 / 4))
+    same = np.array([[9.0, 9.0], [9.0, 9.0], [1.0, 2.0], [1.0, 2.0]])  # ids 0 and 1 are not words
+    assert lm_pretraining.common_share(same) == pytest.approx(1.0)
+    opposed = np.array([[9.0, 9.0], [9.0, 9.0], [1.0, 2.0], [-1.0, -2.0], [3.0, 0.0], [-3.0, 0.0]])
+    assert lm_pretraining.common_share(opposed) == pytest.approx(0.0)
