@@ -57,6 +57,8 @@ def main():
 
     from sentiment_lstm import config, training
 
+    if args.adversarial and args.nb_channels:
+        parser.error("--adversarial perturbs the embedding of build_token_model's model; drop --nb-channels.")
     if args.score:
         return score(args.score, config.Config(**RECIPE))
 
@@ -201,8 +203,8 @@ class NBChannels:
                 tokens = tf.cast(tokens, tf.int64)
                 previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
                 key = previous * size + tokens
-                at = tf.minimum(tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64), tf.size(keys, tf.int64) - 1)
-                at = tf.reshape(at, tf.shape(key))
+                at = tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64)  # where key is, if kept
+                at = tf.reshape(tf.minimum(at, tf.size(keys, tf.int64) - 1), tf.shape(key))
                 found = tf.gather(keys, at) == key
                 return tf.stack([tf.gather(unigram, tokens), tf.where(found, tf.gather(bigram, at), 0.0)], -1)
 
@@ -236,6 +238,8 @@ def adversarial(classifier, epsilon, cfg):
     import keras
     import tensorflow as tf
 
+    if (cfg.layers, cfg.bidirectional, cfg.pooling) != (1, False, "last"):
+        raise ValueError("adversarial() follows one LSTM layer read at its last state.")
     embedding, layers = classifier.get_layer("embedding"), [
         classifier.get_layer(name) for name in ("embedding_dropout", "recurrent_0", "dense_dropout", "probabilities")]
     cross_entropy = keras.losses.CategoricalCrossentropy()
