@@ -77,10 +77,10 @@ def main():
     source, train_reviews, val_reviews, vectorizer = training.read_splits(cfg)
     val_ds = text.make_dataset(val_reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     vectors = training.pretrained_vectors(source, train_reviews, vectorizer, cfg) if cfg.pretrained_embeddings else None
-    channels = None
+    ratios = None
     if args.nb_channels:
-        channels = NBChannels(*nb_ratios(text.tokenize(train_reviews.texts, vectorizer, cfg.max_length),
-                                         train_reviews.labels, vectorizer.vocabulary_size()))
+        ratios = nb_ratios(text.tokenize(train_reviews.texts, vectorizer, cfg.max_length), train_reviews.labels,
+                           vectorizer.vocabulary_size())
     init_seed = cfg.seed
     if args.init_seed is not None:  # the split stays --seed's
         init_seed = args.init_seed
@@ -90,10 +90,10 @@ def main():
         reviews = data.Reviews(texts, np.full(len(texts), data.UNLABELED))  # the targets say it all
         train_ds = text.make_dataset(reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
                                      shuffle=True, seed=init_seed, targets=targets)
-        if channels is None:
+        if ratios is None:
             classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg)
         else:
-            classifier = with_channels(vectorizer.vocabulary_size(), channels, cfg)
+            classifier = with_channels(vectorizer.vocabulary_size(), ratios, cfg)
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
         if args.adversarial:
@@ -158,7 +158,10 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
     """NB log-count ratios r = log((p/|p|_1) / (q/|q|_1)) of token-id rows (a RaggedTensor):
     `(unigram ratios (V,), sorted bigram keys, their ratios)`, a bigram (a, b) keyed
     a * V + b (a = 0 before a row's first token), for the bigrams in at least `min_count` rows.
-    p and q count the positive and negative rows holding each unigram or kept bigram, plus 1."""
+    p and q count the positive and negative rows holding each unigram or kept bigram, plus 1
+    (`teacher.log_count_ratios`)."""
+    from sentiment_lstm import teacher
+
     rows = tokens.value_rowids().numpy().astype(np.int64)
     ids = tokens.flat_values.numpy().astype(np.int64)
     previous = np.where(np.r_[True, rows[1:] != rows[:-1]], 0, np.r_[0, ids[:-1]])  # 0 before a row's first token
@@ -175,8 +178,7 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
             key, counts = key[kept], counts[:, kept]
         else:
             counts = np.stack([np.bincount(key[positive == c], minlength=size) for c in (1, 0)])
-        p, q = 1 + counts
-        return key, np.log((p / p.sum()) / (q / q.sum())).astype("float32")
+        return key, teacher.log_count_ratios(*counts).astype("float32")
 
     _, unigram = ratios(ids, vocabulary_size)
     unigram[:2] = 0.0  # padding and OOV
@@ -184,35 +186,30 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
     return unigram, keys, bigram
 
 
-class NBChannels:
-    """Token ids (batch, time) -> (batch, time, 2): each step's unigram and bigram NB ratio (0 if unseen)."""
+def nb_channels(unigram, keys, bigram):
+    """A layer: token ids (batch, time) -> (batch, time, 2), each step's unigram and bigram NB
+    ratio of `nb_ratios` (0 for a bigram it did not keep)."""
+    import keras
+    import tensorflow as tf
 
-    def __init__(self, unigram, keys, bigram):
-        self.unigram, self.keys, self.bigram = unigram, keys, bigram
-        self.vocabulary_size = len(unigram)
+    size = len(unigram)
+    unigram, keys, bigram = tf.constant(unigram), tf.constant(keys), tf.constant(bigram)
 
-    def layer(self):
-        import keras
-        import tensorflow as tf
+    class NBChannels(keras.layers.Layer):
+        def call(self, tokens):
+            tokens = tf.cast(tokens, tf.int64)
+            key = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]]) * size + tokens  # (previous, this) -> previous * V + this
+            at = tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64)  # where key is, if kept
+            at = tf.reshape(tf.minimum(at, tf.size(keys, tf.int64) - 1), tf.shape(key))
+            found = tf.gather(keys, at) == key
+            return tf.stack([tf.gather(unigram, tokens), tf.where(found, tf.gather(bigram, at), 0.0)], -1)
 
-        unigram, keys, bigram, size = (tf.constant(self.unigram), tf.constant(self.keys),
-                                       tf.constant(self.bigram), self.vocabulary_size)
-
-        class Channels(keras.layers.Layer):
-            def call(self, tokens):
-                tokens = tf.cast(tokens, tf.int64)
-                previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
-                key = previous * size + tokens
-                at = tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64)  # where key is, if kept
-                at = tf.reshape(tf.minimum(at, tf.size(keys, tf.int64) - 1), tf.shape(key))
-                found = tf.gather(keys, at) == key
-                return tf.stack([tf.gather(unigram, tokens), tf.where(found, tf.gather(bigram, at), 0.0)], -1)
-
-        return Channels(name="nb_channels")
+    return NBChannels(name="nb_channels")
 
 
-def with_channels(vocabulary_size, channels, cfg):
-    """`model.build_token_model` with the NB channels concatenated to its dropped-out embedding."""
+def with_channels(vocabulary_size, ratios, cfg):
+    """`model.build_token_model` with the NB channels of `ratios` (`nb_ratios`) concatenated to its
+    dropped-out embedding."""
     import keras
 
     from sentiment_lstm import model
@@ -220,7 +217,7 @@ def with_channels(vocabulary_size, channels, cfg):
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocabulary_size, cfg.embed_dim, mask_zero=True, name="embedding")(tokens)
     x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
-    x = keras.layers.Concatenate(name="with_channels")([x, channels.layer()(tokens)])
+    x = keras.layers.Concatenate(name="with_channels")([x, nb_channels(*ratios)(tokens)])
     x = model.recurrent_layer_class(cfg.cell)(cfg.units, return_sequences=cfg.pooling != "last",
                                               dropout=cfg.dropout, name="recurrent_0")(x)
     x = keras.layers.Dropout(cfg.dense_dropout)(model.pool(x, cfg.pooling))

@@ -14,8 +14,9 @@ weights (`--transfer`: both, or one of them, the other as without the language
 model) and trains as train.py would (EarlyStopping on val_loss); `--lm-epochs 0`
 trains it from the PPMI vectors alone, the control. `--normalize` centers the
 language model's word vectors and scales them back to the PPMI vectors' RMS before
-the transfer. Prints the weights' RMS after the language model, and the validation accuracy
-of the epoch with the lowest validation loss. Not part of the application: the
+the transfer. Prints the weights' RMS and the word vectors' common direction before
+and after the language model, and the validation accuracy of the epoch with the
+lowest validation loss. Not part of the application: the
 figures are in the README's list of recipes tried.
 """
 import argparse

@@ -55,14 +55,26 @@ class NBLR:
                                           preprocessor=preprocess)
         X = self.vectorizer.fit_transform(texts)
         y = np.asarray(labels)
-        p, q = 1 + np.asarray(X[y == 1].sum(0)).ravel(), 1 + np.asarray(X[y == 0].sum(0)).ravel()
-        self.ratios = np.log((p / p.sum()) / (q / q.sum()))
+        self.ratios = log_count_ratios(np.asarray(X[y == 1].sum(0)).ravel(), np.asarray(X[y == 0].sum(0)).ravel())
         self._scale = sparse.diags(self.ratios)
         self.classifier = LogisticRegression(C=C, max_iter=3000).fit(X @ self._scale, y)
 
     def log_odds(self, texts):
         """log P(positive) / P(negative) of each review, float64 `(len(texts),)`."""
         return self.classifier.decision_function(self.vectorizer.transform(texts) @ self._scale)
+
+
+def log_count_ratios(positive, negative):
+    """Naive Bayes log-count ratios r = log((p / |p|_1) / (q / |q|_1)) of features counted
+    `positive` and `negative` times in the two classes, p = 1 + positive, q = 1 + negative.
+
+    Example:
+
+    >>> log_count_ratios(np.array([1, 0]), np.array([0, 1]))  # p = [2, 1], q = [1, 2]
+    array([ 0.69314718, -0.69314718])
+    """
+    p, q = 1 + np.asarray(positive), 1 + np.asarray(negative)
+    return np.log((p / p.sum()) / (q / q.sum()))
 
 
 def soft_targets(log_odds):

@@ -385,7 +385,7 @@ def test_distillation_nb_channels_are_the_naive_bayes_ratios_of_each_step():
     p, q = 1 + np.array([2, 0, 2, 1]), 1 + np.array([0, 2, 0, 1])
     np.testing.assert_allclose(bigram, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-6)
 
-    steps = distillation.NBChannels(unigram, keys, bigram).layer()(tf.constant([[2, 3, 4, 0], [5, 3, 0, 0]]))
+    steps = distillation.nb_channels(unigram, keys, bigram)(tf.constant([[2, 3, 4, 0], [5, 3, 0, 0]]))
     np.testing.assert_allclose(steps.numpy()[..., 0], unigram[[[2, 3, 4, 0], [5, 3, 0, 0]]])
     np.testing.assert_allclose(steps.numpy()[..., 1], [[bigram[0], bigram[2], bigram[3], 0],
                                                        [bigram[1], 0, 0, 0]], rtol=1e-6)  # (5, 3) is too rare
