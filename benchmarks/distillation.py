@@ -13,7 +13,8 @@ early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM a
 teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
 reviews alone (the control). Prints the validation accuracy of the restored epoch.
 `--nb-channels` feeds the LSTM each step's unigram and bigram NB ratios beside its
-embedding, `--bigrams` a learned vector of each step's bigram; `--adversarial` adds the loss of adversarially perturbed embeddings.
+embedding, `--bigrams` a learned vector of each step's bigram; `--adversarial` adds
+the loss of adversarially perturbed embeddings.
 `--save-val` keeps its validation probabilities, so `--score` can tell what an
 ensemble of runs (the mean of their probabilities) would give, without training.
 The figures of the application's flag come from `benchmarks/recipes.py`.
@@ -242,15 +243,22 @@ def nb_channels(unigram, keys, bigram):
 
 
 def bigram_embedding(keys, vocabulary_size, dim, cfg):
-    """token ids (batch, time) -> (batch, time, dim): a learned vector for each step's bigram with
-    the token before, if in `keys` (`frequent_bigrams`; one shared vector otherwise),
-    dropped out like the word embedding (fastText's bigrams, read by the LSTM)."""
+    """A layer: token ids (batch, time) -> (batch, time, dim), a learned vector for each step's
+    bigram with the token before if in `keys` (`frequent_bigrams`; one shared vector otherwise),
+    dropped out like the word embedding (fastText's bigrams, here read by the LSTM)."""
     import keras
 
-    index = bigram_index(keys, vocabulary_size)
-    embedding = keras.layers.Embedding(len(keys) + 1, dim, name="bigram_embedding")
-    dropout = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="bigram_dropout")
-    return lambda tokens: dropout(embedding(index(tokens)))
+    class BigramEmbedding(keras.layers.Layer):
+        def __init__(self):
+            super().__init__(name="bigrams")
+            self.index = bigram_index(keys, vocabulary_size)
+            self.embedding = keras.layers.Embedding(len(keys) + 1, dim, name="bigram_embedding")
+            self.dropout = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="bigram_dropout")
+
+        def call(self, tokens, training=False):
+            return self.dropout(self.embedding(self.index(tokens)), training=training)
+
+    return BigramEmbedding()
 
 
 def with_channels(vocabulary_size, channels, cfg):
@@ -263,9 +271,12 @@ def with_channels(vocabulary_size, channels, cfg):
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocabulary_size, cfg.embed_dim, mask_zero=True, name="embedding")(tokens)
     x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
+    # Keras' Concatenate ORs its inputs' masks, an unmasked input counting as all steps valid,
+    # so the padding mask is handed to the recurrent layer explicitly.
+    mask = keras.layers.Lambda(lambda t: keras.ops.not_equal(t, 0), name="padding_mask")(tokens)
     x = keras.layers.Concatenate(name="with_channels")([x, channels(tokens)])
     x = model.recurrent_layer_class(cfg.cell)(cfg.units, return_sequences=cfg.pooling != "last",
-                                              dropout=cfg.dropout, name="recurrent_0")(x)
+                                              dropout=cfg.dropout, name="recurrent_0")(x, mask=mask)
     x = keras.layers.Dropout(cfg.dense_dropout)(model.pool(x, cfg.pooling))
     classifier = keras.Model(tokens, keras.layers.Dense(2, activation="softmax", name="probabilities")(x))
     classifier.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
