@@ -2,7 +2,7 @@
 
     python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|none] [--unlabeled N]
         [--temperature T] [--hard] [--flags units=128,dropout=0.5] [--keep first|last]
-        [--crops K] [--init-seed S] [--nb-channels | --bigrams DIM] [--adversarial EPS] [--save-val P.npy]
+        [--crops K] [--init-seed S] [--nb-channels] [--adversarial EPS] [--save-val P.npy]
     python benchmarks/distillation.py --score A.npy B.npy ...   # each run's and their mean's accuracy
 
 NB-LR (`sentiment_lstm/teacher.py`) is fitted on the training split less validation;
@@ -13,8 +13,7 @@ early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM a
 teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
 reviews alone (the control). Prints the validation accuracy of the restored epoch.
 `--nb-channels` feeds the LSTM each step's unigram and bigram NB ratios beside its
-embedding, `--bigrams` a learned vector of each step's bigram; `--adversarial` adds
-the loss of adversarially perturbed embeddings.
+embedding; `--adversarial` adds the loss of adversarially perturbed embeddings.
 `--save-val` keeps its validation probabilities, so `--score` can tell what an
 ensemble of runs (the mean of their probabilities) would give, without training.
 The figures of the application's flag come from `benchmarks/recipes.py`.
@@ -50,10 +49,6 @@ def main():
     parser.add_argument("--nb-channels", action="store_true",
                         help="feed the LSTM two more input channels: the NB log-count ratio of each token's "
                              "unigram and of its bigram with the token before")
-    parser.add_argument("--bigrams", type=int, default=0, metavar="DIM",
-                        help="feed the LSTM a learned DIM-vector of each step's bigram with the token before, "
-                             "beside its word's embedding (bigrams in --bigram-min-count teaching texts or more)")
-    parser.add_argument("--bigram-min-count", type=int, default=3)
     parser.add_argument("--adversarial", type=float, default=0.0, metavar="EPS",
                         help="adversarial training (Miyato et al. 2017): also fit each batch with its embeddings "
                              "moved EPS x their RMS along the loss gradient (per-review L2 norm)")
@@ -62,16 +57,16 @@ def main():
 
     from sentiment_lstm import config, training
 
-    if args.adversarial and (args.nb_channels or args.bigrams):
-        parser.error("--adversarial perturbs the embedding of build_token_model's model; drop --nb-channels/--bigrams.")
-    if args.nb_channels and args.bigrams:
-        parser.error("--nb-channels and --bigrams are two kinds of extra input; choose one.")
+    if args.adversarial and args.nb_channels:
+        parser.error("--adversarial perturbs the embedding of build_token_model's model; drop --nb-channels.")
     if args.score:
         return score(args.score, config.Config(**RECIPE))
 
     overrides = dict(kv.split("=") for kv in args.flags.split(",") if kv)
     cfg = config.Config(**{**RECIPE, **{k: config.parse_type(k)(v) for k, v in overrides.items()}})
     print(cfg)
+    if args.nb_channels and cfg.bigram_dim:
+        parser.error("--nb-channels builds its own model, without bigram vectors; drop bigram_dim.")
     training.set_threads(cfg.intra_op_threads)
     import keras
     import tensorflow as tf
@@ -97,15 +92,11 @@ def main():
         reviews = data.Reviews(texts, np.full(len(texts), data.UNLABELED))  # the targets say it all
         train_ds = text.make_dataset(reviews, vectorizer, batch_size=cfg.batch_size, max_length=cfg.max_length,
                                      shuffle=True, seed=init_seed, targets=targets)
-        size = vectorizer.vocabulary_size()
         if ratios is not None:
-            classifier = with_channels(size, nb_channels(*ratios), cfg)
-        elif args.bigrams:
-            keys = frequent_bigrams(text.tokenize(texts, vectorizer, cfg.max_length), size, args.bigram_min_count)
-            print(f"{len(keys)} bigrams in {args.bigram_min_count} teaching texts or more", flush=True)
-            classifier = with_channels(size, bigram_embedding(keys, size, args.bigrams, cfg), cfg)
+            classifier = with_channels(vectorizer.vocabulary_size(), nb_channels(*ratios), cfg)
         else:
-            classifier = model.build_token_model(size, cfg)
+            classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg,
+                                                 bigram_keys=training.frequent_bigrams(reviews, vectorizer, cfg))
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
         if args.adversarial:
@@ -166,31 +157,14 @@ def score(paths, cfg):
     print(f"mean of {len(runs)}: {((np.mean(runs, axis=0) > 0.5) == labels).mean():.4f}")
 
 
-def bigram_keys(tokens, vocabulary_size):
-    """`(rows, ids, keys)` of each step of token-id rows (a RaggedTensor): its row, its token
-    id and its bigram's key previous * V + id, previous = 0 before a row's first token."""
-    rows = tokens.value_rowids().numpy().astype(np.int64)
-    ids = tokens.flat_values.numpy().astype(np.int64)
-    previous = np.where(np.r_[True, rows[1:] != rows[:-1]], 0, np.r_[0, ids[:-1]])
-    return rows, ids, previous * vocabulary_size + ids
-
-
-def frequent_bigrams(tokens, vocabulary_size, min_count):
-    """The sorted keys (`bigram_keys`) of the bigrams in at least `min_count` rows of `tokens`."""
-    rows, _, keys = bigram_keys(tokens, vocabulary_size)
-    key, count = np.unique(np.unique(rows * vocabulary_size ** 2 + keys) % vocabulary_size ** 2,
-                           return_counts=True)
-    return key[count >= min_count]
-
-
 def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
     """NB log-count ratios r = log((p/|p|_1) / (q/|q|_1)) of token-id rows (a RaggedTensor):
-    `(unigram ratios (V,), sorted bigram keys, their ratios)`, keyed as `bigram_keys` does,
+    `(unigram ratios (V,), sorted bigram keys, their ratios)`, keyed as `bigrams.step_keys` does,
     for the bigrams in at least `min_count` rows. p and q count the positive and negative
     rows holding each unigram or kept bigram, plus 1 (`teacher.log_count_ratios`)."""
-    from sentiment_lstm import teacher
+    from sentiment_lstm import bigrams, teacher
 
-    rows, ids, bigrams = bigram_keys(tokens, vocabulary_size)
+    rows, ids, bigram_keys = bigrams.step_keys(tokens, vocabulary_size)
     labels = np.asarray(labels)
 
     def ratios(keys, kept):
@@ -203,27 +177,8 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
 
     unigram = ratios(ids, np.arange(vocabulary_size))
     unigram[:2] = 0.0  # padding and OOV
-    keys = frequent_bigrams(tokens, vocabulary_size, min_count)
-    return unigram, keys, ratios(bigrams, keys)
-
-
-def bigram_index(keys, vocabulary_size):
-    """A layer: token ids (batch, time) -> each step's bigram's place in the sorted `keys`
-    (`frequent_bigrams`), plus 1; 0 for a bigram not in `keys`."""
-    import keras
-    import tensorflow as tf
-
-    keys = tf.constant(keys, tf.int64)
-
-    class BigramIndex(keras.layers.Layer):
-        def call(self, tokens):
-            tokens = tf.cast(tokens, tf.int64)
-            key = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]]) * vocabulary_size + tokens  # previous * V + this
-            at = tf.searchsorted(keys, tf.reshape(key, [-1]), out_type=tf.int64)  # where key is, if kept
-            at = tf.reshape(tf.minimum(at, tf.size(keys, tf.int64) - 1), tf.shape(key))
-            return tf.where(tf.gather(keys, at) == key, at + 1, 0)
-
-    return BigramIndex(name="bigram_index")
+    keys = bigrams.frequent(tokens, vocabulary_size, min_count)
+    return unigram, keys, ratios(bigram_keys, keys)
 
 
 def nb_channels(unigram, keys, bigram):
@@ -232,38 +187,22 @@ def nb_channels(unigram, keys, bigram):
     import keras
     import tensorflow as tf
 
-    index = bigram_index(keys, len(unigram))
-    unigram, bigram = tf.constant(unigram), tf.constant(np.r_[0.0, bigram].astype("float32"))
+    from sentiment_lstm import bigrams
+
+    size = len(unigram)
+    unigram, keys = tf.constant(unigram), tf.constant(keys, tf.int64)
+    bigram = tf.constant(np.r_[0.0, bigram].astype("float32"))  # row 0: a bigram not kept
 
     class NBChannels(keras.layers.Layer):
         def call(self, tokens):
-            return tf.stack([tf.gather(unigram, tokens), tf.gather(bigram, index(tokens))], -1)
+            return tf.stack([tf.gather(unigram, tokens), tf.gather(bigram, bigrams.lookup(keys, tokens, size))], -1)
 
     return NBChannels(name="nb_channels")
 
 
-def bigram_embedding(keys, vocabulary_size, dim, cfg):
-    """A layer: token ids (batch, time) -> (batch, time, dim), a learned vector for each step's
-    bigram with the token before if in `keys` (`frequent_bigrams`; one shared vector otherwise),
-    dropped out like the word embedding (fastText's bigrams, here read by the LSTM)."""
-    import keras
-
-    class BigramEmbedding(keras.layers.Layer):
-        def __init__(self):
-            super().__init__(name="bigrams")
-            self.index = bigram_index(keys, vocabulary_size)
-            self.embedding = keras.layers.Embedding(len(keys) + 1, dim, name="bigram_embedding")
-            self.dropout = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="bigram_dropout")
-
-        def call(self, tokens, training=False):
-            return self.dropout(self.embedding(self.index(tokens)), training=training)
-
-    return BigramEmbedding()
-
-
 def with_channels(vocabulary_size, channels, cfg):
-    """`model.build_token_model` with `channels(tokens)` (batch, time, k) concatenated to its
-    dropped-out embedding (`nb_channels` or `bigram_embedding`)."""
+    """`model.build_token_model` with the `channels` layer's output (batch, time, k), e.g.
+    `nb_channels`, concatenated to its dropped-out embedding."""
     import keras
 
     from sentiment_lstm import model
@@ -292,8 +231,8 @@ def adversarial(classifier, epsilon, cfg):
     import keras
     import tensorflow as tf
 
-    if (cfg.layers, cfg.bidirectional, cfg.pooling) != (1, False, "last"):
-        raise ValueError("adversarial() follows one LSTM layer read at its last state.")
+    if (cfg.layers, cfg.bidirectional, cfg.pooling, cfg.bigram_dim) != (1, False, "last", 0):
+        raise ValueError("adversarial() follows one LSTM layer read at its last state, without bigrams.")
     embedding, layers = classifier.get_layer("embedding"), [
         classifier.get_layer(name) for name in ("embedding_dropout", "recurrent_0", "dense_dropout", "probabilities")]
     cross_entropy = keras.losses.CategoricalCrossentropy()

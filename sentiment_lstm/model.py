@@ -8,7 +8,7 @@ import importlib
 
 import keras
 
-from sentiment_lstm import text
+from sentiment_lstm import bigrams, text
 from sentiment_lstm.config import POOLINGS, Config
 from sentiment_lstm.data import LABELS
 
@@ -29,15 +29,18 @@ def recurrent_layer_class(cell):
     return getattr(importlib.import_module(module), name)
 
 
-def build_token_model(vocabulary_size, config=None):
-    """Embedding -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
+def build_token_model(vocabulary_size, config=None, bigram_keys=None):
+    """Embedding [+ bigram embedding] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
 
     Args:
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
-            (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`, the four
-            dropouts, `learning_rate`, `jit_compile`, `steps_per_execution`).
-            Defaults to `Config()`.
+            (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`,
+            `bigram_dim`, the four dropouts, `learning_rate`, `jit_compile`,
+            `steps_per_execution`). Defaults to `Config()`.
+        bigram_keys: with `config.bigram_dim`, the sorted keys of the bigrams that get
+            a vector (`bigrams.frequent`); each step then reads its word's embedding
+            and its bigram's vector, concatenated (`bigrams.BigramEmbedding`).
 
     Dropout sits where each kind helps an RNN text classifier: `embedding_dropout`
     drops whole embedding channels (SpatialDropout1D), `dropout` and
@@ -60,6 +63,14 @@ def build_token_model(vocabulary_size, config=None):
     x = keras.layers.Embedding(vocabulary_size, config.embed_dim, mask_zero=True,
                                name="embedding")(tokens)  # (batch, time, embed_dim)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(x)
+    if config.bigram_dim:
+        if bigram_keys is None:
+            raise ValueError("`bigram_keys` are needed with `config.bigram_dim`; see `bigrams.frequent`.")
+        pairs = bigrams.BigramEmbedding(vocabulary_size, len(bigram_keys), config.bigram_dim,
+                                        name="bigram_embedding")
+        pairs.set_keys(bigram_keys)
+        y = keras.layers.SpatialDropout1D(config.embedding_dropout, name="bigram_dropout")(pairs(tokens))
+        x = keras.layers.Concatenate(name="words_and_bigrams")([x, y])  # (batch, time, embed_dim + bigram_dim)
     for k in range(config.layers):
         last = k == config.layers - 1
         layer = Recurrent(config.units, return_sequences=not last or config.pooling != "last",

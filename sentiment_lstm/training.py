@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import data, export, model, pretrain, teacher, text
+from sentiment_lstm import bigrams, data, export, model, pretrain, teacher, text
 
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
@@ -58,7 +58,8 @@ def train(config, callbacks=()):
         for split, shuffle, split_targets in ((fit_reviews, True, targets), (val_reviews, False, None)))
 
     work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), config)
+    token_model = model.build_token_model(vectorizer.vocabulary_size(), config,
+                                          bigram_keys=frequent_bigrams(fit_reviews, vectorizer, config))
     if config.pretrained_embeddings:
         vectors = pretrained_vectors(source, train_reviews, vectorizer, config)
         token_model.get_layer("embedding").set_weights([vectors])
@@ -109,6 +110,15 @@ def taught_reviews(source, train_reviews, config):
     reviews = data.Reviews(list(train_reviews.texts) + list(unlabeled.texts),
                            np.concatenate([train_reviews.labels, unlabeled.labels]))
     return reviews, targets
+
+
+def frequent_bigrams(reviews, vectorizer, config):
+    """With `config.bigram_dim`, the keys of the bigrams in at least `bigrams.MIN_COUNT` of
+    the `reviews` fitted on (`bigrams.frequent`); else None."""
+    if not config.bigram_dim:
+        return None
+    return bigrams.frequent(text.tokenize(reviews.texts, vectorizer, config.max_length),
+                            vectorizer.vocabulary_size())
 
 
 def pretrained_vectors(source, train_reviews, vectorizer, config):

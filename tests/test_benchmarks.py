@@ -390,36 +390,13 @@ def test_distillation_nb_channels_are_the_naive_bayes_ratios_of_each_step():
     np.testing.assert_allclose(steps.numpy()[..., 1], [[bigram[0], bigram[2], bigram[3], 0],
                                                        [bigram[1], 0, 0, 0]], rtol=1e-6)  # (5, 3) is too rare
 
-
-def test_distillation_bigram_embedding_looks_up_each_steps_frequent_bigram():
-    import tensorflow as tf
-
-    from benchmarks import distillation
+    # The LSTM reading them stops at each review's end: padding changes nothing.
     from sentiment_lstm import config
 
-    rows = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
-    # Rows holding each bigram: (start, 2) 2, (2, 3) 2, (3, 4) 2, (start, 5) 2, (5, 3) 1, (5, 4) 1.
-    keys = distillation.frequent_bigrams(rows, vocabulary_size=6, min_count=2)
-    assert [(k // 6, k % 6) for k in keys] == [(0, 2), (0, 5), (2, 3), (3, 4)]
-    assert len(distillation.frequent_bigrams(rows, 6, min_count=1)) == 6
-    assert len(distillation.frequent_bigrams(tf.ragged.constant([[2, 2, 2]]), 6, min_count=2)) == 0  # once per row
-
-    tokens = tf.constant([[2, 3, 4, 0], [5, 3, 0, 0]])
-    index = distillation.bigram_index(keys, 6)(tokens).numpy()
-    np.testing.assert_array_equal(index, [[1, 3, 4, 0], [2, 0, 0, 0]])  # place in keys + 1; 0 if not kept
-    embed = distillation.bigram_embedding(keys, 6, 3, config.Config(embedding_dropout=0.5))
-    vectors = embed(tokens).numpy()  # dropout is off outside training
-    table = embed.embedding.embeddings.numpy()
-    assert table.shape == (5, 3)
-    np.testing.assert_array_equal(vectors, table[index])
-    dropped = embed(tokens, training=True).numpy()  # whole channels dropped, the rest scaled by 2
-    assert np.all(np.isclose(dropped, 0) | np.isclose(dropped, 2 * vectors))
-    assert len(embed.trainable_weights) == 1
-
-    # The LSTM reading word and bigram vectors stops at each review's end: padding changes nothing.
-    classifier = distillation.with_channels(6, embed, config.Config(units=4, embed_dim=2))
-    alone, padded = classifier(tokens[:1, :3]).numpy(), classifier(tokens).numpy()[:1]
-    np.testing.assert_allclose(alone, padded, rtol=1e-5)
+    classifier = distillation.with_channels(6, distillation.nb_channels(unigram, keys, bigram),
+                                            config.Config(units=4, embed_dim=2))
+    np.testing.assert_allclose(classifier(tf.constant([[2, 3, 4]])).numpy(),
+                               classifier(tf.constant([[2, 3, 4, 0, 0]])).numpy(), rtol=1e-5)
 
 
 def test_distillation_adversarial_training_moves_embeddings_along_the_gradient():
