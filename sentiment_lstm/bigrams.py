@@ -5,7 +5,7 @@ word's embedding, as fastText adds bigrams to its bag of words (Joulin et al. 20
 The step still reads one token; its input just also says which two-word phrase
 the token ends ("not good", "at all"), the evidence NB-LR (`teacher.py`) weighs
 best, so the LSTM need not compose it from two word vectors. The bigrams kept are
-those of at least `MIN_COUNT` training texts; a bigram (a, b) of token ids is keyed
+those of at least `MIN_COUNT` of the texts trained on; a bigram (a, b) of token ids is keyed
 a * V + b, V the vocabulary size, with a = 0 before a review's first token.
 """
 import keras

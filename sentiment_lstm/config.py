@@ -63,7 +63,7 @@ class Config:
                            "max, mean or both of its outputs over the review's steps", choices=POOLINGS)
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
     bigram_dim: int = _option(0, "size of a learned vector of each step's bigram with the token before, read "
-                              "beside the word's embedding (bigrams of 3 training texts or more; 0: none)",
+                              "beside the word's embedding (bigrams of 3 texts trained on or more; 0: none)",
                               minimum=0)
     teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "

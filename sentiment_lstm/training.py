@@ -114,7 +114,8 @@ def taught_reviews(source, train_reviews, config):
 
 def frequent_bigrams(reviews, vectorizer, config):
     """With `config.bigram_dim`, the keys of the bigrams in at least `bigrams.MIN_COUNT` of
-    the `reviews` fitted on (`bigrams.frequent`); else None."""
+    the `reviews` fitted on (`bigrams.frequent`; with a teacher, the unlabeled reviews too,
+    never the validation ones); else None."""
     if not config.bigram_dim:
         return None
     return bigrams.frequent(text.tokenize(reviews.texts, vectorizer, config.max_length),
