@@ -87,7 +87,8 @@ def test_train_keeps_the_bigrams_of_the_texts_it_fits_on(imdb_folder, tmp_path, 
 
     monkeypatch.setattr(bigrams, "frequent", spy)
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, bigram_dim=2,
-                    model_dir=str(tmp_path / "model"))
+                    model_dir=str(tmp_path / "model"),
+                    deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
     training.train(config)
     assert calls == [2]  # the 2 training reviews of the 4 (half are validation)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
