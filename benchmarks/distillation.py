@@ -1,6 +1,6 @@
 """Prototype of `train.py --teacher nb-lr`, kept for the variants the app does not have.
 
-    python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|none] [--unlabeled N]
+    python benchmarks/distillation.py [--teacher nb-lr|nb-lr+lstm|nb-lr+student|none] [--unlabeled N]
         [--temperature T] [--hard] [--flags units=128,dropout=0.5] [--keep first|last]
         [--crops K] [--init-seed S] [--nb-channels] [--adversarial EPS] [--save-val P.npy]
     python benchmarks/distillation.py --score A.npy B.npy ...   # each run's and their mean's accuracy
@@ -10,7 +10,8 @@ its probabilities label the 50,000 unlabeled reviews; the best recipe's LSTM (wi
 `--flags` overrides) then trains on the labeled reviews (one-hot) plus the unlabeled
 ones (the teacher's probabilities, soft targets under categorical cross-entropy),
 early stopping on validation loss. `nb-lr+lstm` first trains the untaught LSTM and
-teaches with the mean of its and NB-LR's log-odds; `none` trains on the labeled
+teaches with the mean of its and NB-LR's log-odds; `nb-lr+student` does the same with
+a first student taught by NB-LR (a second round of teaching); `none` trains on the labeled
 reviews alone (the control). Prints the validation accuracy of the restored epoch.
 `--nb-channels` feeds the LSTM each step's unigram and bigram NB ratios beside its
 embedding; `--adversarial` adds the loss of adversarially perturbed embeddings.
@@ -35,7 +36,7 @@ from benchmarks.lm_pretraining import RECIPE  # noqa: E402  the best untaught re
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", choices=("nb-lr", "nb-lr+lstm", "none"), default="nb-lr")
+    parser.add_argument("--teacher", choices=("nb-lr", "nb-lr+lstm", "nb-lr+student", "none"), default="nb-lr")
     parser.add_argument("--unlabeled", type=int, default=50000)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--hard", action="store_true", help="teacher's argmax instead of its probabilities")
@@ -125,10 +126,13 @@ def main():
         logits, val_logits = logits[: len(u_texts)], logits[len(u_texts):]
         print(f"NB-LR val accuracy {((val_logits > 0) == val_reviews.labels).mean():.4f}, "
               f"{time.time() - start:.0f} s", flush=True)
-        if args.teacher == "nb-lr+lstm":
-            lstm, _ = fit(texts, targets)
-            logits = (logits + log_odds(lstm, u_texts)) / 2
-            val_logits = (val_logits + log_odds(lstm, list(val_reviews.texts))) / 2
+        if args.teacher in ("nb-lr+lstm", "nb-lr+student"):
+            if args.teacher == "nb-lr+lstm":
+                first, _ = fit(texts, targets)
+            else:  # a first round of teaching, by NB-LR alone
+                first, _ = fit(texts + u_texts, np.concatenate([targets, teacher.soft_targets(logits)]))
+            logits = (logits + log_odds(first, u_texts)) / 2
+            val_logits = (val_logits + log_odds(first, list(val_reviews.texts))) / 2
             print(f"teacher val accuracy {((val_logits > 0) == val_reviews.labels).mean():.4f}, "
                   f"{time.time() - start:.0f} s", flush=True)
         positive = 1 / (1 + np.exp(-logits / args.temperature))
