@@ -172,10 +172,9 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
     labels = np.asarray(labels)
 
     def ratios(keys, kept):
-        unique = np.unique(rows * vocabulary_size ** 2 + keys)  # each key once per row
-        key, row = unique % vocabulary_size ** 2, unique // vocabulary_size ** 2
+        key, row = bigrams.once_per_row(rows, keys, vocabulary_size)
         inverse = np.searchsorted(kept, key)
-        found = kept[np.minimum(inverse, len(kept) - 1)] == key
+        found = kept[np.minimum(inverse, len(kept) - 1)] == key if len(kept) else np.zeros(len(key), bool)
         counts = [np.bincount(inverse[found & (labels[row] == c)], minlength=len(kept)) for c in (1, 0)]
         return teacher.log_count_ratios(*counts).astype("float32")
 

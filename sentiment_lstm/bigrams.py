@@ -16,18 +16,27 @@ MIN_COUNT = 3  # texts a bigram must be in to get its own vector
 
 
 def step_keys(tokens, vocabulary_size):
-    """`(rows, ids, keys)` of each step of token-id rows (a RaggedTensor): its row, its
-    token id and its bigram's key previous * V + id.
+    """`(rows, ids, keys)` of each step of token-id rows (a RaggedTensor), padding (id 0,
+    the one step of a review without tokens) left out: its row, its token id and its
+    bigram's key previous * V + id.
 
     Example:
 
-    >>> step_keys(tf.ragged.constant([[2, 3], [4]]), 10)[2]
+    >>> step_keys(tf.ragged.constant([[2, 3], [0], [4]]), 10)[2]
     array([ 2, 23,  4])
     """
     rows = tokens.value_rowids().numpy().astype(np.int64)
     ids = tokens.flat_values.numpy().astype(np.int64)
     previous = np.where(np.r_[True, rows[1:] != rows[:-1]], 0, np.r_[0, ids[:-1]])
-    return rows, ids, previous * vocabulary_size + ids
+    kept = ids != 0
+    return rows[kept], ids[kept], (previous * vocabulary_size + ids)[kept]
+
+
+def once_per_row(rows, keys, vocabulary_size):
+    """`(keys, rows)` of the distinct (row, key) pairs, bigram keys (< V^2) or token ids:
+    each key once per row that has it, for document frequencies."""
+    unique = np.unique(rows * vocabulary_size ** 2 + keys)
+    return unique % vocabulary_size ** 2, unique // vocabulary_size ** 2
 
 
 def frequent(tokens, vocabulary_size, min_count=MIN_COUNT):
@@ -40,8 +49,7 @@ def frequent(tokens, vocabulary_size, min_count=MIN_COUNT):
     array([ 2, 23])
     """
     rows, _, keys = step_keys(tokens, vocabulary_size)
-    key, count = np.unique(np.unique(rows * vocabulary_size ** 2 + keys) % vocabulary_size ** 2,
-                           return_counts=True)
+    key, count = np.unique(once_per_row(rows, keys, vocabulary_size)[0], return_counts=True)
     return key[count >= min_count]
 
 

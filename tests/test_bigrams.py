@@ -20,6 +20,8 @@ def test_frequent_counts_each_bigram_once_per_row():
     assert len(bigrams.frequent(ROWS, 6, min_count=1)) == 6
     assert len(bigrams.frequent(ROWS, 6, min_count=3)) == 0
     assert len(bigrams.frequent(tf.ragged.constant([[2, 2, 2]]), 6, min_count=2)) == 0  # (2, 2) is in one row
+    # A review without tokens is one padding step (text.tokenize): no bigram.
+    assert len(bigrams.frequent(tf.ragged.constant([[0], [0], [0]]), 6, min_count=1)) == 0
 
 
 def test_bigram_embedding_looks_up_each_steps_bigram():
@@ -42,15 +44,24 @@ def test_bigram_embedding_looks_up_each_steps_bigram():
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(empty.index(tokens)), np.zeros((2, 4)))
 
 
+def test_model_without_frequent_bigrams_round_trips(tmp_path):
+    built = model.build_token_model(6, TINY, bigram_keys=np.array([], "int64"))
+    built.save(tmp_path / "none.keras")
+    reloaded = keras.saving.load_model(tmp_path / "none.keras", safe_mode=True)
+    tokens = np.array([[2, 3, 4, 0]])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(tokens)),
+                               keras.ops.convert_to_numpy(built(tokens)), atol=1e-6)
+
+
 def test_model_reads_words_and_bigrams_and_stops_at_the_padding():
     keys = bigrams.frequent(ROWS, 6, min_count=2)
     built = model.build_token_model(6, TINY, bigram_keys=keys)
     assert built.get_layer("words_and_bigrams").output.shape[-1] == 3 + 2
     alone, padded = built(np.array([[2, 3, 4]])), built(np.array([[2, 3, 4, 0, 0, 0]]))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(alone), keras.ops.convert_to_numpy(padded), rtol=1e-5)
-    # The bigram vectors are read: changing the one of (2, 3) changes the prediction.
+    # The bigram vectors are read: changing the one of (2, 3), row 3, changes the prediction.
     table = built.get_layer("bigram_embedding").embeddings
-    table.assign(table.numpy() + np.eye(5, 2, -3, dtype="float32") * 5)
+    table.assign(table.numpy() + 5 * (np.arange(5) == 3)[:, None].astype("float32"))
     assert not np.allclose(keras.ops.convert_to_numpy(built(np.array([[2, 3, 4]]))),
                            keras.ops.convert_to_numpy(alone))
     with pytest.raises(ValueError, match="bigram_keys"):
