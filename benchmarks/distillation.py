@@ -105,7 +105,7 @@ def main():
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
             history = classifier.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=2, callbacks=[
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                *model.ema_callbacks(cfg), keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
                                               restore_best_weights=True)]).history
         return classifier, history
 

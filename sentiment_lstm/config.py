@@ -78,6 +78,9 @@ class Config:
     dense_dropout: float = _option(0.3, "dropout before the softmax layer", minimum=0.0, maximum=0.9)
     # Optimisation.
     learning_rate: float = _option(1e-3, "Adam learning rate", minimum=1e-7, maximum=1.0)
+    ema_momentum: float = _option(0.0, "keep an exponential moving average of the weights with this momentum "
+                                  "(Polyak averaging, Keras' use_ema), validated, checkpointed and saved in "
+                                  "place of the last step's weights; 0: off", minimum=0.0, maximum=0.99999)
     batch_size: int = _option(64, "reviews per batch", minimum=1)
     epochs: int = _option(10, "maximum number of epochs", minimum=1)
     patience: int = _option(2, "epochs without val_loss improvement before early stopping", minimum=1)

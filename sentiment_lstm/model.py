@@ -36,7 +36,7 @@ def build_token_model(vocabulary_size, config=None, bigram_keys=None):
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
             (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`,
-            `bigram_dim`, the four dropouts, `learning_rate`, `jit_compile`,
+            `bigram_dim`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
             `steps_per_execution`). Defaults to `Config()`.
         bigram_keys: with `config.bigram_dim`, the sorted keys of the bigrams that get
             a vector (`bigrams.frequent`); each step then reads its word's embedding
@@ -83,10 +83,24 @@ def build_token_model(vocabulary_size, config=None, bigram_keys=None):
     x = keras.layers.Dropout(config.dense_dropout, name="dense_dropout")(x)
     probabilities = keras.layers.Dense(len(LABELS), activation="softmax", name="probabilities")(x)
     model = keras.Model(tokens, probabilities, name="token_model")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"],
+    model.compile(optimizer=optimizer(config), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def optimizer(config):
+    """Adam at `config.learning_rate`; with `config.ema_momentum`, also keeping the moving
+    average of the weights that `ema_callbacks` swaps in for validation and checkpoints."""
+    if not config.ema_momentum:
+        return keras.optimizers.Adam(config.learning_rate)
+    return keras.optimizers.Adam(config.learning_rate, use_ema=True, ema_momentum=config.ema_momentum)
+
+
+def ema_callbacks(config):
+    """With `config.ema_momentum`, Keras' `SwapEMAWeights`, to come before the callbacks that
+    read the weights: each validation, and each epoch's end (early stopping, checkpoints),
+    sees the averaged weights; training goes on from the last step's. Else none."""
+    return [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []
 
 
 def pool(outputs, pooling):

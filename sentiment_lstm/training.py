@@ -169,10 +169,11 @@ def prepare_work_area(work, config):
 
 
 def make_callbacks(config, work):
-    """EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and BackupAndRestore."""
+    """[SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and BackupAndRestore."""
     history = read_history(work / HISTORY_CSV)
     best_so_far = min(history.get(MONITOR, []), default=None)
     return [
+        *model.ema_callbacks(config),
         keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience,
                                       restore_best_weights=True),
         keras.callbacks.ModelCheckpoint(str(work / "best.weights.h5"), monitor=MONITOR,
