@@ -169,10 +169,16 @@ def prepare_work_area(work, config):
 
 
 def make_callbacks(config, work):
-    """[SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and BackupAndRestore."""
+    """BackupAndRestore, [SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger and TensorBoard.
+
+    The backup comes first: it keeps the weights that training goes on from, and with
+    `--ema-momentum`, `SwapEMAWeights` then puts the averaged ones in for the callbacks
+    after it, which choose, restore and save the weights that are published.
+    """
     history = read_history(work / HISTORY_CSV)
     best_so_far = min(history.get(MONITOR, []), default=None)
     return [
+        keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
         *model.ema_callbacks(config),
         keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience,
                                       restore_best_weights=True),
@@ -181,7 +187,6 @@ def make_callbacks(config, work):
                                         initial_value_threshold=best_so_far),
         keras.callbacks.CSVLogger(str(work / HISTORY_CSV), append=True),
         keras.callbacks.TensorBoard(str(work / LOGS_DIR)),
-        keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
     ]
 
 
