@@ -387,8 +387,13 @@ def describe_data(settings):
     test = f"{settings['test_limit']} test reviews" if settings["test_limit"] else "all 25,000 test reviews"
     epochs = (f"at most {settings['epochs']} epochs" if settings["epochs"]
               else f"train.py's epochs (at most {config.Config().epochs}, early stopping)")
-    return (f"{train} (neural models: {1 - config.Config().val_fraction:.0%} train, "
-            f"{config.Config().val_fraction:.0%} validation; TF-IDF and NB-LR: all), {test}, {epochs}")
+    fraction = config.Config().val_fraction
+    best = parse_train_flags(best_flag_tokens(settings["best_flags"]))[0].val_fraction
+    refit = "" if best == fraction else (
+        "; the best recipe: all, its epochs fixed by --epochs, no early stopping" if best == 0
+        else f"; the best recipe: {1 - best:.0%} train, {best:.0%} validation")
+    return (f"{train} (neural models: {1 - fraction:.0%} train, {fraction:.0%} validation{refit}; "
+            f"TF-IDF and NB-LR: all), {test}, {epochs}")
 
 
 def markdown_report(results):

@@ -46,8 +46,9 @@ class Config:
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
     data: str = _option(None, "IMDB archive or aclImdb/ folder (default: found automatically)")
     limit: int = _option(None, "use at most this many training reviews, balanced", minimum=2)
-    val_fraction: float = _option(0.1, "share of the training reviews held out for validation",
-                                  minimum=0.01, maximum=0.5)
+    val_fraction: float = _option(0.1, "share of the training reviews held out for validation; 0: none, a "
+                                  "refit on all of them for exactly --epochs epochs (no early stopping), "
+                                  "once a run with validation has chosen the epochs", minimum=0.0, maximum=0.5)
     seed: int = _option(1337, "random seed of the split, shuffling and weights", minimum=0)
     deterministic: bool = _option(True, "reproducible ops (TensorFlow op determinism; turns XLA off)")
     # Text -> tokens.

@@ -1,8 +1,9 @@
 """Step 4 of the pipeline: train the token model and publish the model directory.
 
 `train(config)` reads the training split (never the test split), carves a seeded
-validation split from it, adapts the vectorizer on the training texts only, fits
-with Keras callbacks, then exports through `export.publish_dir`.
+validation split from it (or, with `--val-fraction 0`, trains on all of it for the
+epochs an earlier run with validation chose), adapts the vectorizer on the training
+texts only, fits with Keras callbacks, then exports through `export.publish_dir`.
 
 While it runs, everything lives in the work area `<model_dir>.work/`:
 
@@ -51,11 +52,10 @@ def train(config, callbacks=()):
     seed_everything(config.seed, config.deterministic)
     source, train_reviews, val_reviews, vectorizer = read_splits(config)
     fit_reviews, targets = taught_reviews(source, train_reviews, config)
-    train_ds, val_ds = (
-        text.make_dataset(split, vectorizer, batch_size=config.batch_size,
-                          max_length=config.max_length, shuffle=shuffle, seed=config.seed,
-                          bucket=config.bucket, targets=split_targets)
-        for split, shuffle, split_targets in ((fit_reviews, True, targets), (val_reviews, False, None)))
+    batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
+                   seed=config.seed, bucket=config.bucket)
+    train_ds = text.make_dataset(fit_reviews, shuffle=True, targets=targets, **batches)
+    val_ds = None if val_reviews is None else text.make_dataset(val_reviews, **batches)
 
     work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
     token_model = model.build_token_model(vectorizer.vocabulary_size(), config,
@@ -87,11 +87,14 @@ def train(config, callbacks=()):
 
 def read_splits(config):
     """`(source, training reviews, validation reviews, vectorizer)`: the training split
-    (`config.limit` of it) less the seeded validation split, and the vocabulary adapted
-    on the training reviews alone."""
+    (`config.limit` of it) less the seeded validation split (None with `val_fraction` 0),
+    and the vocabulary adapted on the training reviews alone."""
     source = data.resolve_source(config.data)
     reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
-    train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
+    if config.val_fraction:
+        train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
+    else:
+        train_reviews, val_reviews = reviews, None
     vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
     return source, train_reviews, val_reviews, vectorizer
 
@@ -173,30 +176,38 @@ def make_callbacks(config, work):
 
     The backup comes first: it keeps the weights that training goes on from, and with
     `--ema-momentum`, `SwapEMAWeights` then puts the averaged ones in for the callbacks
-    after it, which choose, restore and save the weights that are published.
+    after it, which choose, restore and save the weights that are published. Without a
+    validation split (`val_fraction` 0) there is nothing to choose by: no early stopping
+    and no checkpoint, and the last epoch's weights are published.
     """
     history = read_history(work / HISTORY_CSV)
     best_so_far = min(history.get(MONITOR, []), default=None)
-    return [
-        keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
-        *model.ema_callbacks(config),
+    choosing = [
         keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience,
                                       restore_best_weights=True),
         keras.callbacks.ModelCheckpoint(str(work / "best.weights.h5"), monitor=MONITOR,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=best_so_far),
+    ] if config.val_fraction else []
+    return [
+        keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
+        *model.ema_callbacks(config),
+        *choosing,
         keras.callbacks.CSVLogger(str(work / HISTORY_CSV), append=True),
         keras.callbacks.TensorBoard(str(work / LOGS_DIR)),
     ]
 
 
 def read_history(csv_path):
-    """{metric: [value per epoch]} from a CSVLogger file; {} when there is none."""
+    """{metric: [value per epoch]} from a CSVLogger file (without the columns it fills with
+    "NA"); {} when there is none."""
     if not Path(csv_path).exists():
         return {}
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
+    # CSVLogger writes "NA" in the val_ columns of a run without validation: left out
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
+            if any(row[key] != "NA" for row in rows)}
 
 
 def write_history(directory, work):
@@ -210,14 +221,15 @@ def write_history(directory, work):
 
 
 def plot_history(history, path):
-    """Save loss and accuracy per epoch, training and validation, as a PNG."""
+    """Save loss and accuracy per epoch, training and (if any) validation, as a PNG."""
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     epochs = [int(e) + 1 for e in history["epoch"]]
     for ax, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
         ax.plot(epochs, history[metric], "o-", label="training")
-        ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        if f"val_{metric}" in history:  # none in a refit without validation
+            ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.legend()
     figure.savefig(path, dpi=100)
