@@ -312,9 +312,11 @@ DEFINITIONS = {
                      "from evaluate.py's metrics.json; the test split is used for nothing else",
     "train_seconds": "wall time of the whole train.py process: interpreter and TensorFlow "
                      "start-up, reading the archive, vocabulary, every epoch with its "
-                     "validation pass, and the export of model.keras and the SavedModel; "
+                     "validation pass (none in a refit, --val-fraction 0), and the export of "
+                     "model.keras and the SavedModel; "
                      "TF-IDF and NB-LR: the fit of vectorizer and classifier on texts already in memory",
-    "epochs": "epochs run (len(history.json['epoch'])): early stopping on the validation split",
+    "epochs": "epochs run (len(history.json['epoch'])): early stopping on the validation split; "
+              "a refit (--val-fraction 0) runs its --epochs",
     "peak_rss_mib": "peak resident memory of each process, polled (VmHWM): train.py, evaluate.py, "
                     "and the serving process that loads only the SavedModel; TF-IDF and NB-LR: "
                     "one process each fits, evaluates and serves",
