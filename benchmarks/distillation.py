@@ -66,6 +66,8 @@ def main():
     overrides = dict(kv.split("=") for kv in args.flags.split(",") if kv)
     cfg = config.Config(**{**RECIPE, **{k: config.parse_type(k)(v) for k, v in overrides.items()}})
     print(cfg)
+    if not cfg.val_fraction:
+        parser.error("the prototype reports validation accuracy; val_fraction must not be 0.")
     if args.nb_channels and cfg.bigram_dim:
         parser.error("--nb-channels builds its own model, without bigram vectors; drop bigram_dim.")
     training.set_threads(cfg.intra_op_threads)
@@ -221,7 +223,7 @@ def with_channels(vocabulary_size, channels, cfg):
                                               dropout=cfg.dropout, name="recurrent_0")(x, mask=mask)
     x = keras.layers.Dropout(cfg.dense_dropout)(model.pool(x, cfg.pooling))
     classifier = keras.Model(tokens, keras.layers.Dense(2, activation="softmax", name="probabilities")(x))
-    classifier.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
+    classifier.compile(optimizer=model.optimizer(cfg), loss="categorical_crossentropy",
                        metrics=["accuracy"], steps_per_execution=cfg.steps_per_execution)
     return classifier
 
@@ -233,6 +235,8 @@ def adversarial(classifier, epsilon, cfg):
     is `epsilon` times the RMS of the embedding matrix, so it scales with the embeddings."""
     import keras
     import tensorflow as tf
+
+    from sentiment_lstm import model
 
     if (cfg.layers, cfg.bidirectional, cfg.pooling, cfg.bigram_dim) != (1, False, "last", 0):
         raise ValueError("adversarial() follows one LSTM layer read at its last state, without bigrams.")
@@ -272,7 +276,7 @@ def adversarial(classifier, epsilon, cfg):
             return {metric.name: metric.result() for metric in self.metrics}
 
     wrapped = Adversarial()
-    wrapped.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
+    wrapped.compile(optimizer=model.optimizer(cfg), loss="categorical_crossentropy",
                     metrics=["accuracy"], steps_per_execution=cfg.steps_per_execution)
     return wrapped
 

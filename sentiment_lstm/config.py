@@ -18,6 +18,7 @@ from sentiment_lstm.errors import UserError
 CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
 POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
 TEACHERS = ("none", "nb-lr")  # see teacher.py
+MIN_VAL_FRACTION = 0.01  # of 25,000 reviews, 250 to validate on
 
 
 def _option(default, help, minimum=None, maximum=None, choices=None):
@@ -83,8 +84,9 @@ class Config:
                                   "(Polyak averaging, Keras' use_ema), validated, checkpointed and saved in "
                                   "place of the last step's weights; 0: off", minimum=0.0, maximum=0.99999)
     batch_size: int = _option(64, "reviews per batch", minimum=1)
-    epochs: int = _option(10, "maximum number of epochs", minimum=1)
-    patience: int = _option(2, "epochs without val_loss improvement before early stopping", minimum=1)
+    epochs: int = _option(10, "maximum number of epochs (with --val-fraction 0, the exact number)", minimum=1)
+    patience: int = _option(2, "epochs without val_loss improvement before early stopping (none with "
+                            "--val-fraction 0)", minimum=1)
     bucket: bool = _option(True, "batch reviews of similar length together")
     jit_compile: bool = _option(False, "compile training steps with XLA (needs --no-deterministic)")
     steps_per_execution: int = _option(16, "training batches per call into TensorFlow (fewer round trips "
@@ -98,6 +100,9 @@ class Config:
             problem = check(f, getattr(self, f.name))
             if problem:
                 raise UserError(f"--{flag_name(f.name)} {problem}.")
+        if 0 < self.val_fraction < MIN_VAL_FRACTION:
+            raise UserError(f"--val-fraction must be 0 (a refit without validation) or at least "
+                            f"{MIN_VAL_FRACTION}, not {self.val_fraction}.")
         if self.jit_compile and self.deterministic:
             raise UserError("--jit-compile needs --no-deterministic, because TensorFlow "
                             "turns XLA off while op determinism is on.")

@@ -8,7 +8,9 @@ texts only, fits with Keras callbacks, then exports through `export.publish_dir`
 While it runs, everything lives in the work area `<model_dir>.work/`:
 
     backup/             BackupAndRestore: a killed run, started again with the same
-                        config, resumes after its last completed epoch
+                        config, resumes after its last completed epoch (the backup is
+                        written first at an epoch's end, so a kill in the instant
+                        before that epoch's checkpoint and row loses those two)
     best.weights.h5     ModelCheckpoint of the best val_loss so far (across restarts)
     history.csv         CSVLogger, appended to on resume: one row per epoch
     logs/               TensorBoard

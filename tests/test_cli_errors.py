@@ -37,6 +37,9 @@ SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the mes
 IN_PROCESS_CASES = {
     "fraction out of range": (["train.py", "--val-fraction", "0.7"], 2,
                               "error: argument --val-fraction: must be at most 0.5, not 0.7"),
+    "validation too small to choose by": (["train.py", "--val-fraction", "0.005"], 2,
+                                          "error: --val-fraction must be 0 (a refit without validation) "
+                                          "or at least 0.01, not 0.005."),
     "not a number": (["train.py", "--learning-rate", "fast"], 2,
                      "error: argument --learning-rate: expected float, got 'fast'"),
     "unknown flag": (["train.py", "--bogus"], 2, "error: unrecognized arguments: --bogus"),

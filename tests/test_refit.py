@@ -45,8 +45,18 @@ def test_refit_trains_on_every_labeled_review_and_publishes_the_last_epoch(imdb_
     assert inference.load(tmp_path / "model").predict(["Great film!"])[0]["label"] in data.LABELS
 
 
-def test_val_fraction_is_zero_or_a_share_of_at_most_a_half():
+def test_a_refit_has_nothing_to_stop_early_or_checkpoint_by(tmp_path):
+    kinds = {type(c).__name__ for c in training.make_callbacks(Config(val_fraction=0.0), tmp_path)}
+    assert "EarlyStopping" not in kinds and "ModelCheckpoint" not in kinds and "BackupAndRestore" in kinds
+    kinds = {type(c).__name__ for c in training.make_callbacks(Config(), tmp_path)}
+    assert {"EarlyStopping", "ModelCheckpoint"} <= kinds
+
+
+def test_val_fraction_is_zero_or_a_share_of_a_hundredth_to_a_half():
     assert Config(val_fraction=0.0).val_fraction == 0.0
+    assert Config(val_fraction=0.01).val_fraction == 0.01
     for bad in (-0.1, 0.6):
         with pytest.raises(UserError, match="--val-fraction must be"):
             Config(val_fraction=bad)
+    with pytest.raises(UserError, match=r"--val-fraction must be 0 \(a refit without validation\) or at least 0.01"):
+        Config(val_fraction=0.005)
