@@ -390,7 +390,7 @@ def describe_data(settings):
     epochs = (f"at most {settings['epochs']} epochs" if settings["epochs"]
               else f"train.py's epochs (at most {config.Config().epochs}, early stopping)")
     fraction = config.Config().val_fraction
-    best = parse_train_flags(best_flag_tokens(settings["best_flags"]))[0].val_fraction
+    best = parse_train_flags(shlex.split(settings["best_flags"] or ""))[0].val_fraction  # checked on parsing
     refit = "" if best == fraction else (
         "; the best recipe: all, its epochs fixed by --epochs, no early stopping" if best == 0
         else f"; the best recipe: {1 - best:.0%} train, {best:.0%} validation")

@@ -133,6 +133,16 @@ def test_results_json_schema_and_best_command_reproduces_flags():
     assert "Is the LSTM better than the simple RNN and the GRU here" in report
 
 
+def test_data_line_names_the_best_recipes_own_split():
+    def line(best_flags):
+        return imdb.describe_data({**SETTINGS, "limit": None, "test_limit": None, "epochs": None,
+                                   "best_flags": best_flags})
+
+    assert "the best recipe" not in line("--units 128")
+    assert "the best recipe: all, its epochs fixed by --epochs, no early stopping" in line("--val-fraction 0 --epochs 7")
+    assert "the best recipe: 80% train, 20% validation" in line("--val-fraction 0.2")
+
+
 def test_results_without_best_entry_say_so():
     assert imdb.assemble(MODELS[:2], SETTINGS, ENVIRONMENT)["best_custom_lstm"] is None
 
