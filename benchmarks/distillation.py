@@ -56,7 +56,7 @@ def main():
     parser.add_argument("--score", nargs="+", metavar="NPY", help="only score saved validation probabilities")
     args = parser.parse_args()
 
-    from sentiment_lstm import config, training
+    from sentiment_lstm import config, model, training
 
     if args.adversarial and args.nb_channels:
         parser.error("--adversarial perturbs the embedding of build_token_model's model; drop --nb-channels.")
@@ -68,13 +68,13 @@ def main():
     print(cfg)
     if not cfg.val_fraction:
         parser.error("the prototype reports validation accuracy; val_fraction must not be 0.")
-    if args.nb_channels and cfg.bigram_dim:
-        parser.error("--nb-channels builds its own model, without bigram vectors; drop bigram_dim.")
+    if args.nb_channels and model.ngram_dims(cfg):
+        parser.error("--nb-channels builds its own model, without n-gram vectors; drop bigram_dim and trigram_dim.")
     training.set_threads(cfg.intra_op_threads)
     import keras
     import tensorflow as tf
 
-    from sentiment_lstm import data, model, teacher, text
+    from sentiment_lstm import data, teacher, text
 
     training.seed_everything(cfg.seed, cfg.deterministic)
     if args.keep == "last":
@@ -99,7 +99,7 @@ def main():
             classifier = with_channels(vectorizer.vocabulary_size(), nb_channels(*ratios), cfg)
         else:
             classifier = model.build_token_model(vectorizer.vocabulary_size(), cfg,
-                                                 bigram_keys=training.frequent_bigrams(reviews, vectorizer, cfg))
+                                                 ngram_keys=training.frequent_ngrams(reviews, vectorizer, cfg))
         if vectors is not None:
             classifier.get_layer("embedding").set_weights([vectors])
         if args.adversarial:
@@ -165,16 +165,16 @@ def score(paths, cfg):
 
 def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
     """NB log-count ratios r = log((p/|p|_1) / (q/|q|_1)) of token-id rows (a RaggedTensor):
-    `(unigram ratios (V,), sorted bigram keys, their ratios)`, keyed as `bigrams.step_keys` does,
+    `(unigram ratios (V,), sorted bigram keys, their ratios)`, keyed as `ngrams.step_keys` does,
     for the bigrams in at least `min_count` rows. p and q count the positive and negative
     rows holding each unigram or kept bigram, plus 1 (`teacher.log_count_ratios`)."""
-    from sentiment_lstm import bigrams, teacher
+    from sentiment_lstm import ngrams, teacher
 
-    rows, ids, bigram_keys = bigrams.step_keys(tokens, vocabulary_size)
+    rows, ids, bigram_keys = ngrams.step_keys(tokens, vocabulary_size)
     labels = np.asarray(labels)
 
     def ratios(keys, kept):
-        key, row = bigrams.once_per_row(rows, keys, vocabulary_size)
+        key, row = ngrams.once_per_row(rows, keys)
         inverse = np.searchsorted(kept, key)
         found = kept[np.minimum(inverse, len(kept) - 1)] == key if len(kept) else np.zeros(len(key), bool)
         counts = [np.bincount(inverse[found & (labels[row] == c)], minlength=len(kept)) for c in (1, 0)]
@@ -182,7 +182,7 @@ def nb_ratios(tokens, labels, vocabulary_size, min_count=2):
 
     unigram = ratios(ids, np.arange(vocabulary_size))
     unigram[:2] = 0.0  # padding and OOV
-    keys = bigrams.frequent(tokens, vocabulary_size, min_count)
+    keys = ngrams.frequent(tokens, vocabulary_size, min_count)
     return unigram, keys, ratios(bigram_keys, keys)
 
 
@@ -192,7 +192,7 @@ def nb_channels(unigram, keys, bigram):
     import keras
     import tensorflow as tf
 
-    from sentiment_lstm import bigrams
+    from sentiment_lstm import ngrams
 
     size = len(unigram)
     unigram, keys = tf.constant(unigram), tf.constant(keys, tf.int64)
@@ -200,7 +200,7 @@ def nb_channels(unigram, keys, bigram):
 
     class NBChannels(keras.layers.Layer):
         def call(self, tokens):
-            return tf.stack([tf.gather(unigram, tokens), tf.gather(bigram, bigrams.lookup(keys, tokens, size))], -1)
+            return tf.stack([tf.gather(unigram, tokens), tf.gather(bigram, ngrams.lookup(keys, tokens, size))], -1)
 
     return NBChannels(name="nb_channels")
 
@@ -238,8 +238,8 @@ def adversarial(classifier, epsilon, cfg):
 
     from sentiment_lstm import model
 
-    if (cfg.layers, cfg.bidirectional, cfg.pooling, cfg.bigram_dim) != (1, False, "last", 0):
-        raise ValueError("adversarial() follows one LSTM layer read at its last state, without bigrams.")
+    if (cfg.layers, cfg.bidirectional, cfg.pooling, model.ngram_dims(cfg)) != (1, False, "last", {}):
+        raise ValueError("adversarial() follows one LSTM layer read at its last state, without n-grams.")
     embedding, layers = classifier.get_layer("embedding"), [
         classifier.get_layer(name) for name in ("embedding_dropout", "recurrent_0", "dense_dropout", "probabilities")]
     cross_entropy = keras.losses.CategoricalCrossentropy()

@@ -67,6 +67,9 @@ class Config:
     bigram_dim: int = _option(0, "size of a learned vector of each step's bigram with the token before, read "
                               "beside the word's embedding (bigrams of 3 texts trained on or more; 0: none)",
                               minimum=0)
+    trigram_dim: int = _option(0, "size of a learned vector of each step's trigram with the two tokens before, "
+                               "read beside the word's embedding (trigrams of 3 texts trained on or more; 0: none)",
+                               minimum=0)
     teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the trained model is still the recurrent one alone)",

@@ -8,7 +8,7 @@ import importlib
 
 import keras
 
-from sentiment_lstm import bigrams, text
+from sentiment_lstm import ngrams, text
 from sentiment_lstm.config import POOLINGS, Config
 from sentiment_lstm.data import LABELS
 
@@ -29,18 +29,19 @@ def recurrent_layer_class(cell):
     return getattr(importlib.import_module(module), name)
 
 
-def build_token_model(vocabulary_size, config=None, bigram_keys=None):
-    """Embedding [+ bigram embedding] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
+def build_token_model(vocabulary_size, config=None, ngram_keys=None):
+    """Embedding [+ n-gram embeddings] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
 
     Args:
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
             (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`,
-            `bigram_dim`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
+            `bigram_dim`, `trigram_dim`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
             `steps_per_execution`). Defaults to `Config()`.
-        bigram_keys: with `config.bigram_dim`, the sorted keys of the bigrams that get
-            a vector (`bigrams.frequent`); each step then reads its word's embedding
-            and its bigram's vector, concatenated (`bigrams.BigramEmbedding`).
+        ngram_keys: with `config.bigram_dim` or `trigram_dim`, `{n: the sorted keys of the
+            n-grams that get a vector}` for each n read (`ngrams.frequent`); each step then
+            reads its word's embedding and the vectors of the bigram and trigram it ends,
+            concatenated (`ngrams.NgramEmbedding`).
 
     Dropout sits where each kind helps an RNN text classifier: `embedding_dropout`
     drops whole embedding channels (SpatialDropout1D), `dropout` and
@@ -63,14 +64,17 @@ def build_token_model(vocabulary_size, config=None, bigram_keys=None):
     x = keras.layers.Embedding(vocabulary_size, config.embed_dim, mask_zero=True,
                                name="embedding")(tokens)  # (batch, time, embed_dim)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(x)
-    if config.bigram_dim:
-        if bigram_keys is None:
-            raise ValueError("`bigram_keys` are needed with `config.bigram_dim`; see `bigrams.frequent`.")
-        pairs = bigrams.BigramEmbedding(vocabulary_size, len(bigram_keys), config.bigram_dim,
-                                        name="bigram_embedding")
-        pairs.set_keys(bigram_keys)
-        y = keras.layers.SpatialDropout1D(config.embedding_dropout, name="bigram_dropout")(pairs(tokens))
-        x = keras.layers.Concatenate(name="words_and_bigrams")([x, y])  # (batch, time, embed_dim + bigram_dim)
+    phrases = []
+    for order, dim in ngram_dims(config).items():
+        if order not in (ngram_keys or {}):
+            raise ValueError(f"`ngram_keys[{order}]` is needed with `config.{ngrams.ORDERS[order]}_dim`; "
+                             "see `ngrams.frequent`.")
+        name = ngrams.ORDERS[order]
+        table = ngrams.NgramEmbedding(vocabulary_size, len(ngram_keys[order]), dim, order, name=f"{name}_embedding")
+        table.set_keys(ngram_keys[order])
+        phrases.append(keras.layers.SpatialDropout1D(config.embedding_dropout, name=f"{name}_dropout")(table(tokens)))
+    if phrases:
+        x = keras.layers.Concatenate(name="words_and_ngrams")([x, *phrases])  # (batch, time, embed_dim + n-gram dims)
     for k in range(config.layers):
         last = k == config.layers - 1
         layer = Recurrent(config.units, return_sequences=not last or config.pooling != "last",
@@ -86,6 +90,12 @@ def build_token_model(vocabulary_size, config=None, bigram_keys=None):
     model.compile(optimizer=optimizer(config), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def ngram_dims(config):
+    """`{n: vector size}` of the n-grams `config` has each step read (`--bigram-dim`,
+    `--trigram-dim`), e.g. `{2: 16}`; empty for words alone."""
+    return {order: dim for order, dim in ((2, config.bigram_dim), (3, config.trigram_dim)) if dim}
 
 
 def optimizer(config):

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import bigrams, data, export, model, pretrain, teacher, text
+from sentiment_lstm import data, export, model, ngrams, pretrain, teacher, text
 
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
@@ -61,7 +61,7 @@ def train(config, callbacks=()):
 
     work = prepare_work_area(model_dir.with_name(f"{model_dir.name}.work"), config)
     token_model = model.build_token_model(vectorizer.vocabulary_size(), config,
-                                          bigram_keys=frequent_bigrams(fit_reviews, vectorizer, config))
+                                          ngram_keys=frequent_ngrams(fit_reviews, vectorizer, config))
     if config.pretrained_embeddings:
         vectors = pretrained_vectors(source, train_reviews, vectorizer, config)
         token_model.get_layer("embedding").set_weights([vectors])
@@ -117,14 +117,15 @@ def taught_reviews(source, train_reviews, config):
     return reviews, targets
 
 
-def frequent_bigrams(reviews, vectorizer, config):
-    """With `config.bigram_dim`, the keys of the bigrams in at least `bigrams.MIN_COUNT` of
-    the `reviews` fitted on (`bigrams.frequent`; with a teacher, the unlabeled reviews too,
-    never the validation ones); else None."""
-    if not config.bigram_dim:
-        return None
-    return bigrams.frequent(text.tokenize(reviews.texts, vectorizer, config.max_length),
-                            vectorizer.vocabulary_size())
+def frequent_ngrams(reviews, vectorizer, config):
+    """`{n: keys}` for each n-gram order `config` reads (`model.ngram_dims`): the keys of
+    the n-grams in at least `ngrams.MIN_COUNT` of the `reviews` fitted on (`ngrams.frequent`;
+    with a teacher, the unlabeled reviews too, never the validation ones)."""
+    orders = model.ngram_dims(config)
+    if not orders:
+        return {}
+    tokens = text.tokenize(reviews.texts, vectorizer, config.max_length)
+    return {order: ngrams.frequent(tokens, vectorizer.vocabulary_size(), order=order) for order in orders}
 
 
 def pretrained_vectors(source, train_reviews, vectorizer, config):

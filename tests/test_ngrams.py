@@ -1,4 +1,4 @@
-"""`--bigram-dim`: the bigram vocabulary, the bigram embedding layer, and the model that reads it."""
+"""`--bigram-dim`, `--trigram-dim`: the n-gram vocabulary, the n-gram embedding layer, and the model that reads it."""
 import json
 
 import keras
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import bigrams, model, text, training
+from sentiment_lstm import model, ngrams, text, training
 from sentiment_lstm.config import Config
 
 ROWS = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
@@ -16,17 +16,17 @@ TINY = Config(units=4, embed_dim=3, bigram_dim=2, embedding_dropout=0.0, dense_d
 def test_frequent_counts_each_bigram_once_per_row():
     # Rows holding each bigram (a = 0 before a row's first token): (0, 2) 2, (2, 3) 2, (3, 4) 2,
     # (0, 5) 2, (5, 3) 1, (5, 4) 1.
-    assert [(k // 6, k % 6) for k in bigrams.frequent(ROWS, 6, min_count=2)] == [(0, 2), (0, 5), (2, 3), (3, 4)]
-    assert len(bigrams.frequent(ROWS, 6, min_count=1)) == 6
-    assert len(bigrams.frequent(ROWS, 6, min_count=3)) == 0
-    assert len(bigrams.frequent(tf.ragged.constant([[2, 2, 2]]), 6, min_count=2)) == 0  # (2, 2) is in one row
+    assert [(k // 6, k % 6) for k in ngrams.frequent(ROWS, 6, min_count=2)] == [(0, 2), (0, 5), (2, 3), (3, 4)]
+    assert len(ngrams.frequent(ROWS, 6, min_count=1)) == 6
+    assert len(ngrams.frequent(ROWS, 6, min_count=3)) == 0
+    assert len(ngrams.frequent(tf.ragged.constant([[2, 2, 2]]), 6, min_count=2)) == 0  # (2, 2) is in one row
     # A review without tokens is one padding step (text.tokenize): no bigram.
-    assert len(bigrams.frequent(tf.ragged.constant([[0], [0], [0]]), 6, min_count=1)) == 0
+    assert len(ngrams.frequent(tf.ragged.constant([[0], [0], [0]]), 6, min_count=1)) == 0
 
 
 def test_bigram_embedding_looks_up_each_steps_bigram():
-    layer = bigrams.BigramEmbedding(6, bigrams=4, output_dim=3)
-    layer.set_keys(bigrams.frequent(ROWS, 6, min_count=2))
+    layer = ngrams.NgramEmbedding(6, ngrams=4, output_dim=3)
+    layer.set_keys(ngrams.frequent(ROWS, 6, min_count=2))
     tokens = np.array([[2, 3, 4, 0], [5, 3, 0, 0]])
     index = keras.ops.convert_to_numpy(layer.index(tokens))
     np.testing.assert_array_equal(index, [[1, 3, 4, 0], [2, 0, 0, 0]])  # 1 + place in the keys; 0: not kept
@@ -39,13 +39,13 @@ def test_bigram_embedding_looks_up_each_steps_bigram():
         layer.set_keys([9, 3, 4, 5])
     with pytest.raises(ValueError, match="4 increasing keys"):
         layer.set_keys([1, 2, 3])
-    empty = bigrams.BigramEmbedding(6, bigrams=0, output_dim=3)  # no bigram frequent enough
+    empty = ngrams.NgramEmbedding(6, ngrams=0, output_dim=3)  # no bigram frequent enough
     empty.set_keys([])
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(empty.index(tokens)), np.zeros((2, 4)))
 
 
 def test_model_without_frequent_bigrams_round_trips(tmp_path):
-    built = model.build_token_model(6, TINY, bigram_keys=np.array([], "int64"))
+    built = model.build_token_model(6, TINY, ngram_keys={2: np.array([], "int64")})
     built.save(tmp_path / "none.keras")
     reloaded = keras.saving.load_model(tmp_path / "none.keras", safe_mode=True)
     tokens = np.array([[2, 3, 4, 0]])
@@ -54,9 +54,9 @@ def test_model_without_frequent_bigrams_round_trips(tmp_path):
 
 
 def test_model_reads_words_and_bigrams_and_stops_at_the_padding():
-    keys = bigrams.frequent(ROWS, 6, min_count=2)
-    built = model.build_token_model(6, TINY, bigram_keys=keys)
-    assert built.get_layer("words_and_bigrams").output.shape[-1] == 3 + 2
+    keys = ngrams.frequent(ROWS, 6, min_count=2)
+    built = model.build_token_model(6, TINY, ngram_keys={2: keys})
+    assert built.get_layer("words_and_ngrams").output.shape[-1] == 3 + 2
     alone, padded = built(np.array([[2, 3, 4]])), built(np.array([[2, 3, 4, 0, 0, 0]]))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(alone), keras.ops.convert_to_numpy(padded), rtol=1e-5)
     # The bigram vectors are read: changing the one of (2, 3), row 3, changes the prediction.
@@ -64,16 +64,16 @@ def test_model_reads_words_and_bigrams_and_stops_at_the_padding():
     table.assign(table.numpy() + 5 * (np.arange(5) == 3)[:, None].astype("float32"))
     assert not np.allclose(keras.ops.convert_to_numpy(built(np.array([[2, 3, 4]]))),
                            keras.ops.convert_to_numpy(alone))
-    with pytest.raises(ValueError, match="bigram_keys"):
+    with pytest.raises(ValueError, match="ngram_keys"):
         model.build_token_model(6, TINY)
 
 
 def test_bigram_model_round_trips_through_keras_file_and_saved_model(tmp_path):
     texts = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
     vectorizer = text.make_vectorizer(texts, max_tokens=20)
-    keys = bigrams.frequent(text.tokenize(texts, vectorizer, 5), vectorizer.vocabulary_size(), min_count=2)
+    keys = ngrams.frequent(text.tokenize(texts, vectorizer, 5), vectorizer.vocabulary_size(), min_count=2)
     assert len(keys) > 0
-    end_to_end = model.build_end_to_end(model.build_token_model(vectorizer.vocabulary_size(), TINY, keys),
+    end_to_end = model.build_end_to_end(model.build_token_model(vectorizer.vocabulary_size(), TINY, {2: keys}),
                                         vectorizer, max_length=5)
     batch = tf.constant(texts + ["", "unknown words only"])
     expected = keras.ops.convert_to_numpy(end_to_end(batch))
@@ -90,13 +90,13 @@ def test_bigram_model_round_trips_through_keras_file_and_saved_model(tmp_path):
 def test_train_keeps_the_bigrams_of_the_texts_it_fits_on(imdb_folder, tmp_path, monkeypatch):
     """`train(--bigram-dim 2)` keys the bigrams of the training reviews, never the validation ones."""
     calls = []
-    frequent = bigrams.frequent
+    frequent = ngrams.frequent
 
-    def spy(tokens, vocabulary_size, min_count=bigrams.MIN_COUNT):
+    def spy(tokens, vocabulary_size, min_count=ngrams.MIN_COUNT, order=2):
         calls.append(tokens.nrows())
-        return frequent(tokens, vocabulary_size, min_count=1)
+        return frequent(tokens, vocabulary_size, min_count=1, order=order)
 
-    monkeypatch.setattr(bigrams, "frequent", spy)
+    monkeypatch.setattr(ngrams, "frequent", spy)
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, bigram_dim=2,
                     model_dir=str(tmp_path / "model"),
                     deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
@@ -108,3 +108,48 @@ def test_train_keeps_the_bigrams_of_the_texts_it_fits_on(imdb_folder, tmp_path, 
 
     probabilities = sentiment_lstm.load(tmp_path / "model").predict_proba(["a film", ""])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_trigrams_are_counted_and_looked_up_by_hand():
+    # Rows holding each trigram (0 before a row's first token): (0, 0, 2) 2, (0, 2, 3) 2,
+    # (0, 0, 5) 2; (2, 3, 4), (0, 5, 3), (5, 3, 4), (0, 5, 4) 1 each. Keys in base 6.
+    keys = ngrams.frequent(ROWS, 6, min_count=2, order=3)
+    np.testing.assert_array_equal(keys, [2, 5, 2 * 6 + 3])
+    tokens = np.array([[2, 3, 4, 0], [5, 3, 0, 0]])
+    index = keras.ops.convert_to_numpy(ngrams.lookup(keys, tokens, 6, order=3))
+    np.testing.assert_array_equal(index, [[1, 3, 0, 0], [2, 0, 0, 0]])  # (2, 3, 4) and (0, 5, 3) are too rare
+    with pytest.raises(ValueError, match="int64"):
+        ngrams.NgramEmbedding(3_000_000, ngrams=1, output_dim=2, order=3)  # 2.7e19 trigram keys
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_lookup_in_the_graph_finds_the_keys_counted_in_numpy(order):
+    """`lookup` (the model's, on padded batches) and `step_keys` (the counting's, on ragged
+    rows) key every step alike: with every n-gram kept, each real step finds its own key."""
+    rng = np.random.default_rng(order)
+    rows = tf.ragged.constant([list(rng.integers(1, 7, size=n)) for n in (5, 1, 8, 3)], dtype=tf.int32)
+    keys = ngrams.frequent(rows, 7, min_count=1, order=order)
+    padded = rows.to_tensor().numpy()
+    index = keras.ops.convert_to_numpy(ngrams.lookup(keys, padded, 7, order=order))
+    assert np.all((index > 0) == (padded != 0))
+    np.testing.assert_array_equal(keys[index[padded != 0] - 1], ngrams.step_keys(rows, 7, order)[2])
+
+
+def test_model_reads_bigrams_and_trigrams_and_round_trips(tmp_path):
+    config = Config(units=4, embed_dim=3, bigram_dim=2, trigram_dim=4, embedding_dropout=0.0, dense_dropout=0.0)
+    keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
+    built = model.build_token_model(6, config, ngram_keys=keys)
+    assert built.get_layer("words_and_ngrams").output.shape[-1] == 3 + 2 + 4
+    alone = keras.ops.convert_to_numpy(built(np.array([[2, 3, 4]])))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(built(np.array([[2, 3, 4, 0, 0]]))), alone, rtol=1e-5)
+    built.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    trigrams = reloaded.get_layer("trigram_embedding")
+    assert trigrams.order == 3
+    np.testing.assert_array_equal(trigrams.keys.numpy(), keys[3])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(np.array([[2, 3, 4]]))), alone, atol=1e-6)
+    # The trigram vectors are read: changing the one of (0, 2, 3), row 3, changes the prediction.
+    trigrams.embeddings.assign(trigrams.embeddings.numpy() + 5 * (np.arange(4) == 3)[:, None].astype("float32"))
+    assert not np.allclose(keras.ops.convert_to_numpy(reloaded(np.array([[2, 3, 4]]))), alone)
+    with pytest.raises(ValueError, match=r"ngram_keys\[3\]"):
+        model.build_token_model(6, config, ngram_keys={2: keys[2]})
