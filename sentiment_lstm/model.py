@@ -95,7 +95,8 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None):
 def ngram_dims(config):
     """`{n: vector size}` of the n-grams `config` has each step read (`--bigram-dim`,
     `--trigram-dim`), e.g. `{2: 16}`; empty for words alone."""
-    return {order: dim for order, dim in ((2, config.bigram_dim), (3, config.trigram_dim)) if dim}
+    dims = {order: getattr(config, f"{name}_dim") for order, name in ngrams.ORDERS.items()}
+    return {order: dim for order, dim in dims.items() if dim}
 
 
 def optimizer(config):

@@ -45,7 +45,8 @@ def once_per_row(rows, keys):
     row that has it, for document frequencies."""
     order = np.lexsort((rows, keys))
     rows, keys = rows[order], keys[order]
-    first = np.r_[True, (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])][:len(keys)]  # none for no pairs
+    first = np.ones(len(keys), bool)  # the first of each run of equal pairs
+    first[1:] = (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])
     return keys[first], rows[first]
 
 

@@ -118,6 +118,10 @@ def test_trigrams_are_counted_and_looked_up_by_hand():
     tokens = np.array([[2, 3, 4, 0], [5, 3, 0, 0]])
     index = keras.ops.convert_to_numpy(ngrams.lookup(keys, tokens, 6, order=3))
     np.testing.assert_array_equal(index, [[1, 3, 0, 0], [2, 0, 0, 0]])  # (2, 3, 4) and (0, 5, 3) are too rare
+    layer = ngrams.NgramEmbedding(6, ngrams=3, output_dim=2, order=3)
+    layer.set_keys(keys)
+    # (4, 2, 3) is not kept, though its last two tokens end (0, 2, 3), key 15, a place a bigram lookup would find.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer.index(np.array([[4, 2, 3]]))), [[0, 0, 0]])
     with pytest.raises(ValueError, match="int64"):
         ngrams.NgramEmbedding(3_000_000, ngrams=1, output_dim=2, order=3)  # 2.7e19 trigram keys
 
