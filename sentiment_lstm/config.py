@@ -83,6 +83,9 @@ class Config:
     dense_dropout: float = _option(0.3, "dropout before the softmax layer", minimum=0.0, maximum=0.9)
     # Optimisation.
     learning_rate: float = _option(1e-3, "Adam learning rate", minimum=1e-7, maximum=1.0)
+    lazy_adam: bool = _option(False, "update only the embedding rows each batch uses, with their own Adam "
+                              "moments (TF Addons' LazyAdam); much faster steps with large n-gram tables, "
+                              "but untouched rows keep their moments undecayed")
     ema_momentum: float = _option(0.0, "keep an exponential moving average of the weights with this momentum "
                                   "(Polyak averaging, Keras' use_ema), validated, checkpointed and saved in "
                                   "place of the last step's weights; 0: off", minimum=0.0, maximum=0.99999)

@@ -8,7 +8,7 @@ import importlib
 
 import keras
 
-from sentiment_lstm import ngrams, text
+from sentiment_lstm import lazy_adam, ngrams, text
 from sentiment_lstm.config import POOLINGS, Config
 from sentiment_lstm.data import LABELS
 
@@ -100,11 +100,13 @@ def ngram_dims(config):
 
 
 def optimizer(config):
-    """Adam at `config.learning_rate`; with `config.ema_momentum`, also keeping the moving
-    average of the weights that `ema_callbacks` swaps in for validation and checkpoints."""
+    """Adam at `config.learning_rate` (with `config.lazy_adam`, `lazy_adam.LazyAdam`); with
+    `config.ema_momentum`, also keeping the moving average of the weights that
+    `ema_callbacks` swaps in for validation and checkpoints."""
+    Adam = lazy_adam.LazyAdam if config.lazy_adam else keras.optimizers.Adam
     if not config.ema_momentum:
-        return keras.optimizers.Adam(config.learning_rate)
-    return keras.optimizers.Adam(config.learning_rate, use_ema=True, ema_momentum=config.ema_momentum)
+        return Adam(config.learning_rate)
+    return Adam(config.learning_rate, use_ema=True, ema_momentum=config.ema_momentum)
 
 
 def ema_callbacks(config):

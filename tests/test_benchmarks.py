@@ -454,3 +454,18 @@ def test_lm_pretraining_measures_the_scale_and_common_direction_of_word_vectors(
     assert lm_pretraining.common_share(same) == pytest.approx(1.0)
     opposed = np.array([[9.0, 9.0], [9.0, 9.0], [1.0, 2.0], [-1.0, -2.0], [3.0, 0.0], [-3.0, 0.0]])
     assert lm_pretraining.common_share(opposed) == pytest.approx(0.0)
+
+
+def test_lazy_adam_benchmark_keeps_every_ngram_of_its_batches():
+    import keras
+
+    from benchmarks import lazy_adam
+    from sentiment_lstm import ngrams
+
+    rng = np.random.default_rng(0)
+    batches = [rng.integers(2, lazy_adam.VOCABULARY, (3, 5)) for _ in range(2)]
+    keys = lazy_adam.table_keys(batches, 3, 40, rng)
+    assert len(keys) == 40 and np.all(np.diff(keys) > 0)
+    index = np.concatenate([keras.ops.convert_to_numpy(ngrams.lookup(keys, batch, lazy_adam.VOCABULARY, 3))
+                            for batch in batches])
+    assert np.all(index > 0)  # each step finds its own trigram's row
