@@ -18,6 +18,7 @@ from sentiment_lstm.errors import UserError
 CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
 POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
 TEACHERS = ("none", "nb-lr")  # see teacher.py
+LR_SCHEDULES = ("constant", "cosine")  # see model.learning_rate_callbacks
 MIN_VAL_FRACTION = 0.01  # of 25,000 reviews, 250 to validate on
 
 
@@ -83,6 +84,9 @@ class Config:
     dense_dropout: float = _option(0.3, "dropout before the softmax layer", minimum=0.0, maximum=0.9)
     # Optimisation.
     learning_rate: float = _option(1e-3, "Adam learning rate", minimum=1e-7, maximum=1.0)
+    lr_schedule: str = _option("constant", "learning rate by epoch: constant, or cosine, falling from "
+                               "--learning-rate at the first epoch towards 0 after the last of --epochs",
+                               choices=LR_SCHEDULES)
     lazy_adam: bool = _option(False, "update only the embedding rows each batch uses, with their own Adam "
                               "moments (TF Addons' LazyAdam); much faster steps with large n-gram tables, "
                               "but untouched rows keep their moments undecayed")

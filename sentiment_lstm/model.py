@@ -5,6 +5,7 @@
 review strings, which is what is saved, exported and served.
 """
 import importlib
+import math
 
 import keras
 
@@ -107,6 +108,21 @@ def optimizer(config):
     if not config.ema_momentum:
         return Adam(config.learning_rate)
     return Adam(config.learning_rate, use_ema=True, ema_momentum=config.ema_momentum)
+
+
+def learning_rate_callbacks(config):
+    """With `config.lr_schedule` "cosine", Keras' `LearningRateScheduler` setting epoch e
+    (from 0) to `lr (1 + cos(pi e / epochs)) / 2`: the full rate first, half of it midway,
+    near 0 at the last epoch, so the last epochs make small steps. Else none."""
+    if config.lr_schedule == "constant":
+        return []
+    return [keras.callbacks.LearningRateScheduler(
+        lambda epoch: cosine_rate(config.learning_rate, epoch, config.epochs))]
+
+
+def cosine_rate(learning_rate, epoch, epochs):
+    """`learning_rate (1 + cos(pi epoch / epochs)) / 2`, a float."""
+    return learning_rate * (1 + math.cos(math.pi * epoch / epochs)) / 2
 
 
 def ema_callbacks(config):

@@ -175,7 +175,7 @@ def prepare_work_area(work, config):
 
 
 def make_callbacks(config, work):
-    """BackupAndRestore, [SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger and TensorBoard.
+    """BackupAndRestore, [LearningRateScheduler,] [SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger and TensorBoard.
 
     The backup comes first: it keeps the weights that training goes on from, and with
     `--ema-momentum`, `SwapEMAWeights` then puts the averaged ones in for the callbacks
@@ -194,6 +194,7 @@ def make_callbacks(config, work):
     ] if config.val_fraction else []
     return [
         keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True),
+        *model.learning_rate_callbacks(config),
         *model.ema_callbacks(config),
         *choosing,
         keras.callbacks.CSVLogger(str(work / HISTORY_CSV), append=True),

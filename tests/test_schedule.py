@@ -1,0 +1,58 @@
+"""The cosine learning-rate schedule (`--lr-schedule cosine`): hand-computed rates, and the
+rates an Adam optimizer really runs at, epoch by epoch."""
+import keras
+import numpy as np
+import pytest
+
+from sentiment_lstm import cli, config, model, training
+from sentiment_lstm.config import Config
+from sentiment_lstm.errors import UserError
+
+RATE = 0.01
+
+
+def test_cosine_rate_by_hand():
+    # lr (1 + cos(pi e / E)) / 2 at E = 4: cos 0 = 1, cos(pi/4) = 0.7071, cos(pi/2) = 0, cos(pi) = -1
+    rates = [model.cosine_rate(RATE, epoch, 4) for epoch in (0, 1, 2, 4)]
+    np.testing.assert_allclose(rates, [RATE, RATE * 0.8535534, RATE / 2, 0.0], atol=1e-9)
+
+
+def test_optimizer_runs_at_the_scheduled_rate_each_epoch():
+    config = Config(units=3, embed_dim=4, learning_rate=RATE, lr_schedule="cosine", epochs=3,
+                    steps_per_execution=1)
+    keras.utils.set_random_seed(0)
+    built = model.build_token_model(12, config)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(built.optimizer.learning_rate.numpy())))
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 12, size=(8, 5)).astype("int32")
+    targets = np.eye(2, dtype="float32")[rng.integers(0, 2, size=8)]
+    history = built.fit(tokens, targets, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                        callbacks=[*model.learning_rate_callbacks(config), record])
+    # cos(pi/3) = 1/2 and cos(2 pi/3) = -1/2: RATE, 3/4 RATE, 1/4 RATE, for both batches of each epoch
+    expected = [RATE, 0.75 * RATE, 0.25 * RATE]
+    np.testing.assert_allclose(seen, np.repeat(expected, 2), rtol=1e-6)
+    np.testing.assert_allclose(history.history["learning_rate"], expected, rtol=1e-6)
+
+
+def test_constant_is_the_default_and_adds_no_callback(tmp_path):
+    assert Config().lr_schedule == "constant"
+    assert model.learning_rate_callbacks(Config()) == []
+    assert not any(isinstance(c, keras.callbacks.LearningRateScheduler)
+                   for c in training.make_callbacks(Config(), tmp_path))
+
+
+def test_flag_reaches_the_training_callbacks(tmp_path):
+    parser = config.make_parser(cli.ArgumentParser())
+    settings = config.from_args(parser.parse_args(["--lr-schedule", "cosine", "--epochs", "5"]))
+    schedulers = [c for c in training.make_callbacks(settings, tmp_path)
+                  if isinstance(c, keras.callbacks.LearningRateScheduler)]
+    assert len(schedulers) == 1
+    assert schedulers[0].schedule(4) == pytest.approx(model.cosine_rate(settings.learning_rate, 4, 5))
+
+
+def test_unknown_schedule_is_a_user_error():
+    with pytest.raises(UserError, match="--lr-schedule"):
+        Config(lr_schedule="linear")
+
