@@ -17,14 +17,27 @@ def _git(*args):
         return None
 
 
-def _cpu_model():
+# The vector extensions that choose oneDNN's and Eigen's kernels, hence the rounding of
+# float sums: hosts that differ in them train to different weights, even deterministically.
+VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_tile")
+
+
+def _cpuinfo(path="/proc/cpuinfo"):
+    """The first processor's fields of /proc/cpuinfo, {} where there is none."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path(path).read_text().split("\n\n")[0].splitlines()
     except OSError:
-        pass
-    return platform.processor() or None
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def cpu(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name, family/model numbers, and which of VECTOR_FLAGS it has."""
+    info = _cpuinfo(cpuinfo)
+    flags = set(info.get("flags", "").split())
+    return {"cpu": info.get("model name") or platform.processor() or None,
+            "cpu_family_model": f"{info['cpu family']}/{info['model']}" if "cpu family" in info else None,
+            "vector_extensions": [flag for flag in VECTOR_FLAGS if flag in flags]}
 
 
 def describe():
@@ -44,7 +57,7 @@ def describe():
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": [line.split(None, 1)[1] for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {**cpu(), "cores": os.cpu_count(), "platform": platform.platform()},
         "keras_backend": keras.backend.backend(),
         "versions": versions,
     }

@@ -398,6 +398,14 @@ def describe_data(settings):
             f"TF-IDF and NB-LR: all), {test}, {epochs}")
 
 
+def describe_cpu(machine):
+    """"AMD EPYC (family/model 25/1; avx, avx2, fma)", or as much of it as was recorded."""
+    details = [f"family/model {machine['cpu_family_model']}"] if machine.get("cpu_family_model") else []
+    if machine.get("vector_extensions"):
+        details.append(", ".join(machine["vector_extensions"]))
+    return f"{machine.get('cpu')}" + (f" ({'; '.join(details)})" if details else "")
+
+
 def markdown_report(results):
     """results.md: what ran where, the table, the answer, and the definitions."""
     env = results["environment"]
@@ -409,7 +417,7 @@ def markdown_report(results):
     lines = [
         "# IMDB benchmark" + ("" if results["complete"] else " (incomplete)"),
         "",
-        f"Commit {commit}{dirty}, {results.get('date')}; {machine.get('cpu')}, "
+        f"Commit {commit}{dirty}, {results.get('date')}; {describe_cpu(machine)}, "
         f"{machine.get('cores')} cores; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "",

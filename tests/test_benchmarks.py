@@ -14,7 +14,7 @@ import pytest
 from conftest import TINY_IMDB, write_imdb_folder
 from script_runner import REPO, run_script
 
-from benchmarks import epoch_speed, imdb, torch_lstm
+from benchmarks import environment, epoch_speed, imdb, torch_lstm
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
@@ -469,3 +469,15 @@ def test_lazy_adam_benchmark_keeps_every_ngram_of_its_batches():
     index = np.concatenate([keras.ops.convert_to_numpy(ngrams.lookup(keys, batch, lazy_adam.VOCABULARY, 3))
                             for batch in batches])
     assert np.all(index > 0)  # each step finds its own trigram's row
+
+
+def test_cpu_record_names_family_model_and_vector_extensions(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 1\n"
+                       "flags\t\t: fpu sse avx2 fma avx avx512f\n\n"
+                       "processor\t: 1\nmodel name\t: Other\ncpu family\t: 6\nmodel\t\t: 2\nflags\t\t: amx_tile\n")
+    record = environment.cpu(cpuinfo)
+    assert record == {"cpu": "AMD EPYC", "cpu_family_model": "25/1", "vector_extensions": ["avx", "avx2", "fma", "avx512f"]}
+    assert imdb.describe_cpu(record) == "AMD EPYC (family/model 25/1; avx, avx2, fma, avx512f)"
+    assert imdb.describe_cpu({"cpu": "Test CPU"}) == "Test CPU"
+    assert environment.cpu(tmp_path / "missing")["vector_extensions"] == []
