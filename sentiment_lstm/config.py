@@ -85,8 +85,11 @@ class Config:
     # Optimisation.
     learning_rate: float = _option(1e-3, "Adam learning rate", minimum=1e-7, maximum=1.0)
     lr_schedule: str = _option("constant", "learning rate by epoch: constant, or cosine, falling from "
-                               "--learning-rate at the first epoch towards 0 after the last of --epochs",
+                               "--learning-rate at the first epoch towards 0 after --lr-schedule-epochs",
                                choices=LR_SCHEDULES)
+    lr_schedule_epochs: int = _option(None, "epochs the cosine schedule spans (default: --epochs); a refit "
+                                      "of a validated cosine run for the N epochs it chose passes that "
+                                      "run's --epochs here, so its N epochs get the same rates", minimum=1)
     lazy_adam: bool = _option(False, "update only the embedding rows each batch uses, with their own Adam "
                               "moments (TF Addons' LazyAdam); much faster steps with large n-gram tables, "
                               "but untouched rows keep their moments undecayed")
@@ -113,6 +116,9 @@ class Config:
         if 0 < self.val_fraction < MIN_VAL_FRACTION:
             raise UserError(f"--val-fraction must be 0 (a refit without validation) or at least "
                             f"{MIN_VAL_FRACTION}, not {self.val_fraction}.")
+        if self.lr_schedule_epochs is not None and self.lr_schedule_epochs < self.epochs:
+            raise UserError(f"--lr-schedule-epochs must be at least --epochs ({self.epochs}), since the "
+                            f"cosine schedule reaches 0 after it, not {self.lr_schedule_epochs}.")
         if self.jit_compile and self.deterministic:
             raise UserError("--jit-compile needs --no-deterministic, because TensorFlow "
                             "turns XLA off while op determinism is on.")

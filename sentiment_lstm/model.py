@@ -112,12 +112,13 @@ def optimizer(config):
 
 def learning_rate_callbacks(config):
     """With `config.lr_schedule` "cosine", Keras' `LearningRateScheduler` setting epoch e
-    (from 0) to `lr (1 + cos(pi e / epochs)) / 2`: the full rate first, half of it midway,
-    near 0 at the last epoch, so the last epochs make small steps. Else none."""
+    (from 0) to `lr (1 + cos(pi e / E)) / 2`, E = `config.lr_schedule_epochs` or else
+    `config.epochs`: the full rate first, half of it midway, and small steps in the last
+    epochs (0.024 lr in the tenth of 10). Else none."""
     if config.lr_schedule == "constant":
         return []
-    return [keras.callbacks.LearningRateScheduler(
-        lambda epoch: cosine_rate(config.learning_rate, epoch, config.epochs))]
+    span = config.lr_schedule_epochs or config.epochs
+    return [keras.callbacks.LearningRateScheduler(lambda epoch: cosine_rate(config.learning_rate, epoch, span))]
 
 
 def cosine_rate(learning_rate, epoch, epochs):

@@ -56,3 +56,16 @@ def test_unknown_schedule_is_a_user_error():
     with pytest.raises(UserError, match="--lr-schedule"):
         Config(lr_schedule="linear")
 
+
+
+def test_a_refit_keeps_the_validated_runs_rates(tmp_path):
+    """A run validated over 10 epochs that chose epoch 7, refit with --epochs 7
+    --lr-schedule-epochs 10, runs its 7 epochs at the validated run's first 7 rates."""
+    validated = Config(lr_schedule="cosine", epochs=10)
+    refit = Config(lr_schedule="cosine", epochs=7, lr_schedule_epochs=10, val_fraction=0)
+    rates = [[model.learning_rate_callbacks(c)[0].schedule(e) for e in range(7)] for c in (validated, refit)]
+    assert rates[0] == rates[1]
+    squeezed = model.learning_rate_callbacks(Config(lr_schedule="cosine", epochs=7))[0].schedule(6)
+    assert squeezed == pytest.approx(model.cosine_rate(validated.learning_rate, 6, 7)) != rates[0][6]
+    with pytest.raises(UserError, match="--lr-schedule-epochs must be at least --epochs"):
+        Config(lr_schedule="cosine", epochs=10, lr_schedule_epochs=7)
