@@ -18,7 +18,7 @@ def _git(*args):
 
 
 # The vector extensions that choose oneDNN's and Eigen's kernels, hence the rounding of
-# float sums: hosts that differ in them train to different weights, even deterministically.
+# float sums: hosts that differ in them can train to different weights, even deterministically.
 VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_tile")
 
 
