@@ -5,7 +5,6 @@
 review strings, which is what is saved, exported and served.
 """
 import importlib
-import math
 
 import keras
 
@@ -122,8 +121,10 @@ def learning_rate_callbacks(config):
 
 
 def cosine_rate(learning_rate, epoch, epochs):
-    """`learning_rate (1 + cos(pi epoch / epochs)) / 2`, a float."""
-    return learning_rate * (1 + math.cos(math.pi * epoch / epochs)) / 2
+    """`learning_rate (1 + cos(pi epoch / epochs)) / 2`, a float: Keras' `CosineDecay` with
+    epochs for steps (its step-based form would need the number of batches per epoch,
+    which length-bucketed datasets do not know in advance)."""
+    return float(keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs)(epoch))
 
 
 def ema_callbacks(config):

@@ -175,7 +175,8 @@ def prepare_work_area(work, config):
 
 
 def make_callbacks(config, work):
-    """BackupAndRestore, [LearningRateScheduler,] [SwapEMAWeights,] EarlyStopping, ModelCheckpoint, CSVLogger and TensorBoard.
+    """BackupAndRestore, [LearningRateScheduler,] [SwapEMAWeights,] EarlyStopping,
+    ModelCheckpoint, CSVLogger and TensorBoard.
 
     The backup comes first: it keeps the weights that training goes on from, and with
     `--ema-momentum`, `SwapEMAWeights` then puts the averaged ones in for the callbacks
