@@ -71,6 +71,10 @@ class Config:
     trigram_dim: int = _option(0, "size of a learned vector of each step's trigram with the two tokens before, "
                                "read beside the word's embedding (trigrams of 3 texts trained on or more; 0: none)",
                                minimum=0)
+    linear_ngrams: bool = _option(
+        False, "also add to the class scores a learned weight per word and per n-gram the model reads "
+        "(--bigram-dim, --trigram-dim), summed over the review: a linear bag-of-n-grams path beside the "
+        "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
     teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the trained model is still the recurrent one alone)",

@@ -30,13 +30,14 @@ def recurrent_layer_class(cell):
 
 
 def build_token_model(vocabulary_size, config=None, ngram_keys=None):
-    """Embedding [+ n-gram embeddings] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled.
+    """Embedding [+ n-gram embeddings] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled;
+    with `config.linear_ngrams`, a linear bag of n-grams adds to the Dense layer's scores.
 
     Args:
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
             (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`,
-            `bigram_dim`, `trigram_dim`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
+            `bigram_dim`, `trigram_dim`, `linear_ngrams`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
             `steps_per_execution`). Defaults to `Config()`.
         ngram_keys: with `config.bigram_dim` or `trigram_dim`, `{n: the sorted keys of the
             n-grams that get a vector}` for each n read (`ngrams.frequent`); each step then
@@ -85,11 +86,44 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None):
         x = layer(x)  # (batch, time, units), the last layer (batch, units) unless pooled; twice the units bidirectional
     x = pool(x, config.pooling)  # (batch, features)
     x = keras.layers.Dropout(config.dense_dropout, name="dense_dropout")(x)
-    probabilities = keras.layers.Dense(len(LABELS), activation="softmax", name="probabilities")(x)
+    if config.linear_ngrams:
+        scores = keras.layers.Dense(len(LABELS), name="recurrent_scores")(x)  # (batch, classes)
+        scores = keras.layers.Add(name="scores")([scores, linear_ngram_scores(tokens, vocabulary_size, config,
+                                                                              ngram_keys)])
+        probabilities = keras.layers.Softmax(name="probabilities")(scores)
+    else:
+        probabilities = keras.layers.Dense(len(LABELS), activation="softmax", name="probabilities")(x)
     model = keras.Model(tokens, probabilities, name="token_model")
     model.compile(optimizer=optimizer(config), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys):
+    """`--linear-ngrams`: each class's score from a linear bag of n-grams, `(batch, classes)`.
+
+    Each step adds a learned weight per class for its word and for each n-gram it ends
+    that the model reads (the same kept n-grams as the vectors, one shared weight for
+    the rest), and the review's score is their sum over its steps: logistic regression
+    on n-gram counts (the wide part of Cheng et al. 2016's wide and deep model; NB-LR,
+    the teacher, is one too), trained with the recurrent part. The weights start at 0,
+    so the model starts as the recurrent one alone, and whole steps are dropped at
+    `embedding_dropout` (dropout on a linear model's features acts as an adaptive L2
+    penalty, Wager, Wang & Liang 2013).
+    """
+    classes = len(LABELS)
+    terms = [keras.layers.Embedding(vocabulary_size, classes, embeddings_initializer="zeros", mask_zero=True,
+                                    name="word_weights")(tokens)]
+    for order in ngram_dims(config):
+        name = ngrams.ORDERS[order]
+        table = ngrams.NgramEmbedding(vocabulary_size, len(ngram_keys[order]), classes, order,
+                                      embeddings_initializer="zeros", name=f"{name}_weights")
+        table.set_keys(ngram_keys[order])
+        terms.append(table(tokens))
+    steps = terms[0] if len(terms) == 1 else keras.layers.Add(name="ngram_weights")(terms)  # (batch, time, classes)
+    steps = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, None, 1),
+                                 name="ngram_weights_dropout")(steps)
+    return MaskedSum(name="linear_scores")(steps)
 
 
 def ngram_dims(config):
@@ -178,6 +212,33 @@ class MaskedMaxPooling1D(keras.layers.Layer):
         lowest = keras.ops.min(inputs, axis=1, keepdims=True)  # below or at every valid value
         maximum = keras.ops.max(keras.ops.where(valid, inputs, lowest), axis=1)
         return keras.ops.where(keras.ops.any(valid, axis=1), maximum, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="sentiment_lstm")
+class MaskedSum(keras.layers.Layer):
+    """The sum over time of `(batch, time, features)`, over the unmasked steps only.
+
+    Example:
+
+    >>> x = np.array([[[1.0], [-2.0], [9.0]]])
+    >>> MaskedSum()(x, mask=np.array([[True, True, False]])).numpy()
+    array([[-1.]], dtype=float32)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = inputs * keras.ops.expand_dims(keras.ops.cast(mask, inputs.dtype), -1)
+        return keras.ops.sum(inputs, axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None

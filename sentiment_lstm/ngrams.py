@@ -100,6 +100,7 @@ class NgramEmbedding(keras.layers.Layer):
         ngrams: how many n-grams are kept.
         output_dim: size of each n-gram's vector.
         order: n, the tokens of each n-gram (2: bigrams, 3: trigrams).
+        embeddings_initializer: of the vectors, as for `keras.layers.Embedding`.
 
     Example:
 
@@ -109,19 +110,20 @@ class NgramEmbedding(keras.layers.Layer):
     TensorShape([1, 4, 4])
     """
 
-    def __init__(self, vocabulary_size, ngrams, output_dim, order=2, **kwargs):
+    def __init__(self, vocabulary_size, ngrams, output_dim, order=2, embeddings_initializer="uniform", **kwargs):
         super().__init__(**kwargs)
         if vocabulary_size ** order >= 2 ** 63:
             raise ValueError(f"n-grams of {order} tokens of a vocabulary of {vocabulary_size} do not fit "
                              "int64 keys; use a smaller vocabulary.")
         self.vocabulary_size, self.ngrams, self.output_dim, self.order = vocabulary_size, ngrams, output_dim, order
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.supports_masking = True
 
     def build(self, input_shape):
         self.keys = self.add_weight(shape=(self.ngrams,), dtype="int64", initializer="zeros",
                                     trainable=False, name="keys")
         self.embeddings = self.add_weight(shape=(self.ngrams + 1, self.output_dim),
-                                          initializer="uniform", name="embeddings")
+                                          initializer=self.embeddings_initializer, name="embeddings")
 
     def set_keys(self, keys):
         """Set the kept n-grams' keys (sorted, as `frequent` returns them)."""
@@ -147,4 +149,5 @@ class NgramEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "ngrams": self.ngrams,
-                "output_dim": self.output_dim, "order": self.order}
+                "output_dim": self.output_dim, "order": self.order,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer)}
