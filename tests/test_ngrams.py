@@ -157,3 +157,67 @@ def test_model_reads_bigrams_and_trigrams_and_round_trips(tmp_path):
     assert not np.allclose(keras.ops.convert_to_numpy(reloaded(np.array([[2, 3, 4]]))), alone)
     with pytest.raises(ValueError, match=r"ngram_keys\[3\]"):
         model.build_token_model(6, config, ngram_keys={2: keys[2]})
+
+
+LINEAR = Config(units=4, embed_dim=3, bigram_dim=2, trigram_dim=2, linear_ngrams=True, embedding_dropout=0.5,
+                dense_dropout=0.0)
+
+
+def linear_model():
+    keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
+    return model.build_token_model(6, LINEAR, ngram_keys=keys), keys
+
+
+def test_linear_ngrams_add_the_sum_of_each_steps_weights_to_the_scores():
+    built, keys = linear_model()
+    assert not built.get_layer("linear_scores")(np.zeros((1, 3, 2)), mask=np.ones((1, 3), bool)).numpy().any()
+    for name in ("word_weights", "bigram_weights", "trigram_weights"):  # they start at 0: the LSTM alone
+        assert not built.get_layer(name).embeddings.numpy().any()
+    rng = np.random.default_rng(0)
+    words, bigrams, trigrams = (rng.normal(size=built.get_layer(name).embeddings.shape).astype("float32")
+                                for name in ("word_weights", "bigram_weights", "trigram_weights"))
+    for name, table in zip(("word_weights", "bigram_weights", "trigram_weights"), (words, bigrams, trigrams)):
+        built.get_layer(name).embeddings.assign(table)
+    dense = built.get_layer("recurrent_scores")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([np.zeros_like(kernel), np.array([0.25, -0.5], "float32")])
+
+    tokens = np.array([[2, 3, 4, 0, 0]])
+    # By hand: bigram rows 1 + place in keys[2] (0: not kept), trigram rows likewise, padding left out.
+    bigram_rows = [1 + list(keys[2]).index(k) if k in keys[2] else 0 for k in (0 * 6 + 2, 2 * 6 + 3, 3 * 6 + 4)]
+    trigram_rows = [1 + list(keys[3]).index(k) if k in keys[3] else 0
+                    for k in (2, (0 * 6 + 2) * 6 + 3, (2 * 6 + 3) * 6 + 4)]
+    assert bigram_rows == [1, 3, 4] and trigram_rows[:2] != [0, 0]
+    scores = (np.array([0.25, -0.5]) + words[[2, 3, 4]].sum(0) + bigrams[bigram_rows].sum(0)
+              + trigrams[trigram_rows].sum(0))
+    expected = np.exp(scores) / np.exp(scores).sum()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(built(tokens))[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(built(tokens[:, :3]))[0], expected, rtol=1e-5)
+
+
+def test_linear_ngram_dropout_drops_whole_steps():
+    built, _ = linear_model()
+    steps = keras.Model(built.input, [built.get_layer("ngram_weights").output,
+                                      built.get_layer("ngram_weights_dropout").output])
+    for name in ("word_weights", "bigram_weights", "trigram_weights"):
+        table = built.get_layer(name).embeddings
+        table.assign(np.ones(table.shape, "float32"))
+    kept, dropped = (keras.ops.convert_to_numpy(t) for t in steps(np.full((8, 50), 2), training=True))
+    assert np.all(kept == 3)  # word + bigram + trigram weight, each 1
+    assert set(np.unique(dropped)) == {0.0, 6.0}  # a step is dropped or scaled by 1 / (1 - 0.5), both classes
+    assert np.all(dropped[..., 0] == dropped[..., 1])
+    assert 0.3 < (dropped[..., 0] == 0).mean() < 0.7
+
+
+def test_linear_ngram_model_learns_and_round_trips(tmp_path):
+    built, keys = linear_model()
+    tokens = np.array([[2, 3, 4, 0], [5, 3, 0, 0]])
+    targets = np.eye(2, dtype="float32")[[1, 0]]
+    built.fit(tokens, targets, epochs=3, batch_size=2, verbose=0)
+    for name in ("word_weights", "bigram_weights", "trigram_weights"):
+        assert built.get_layer(name).embeddings.numpy().any(), name  # trained with the rest
+    built.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(reloaded.get_layer("trigram_weights").keys.numpy(), keys[3])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(tokens)),
+                               keras.ops.convert_to_numpy(built(tokens)), atol=1e-6)
