@@ -481,3 +481,33 @@ def test_cpu_record_names_family_model_and_vector_extensions(tmp_path):
     assert imdb.describe_cpu(record) == "AMD EPYC (family/model 25/1; avx, avx2, fma, avx512f)"
     assert imdb.describe_cpu({"cpu": "Test CPU"}) == "Test CPU"
     assert environment.cpu(tmp_path / "missing")["vector_extensions"] == []
+
+
+def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_path, capsys):
+    """`benchmarks/linear_branch.py`: the two branches' scores sum to the served model's, each scored alone."""
+    from benchmarks import linear_branch
+    from sentiment_lstm import inference, training
+
+    config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=2, units=2, embed_dim=2, bigram_dim=2,
+                    linear_ngrams=True, model_dir=str(tmp_path / "wide"),
+                    deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
+    training.train(config)
+    classifier = inference.load(tmp_path / "wide")
+    texts = ["Great film!", "Dull plot.", ""]
+    recurrent, linear = linear_branch.branch_scores(classifier, texts)
+    scores = recurrent + linear
+    np.testing.assert_allclose(np.exp(scores) / np.exp(scores).sum(1, keepdims=True),
+                               classifier.predict_proba(texts), rtol=1e-5)
+    assert np.abs(linear).sum() > 0  # trained, no longer all 0
+
+    report = linear_branch.main([str(tmp_path / "wide"), "--data", str(imdb_folder), "--out",
+                                 str(tmp_path / "branches.json")])
+    assert report["reviews"] == 2  # the validation half of the 4 training reviews
+    for key in ("model_accuracy", "recurrent_branch_accuracy", "linear_branch_accuracy", "branches_agree"):
+        assert report[key] in (0.0, 0.5, 1.0)
+    assert json.loads((tmp_path / "branches.json").read_text()) == report
+
+    training.train(Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2,
+                          model_dir=str(tmp_path / "narrow"), deterministic=False))
+    with pytest.raises(SystemExit, match="not trained with --linear-ngrams"):
+        linear_branch.main([str(tmp_path / "narrow"), "--data", str(imdb_folder)])
