@@ -7,9 +7,9 @@ features scaled by their naive Bayes log-count ratios, then logistic regression)
 the training split less its validation part, exactly as train.py carves it (same seed and fraction), and scores
 the validation reviews. Then, for each trained model directory given, stacks the two:
 a logistic regression on [LSTM log-odds, NB-LR log-odds] fitted and scored by 5-fold
-cross-validation on the validation reviews. If the stack is no better than NB-LR
-alone, an n-gram branch beside the LSTM would carry the accuracy by itself. The test
-split is never read.
+cross-validation on the validation reviews, and the plain mean of the two log-odds
+(nothing fitted). If neither is better than NB-LR alone, an n-gram branch beside the
+LSTM would carry the accuracy by itself. The test split is never read.
 """
 import argparse
 import json
@@ -56,10 +56,13 @@ def main():
         positive = np.clip(positive, 1e-6, 1 - 1e-6)
         lstm = np.log(positive / (1 - positive))
         stacked = cross_val_score(LogisticRegression(), np.stack([lstm, ngram], 1), y, cv=5).mean()
+        averaged = float((((lstm + ngram) / 2 > 0) == y).mean())  # nothing fitted on the validation reviews
         report["models"][model_dir] = {"lstm_val_accuracy": float(((lstm > 0) == y).mean()),
-                                       "stacked_val_accuracy_cv5": float(stacked)}
+                                       "stacked_val_accuracy_cv5": float(stacked),
+                                       "averaged_val_accuracy": averaged,
+                                       "agreement_with_nb_lr": float(((lstm > 0) == (ngram > 0)).mean())}
         print(f"{model_dir}: LSTM {report['models'][model_dir]['lstm_val_accuracy']:.4f}, "
-              f"stacked with NB-LR {stacked:.4f}")
+              f"stacked with NB-LR {stacked:.4f}, log-odds averaged with NB-LR's {averaged:.4f}")
     write_json(args.out, {**report, **describe()})
     print(f"wrote {args.out}")
 
