@@ -44,7 +44,7 @@ def main(argv=None):
     parser.add_argument("model_dir", help="a model trained with train.py --linear-ngrams")
     parser.add_argument("--split", choices=("validation", "test"), default="validation")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
-    parser.add_argument("--out", help="also write the figures to this JSON file")
+    parser.add_argument("--out", help="also write the figures, with commit, machine and versions, to this JSON file")
     args = parser.parse_args(argv)
 
     import sentiment_lstm
@@ -74,7 +74,9 @@ def main(argv=None):
               "model_dir": str(args.model_dir)}
     print(json.dumps(report, indent=2))
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        from benchmarks.environment import describe, write_json
+
+        write_json(args.out, {**report, **describe()})
     return report
 
 
