@@ -77,7 +77,7 @@ class Config:
         "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
     teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
-                           "distillation; the trained model is still the recurrent one alone)",
+                           "distillation; the teacher is not part of the trained model)",
                            choices=TEACHERS)
     pretrained_embeddings: bool = _option(
         False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled reviews")

@@ -37,8 +37,8 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None):
         vocabulary_size: number of token ids, padding (0) and OOV (1) included.
         config: a `Config`; its model and optimiser fields are used
             (`cell`, `layers`, `units`, `bidirectional`, `pooling`, `embed_dim`,
-            `bigram_dim`, `trigram_dim`, `linear_ngrams`, the four dropouts, `learning_rate`, `ema_momentum`, `jit_compile`,
-            `steps_per_execution`). Defaults to `Config()`.
+            `bigram_dim`, `trigram_dim`, `linear_ngrams`, the four dropouts, `learning_rate`,
+            `ema_momentum`, `jit_compile`, `steps_per_execution`). Defaults to `Config()`.
         ngram_keys: with `config.bigram_dim` or `trigram_dim`, `{n: the sorted keys of the
             n-grams that get a vector}` for each n read (`ngrams.frequent`); each step then
             reads its word's embedding and the vectors of the bigram and trigram it ends,
