@@ -39,6 +39,20 @@ def branch_scores(classifier, texts):
     return np.concatenate(recurrent), np.concatenate(linear)
 
 
+def held_out(model_dir, config, split, data_path=None):
+    """The reviews a model trained with `config` did not see: the test split, or
+    (`split` "validation") the validation split its training run held out of train/."""
+    from sentiment_lstm import data
+
+    source = data.resolve_source(data_path)
+    if split == "test":
+        return data.load_reviews(source, "test")
+    if not config.val_fraction:
+        sys.exit(f"{model_dir} was trained without a validation split (--val-fraction 0); use --split test.")
+    train = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
+    return data.split_validation(train, config.val_fraction, seed=config.seed)[1]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", help="a model trained with train.py --linear-ngrams")
@@ -48,20 +62,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import sentiment_lstm
-    from sentiment_lstm import data
 
     classifier = sentiment_lstm.load(args.model_dir)
     config = classifier.config
     if not config.linear_ngrams:
         sys.exit(f"{args.model_dir} was not trained with --linear-ngrams: it has one branch.")
-    source = data.resolve_source(args.data)
-    if args.split == "test":
-        reviews = data.load_reviews(source, "test")
-    elif config.val_fraction:
-        train = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
-        reviews = data.split_validation(train, config.val_fraction, seed=config.seed)[1]
-    else:
-        sys.exit(f"{args.model_dir} was trained without a validation split (--val-fraction 0); use --split test.")
+    reviews = held_out(args.model_dir, config, args.split, args.data)
     texts, y = list(reviews.texts), np.asarray(reviews.labels)
     recurrent, linear = branch_scores(classifier, texts)
 

@@ -56,6 +56,9 @@ class Config:
     # Text -> tokens.
     max_tokens: int = _option(20000, "vocabulary size, including padding and OOV", minimum=3)
     max_length: int = _option(200, "tokens kept per review; longer reviews are truncated", minimum=1)
+    serve_max_length: int = _option(None, "tokens per review the saved model reads when it predicts, evaluates "
+                                    "and serves (default: --max-length; 0: the whole review); training still "
+                                    "reads --max-length", minimum=0)
     # Model.
     cell: str = _option("lstm", "recurrent layer: the project's lstm|gru|rnn, or Keras' keras-lstm",
                         choices=CELLS)
@@ -134,6 +137,14 @@ class Config:
     def output_dir(self):
         """The model directory: `model_dir`, else `models/<name>`."""
         return self.model_dir or f"models/{self.name}"
+
+    @property
+    def serve_length(self):
+        """The tokens per review the saved model reads (`serve_max_length`, else
+        `max_length`); None for the whole review."""
+        if self.serve_max_length is None:
+            return self.max_length
+        return self.serve_max_length or None
 
     def to_json(self, **extra):
         """JSON text of the hyperparameters, followed by `extra` top-level entries."""

@@ -285,10 +285,10 @@ def build_end_to_end(token_model, vectorizer, max_length):
     """Raw review strings `(batch,)` -> probabilities `(batch, 2)`.
 
     The tokenization is the training pipeline's: the adapted `vectorizer`
-    (`text.make_vectorizer`), then `text.ClipTokens(max_length)`; `PadToMinLength`
-    then keeps a batch of token-less reviews from having no time step. The returned
-    model shares `token_model`'s weights and is not compiled: it is for
-    inference, saving and export.
+    (`text.make_vectorizer`), then `text.ClipTokens(max_length)` (with `max_length`
+    None, no clipping: the whole review); `PadToMinLength` then keeps a batch of
+    token-less reviews from having no time step. The returned model shares
+    `token_model`'s weights and is not compiled: it is for inference, saving and export.
 
     Example:
 
@@ -298,6 +298,14 @@ def build_end_to_end(token_model, vectorizer, max_length):
     """
     review = keras.Input(shape=(), dtype="string", name="review")
     tokens = vectorizer(review)  # (batch, longest review in batch)
-    tokens = text.ClipTokens(max_length, name="clip_tokens")(tokens)  # (batch, <= max_length)
+    if max_length is not None:
+        tokens = text.ClipTokens(max_length, name="clip_tokens")(tokens)  # (batch, <= max_length)
     tokens = PadToMinLength(1, name="pad_to_min_length")(tokens)  # (batch, >= 1)
     return keras.Model(review, token_model(tokens), name="sentiment_classifier")
+
+
+def parts(end_to_end):
+    """`(token_model, vectorizer)` of a model built by `build_end_to_end` (or loaded from
+    its `model.keras`), to build it again with another `max_length`."""
+    vectorizer = next(layer for layer in end_to_end.layers if isinstance(layer, keras.layers.TextVectorization))
+    return end_to_end.get_layer("token_model"), vectorizer

@@ -35,6 +35,7 @@ HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
 CURVES_PNG = "training_curves.png"
 LOGS_DIR = "logs"
+HISTORY_FILES = (HISTORY_CSV, HISTORY_JSON, CURVES_PNG, LOGS_DIR)  # what `write_history` adds to a model dir
 MONITOR = "val_loss"
 
 
@@ -76,7 +77,7 @@ def train(config, callbacks=()):
     best = work / "best.weights.h5"
     if best.exists():  # the best epoch may predate a restart, which EarlyStopping forgets
         token_model.load_weights(best)
-    end_to_end = model.build_end_to_end(token_model, vectorizer, config.max_length)
+    end_to_end = model.build_end_to_end(token_model, vectorizer, config.serve_length)
 
     def write(directory):
         export.write_model(directory, end_to_end, config, vectorizer.vocabulary_size())

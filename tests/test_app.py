@@ -171,3 +171,33 @@ training.train(config.from_args(args), callbacks=[Kill()])
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert history["epoch"] == [0.0, 1.0]
     assert not work.exists()
+
+
+def test_serve_length_republishes_the_model_reading_whole_reviews(trained, tmp_path):
+    """`scripts/serve_length.py`: the same weights, reading every token; the old model left as it is."""
+    model_dir = trained[0]
+    before = sorted(p.name for p in model_dir.iterdir())
+    out = tmp_path / "whole"
+    result = run_script("scripts/serve_length.py", str(model_dir), "--serve-max-length", "0", "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    assert sorted(p.name for p in model_dir.iterdir()) == before
+    assert {p.name for p in out.iterdir()} == {p.name for p in model_dir.iterdir()}
+    saved = json.loads((out / "config.json").read_text())["hyperparameters"]
+    assert saved["serve_max_length"] == 0 and saved["max_length"] == 100
+
+    long_review = "A wonderful film. " * 20 + "Awful, dull, a waste. " * 60  # over 100 tokens
+    old, new = sentiment_lstm.load(model_dir), sentiment_lstm.load(out)
+    token_model, vectorizer = new.model.get_layer("token_model"), old.model.layers[1]
+    tokens = vectorizer(tf.constant([long_review]))
+    assert tokens.shape[1] > 100
+    np.testing.assert_allclose(new.predict_proba([long_review]), token_model(tokens).numpy(), atol=1e-5)
+    np.testing.assert_allclose(old.predict_proba([long_review]), token_model(tokens[:, :100]).numpy(), atol=1e-5)
+    np.testing.assert_allclose(new.predict_proba(REVIEWS[:2]), old.predict_proba(REVIEWS[:2]), atol=1e-6)
+    loaded = tf.saved_model.load(str(out / "saved_model"))  # kept: serve() needs its variables alive
+    served = loaded.serve(tf.constant([long_review])).numpy()
+    np.testing.assert_allclose(served, new.predict_proba([long_review]), atol=1e-5)
+
+    same = run_script("scripts/serve_length.py", str(model_dir), "--serve-max-length", "0", "--out", str(model_dir))
+    assert same.returncode != 0 and same.stderr.decode().count("\n") == 1 and b"another directory" in same.stderr
+    bad = run_script("scripts/serve_length.py", str(model_dir), "--serve-max-length", "-3", "--out", str(out))
+    assert bad.returncode == 2 and b"at least 0" in bad.stderr

@@ -508,6 +508,13 @@ def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_pa
     written = json.loads((tmp_path / "branches.json").read_text())
     assert {key: written[key] for key in report} == report and "commit" in written
 
+    from benchmarks import serving_lengths  # the same held-out reviews, another job: one model, several clips
+
+    by_length = serving_lengths.main([str(tmp_path / "wide"), "--data", str(imdb_folder), "--lengths",
+                                      str(config.max_length), "1", "0"])["accuracy_by_length"]
+    assert by_length[str(config.max_length)] == report["model_accuracy"]
+    assert set(by_length) == {str(config.max_length), "1", "0"} and set(by_length.values()) <= {0.0, 0.5, 1.0}
+
     training.train(Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2,
                           model_dir=str(tmp_path / "narrow"), deterministic=False))
     with pytest.raises(SystemExit, match="not trained with --linear-ngrams"):

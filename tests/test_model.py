@@ -180,6 +180,29 @@ def test_end_to_end_takes_raw_strings(end_to_end):
     np.testing.assert_allclose(probabilities[4], only_first[0], atol=1e-6)
 
 
+def test_end_to_end_without_a_clip_reads_the_whole_review(end_to_end):
+    token_model, vectorizer = model.parts(end_to_end)
+    whole = model.build_end_to_end(token_model, vectorizer, max_length=None)
+    assert "clip_tokens" not in [layer.name for layer in whole.layers]
+    review = "good " * 5 + "bad " * 50
+    tokens = vectorizer(tf.constant([review]))
+    assert tokens.shape[1] == 55
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(whole(tf.constant([review]))),
+                               keras.ops.convert_to_numpy(token_model(tokens)), atol=1e-6)
+    clipped = keras.ops.convert_to_numpy(end_to_end(tf.constant([review])))
+    np.testing.assert_allclose(clipped, keras.ops.convert_to_numpy(token_model(tokens[:, :5])), atol=1e-6)
+    assert not np.allclose(clipped, keras.ops.convert_to_numpy(whole(tf.constant([review]))))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(whole(tf.constant(["", ""]))).sum(1), 1.0, rtol=1e-6)
+
+
+def test_serve_length_is_max_length_unless_set():
+    assert Config(max_length=30).serve_length == 30
+    assert Config(max_length=30, serve_max_length=50).serve_length == 50
+    assert Config(max_length=30, serve_max_length=0).serve_length is None  # the whole review
+    with pytest.raises(UserError, match="--serve-max-length must be at least 0"):
+        Config(serve_max_length=-1)
+
+
 def test_a_batch_of_empty_reviews_has_a_prediction(end_to_end):
     probabilities = keras.ops.convert_to_numpy(end_to_end(tf.constant(["", ""])))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)

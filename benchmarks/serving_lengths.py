@@ -1,0 +1,56 @@
+"""Validation accuracy of a trained model by how many tokens per review it reads when serving.
+
+    python benchmarks/serving_lengths.py DIR [--lengths 400 600 800 0] [--split validation|test] [--out FILE]
+
+Training reads the first `--max-length` tokens of each review (400 in the best
+recipe; 13% of IMDB's reviews are longer); the saved model may read another number
+(`--serve-max-length`, 0: the whole review). This scores one trained model's weights
+at each length given, on the validation split its run held out (the test split only
+with `--split test`, for a length already chosen), so the serving length is chosen
+like any other hyperparameter.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.linear_branch import held_out  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", help="a model directory written by train.py")
+    parser.add_argument("--lengths", nargs="+", type=int, default=[400, 600, 800, 0],
+                        help="tokens per review to read (0: the whole review)")
+    parser.add_argument("--split", choices=("validation", "test"), default="validation")
+    parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
+    parser.add_argument("--out", help="also write the figures, with commit, machine and versions, to this JSON file")
+    args = parser.parse_args(argv)
+
+    import sentiment_lstm
+    from sentiment_lstm import inference, model
+
+    classifier = sentiment_lstm.load(args.model_dir)
+    reviews = held_out(args.model_dir, classifier.config, args.split, args.data)
+    texts, y = list(reviews.texts), np.asarray(reviews.labels)
+    token_model, vectorizer = model.parts(classifier.model)
+    report = {"split": args.split, "reviews": len(y), "trained_max_length": classifier.config.max_length,
+              "model_dir": str(args.model_dir), "accuracy_by_length": {}}
+    for length in args.lengths:
+        served = inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, length or None),
+                                                    classifier.labels, classifier.config)
+        accuracy = float((served.predict_proba(texts).argmax(1) == y).mean())
+        report["accuracy_by_length"][str(length)] = accuracy
+        print(f"{length or 'whole review'}: {accuracy:.4f}", flush=True)
+    if args.out:
+        from benchmarks.environment import describe, write_json
+
+        write_json(args.out, {**report, **describe()})
+    return report
+
+
+if __name__ == "__main__":
+    main()
