@@ -5,6 +5,7 @@
 review strings, which is what is saved, exported and served.
 """
 import importlib
+import math
 
 import keras
 
@@ -155,10 +156,15 @@ def learning_rate_callbacks(config):
 
 
 def cosine_rate(learning_rate, epoch, epochs):
-    """`learning_rate (1 + cos(pi epoch / epochs)) / 2`, a float: Keras' `CosineDecay` with
-    epochs for steps (its step-based form would need the number of batches per epoch,
-    which length-bucketed datasets do not know in advance)."""
-    return float(keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs)(epoch))
+    """`learning_rate (1 + cos(pi epoch / epochs)) / 2`, a float.
+
+    The rate of Keras' `CosineDecay` with epochs for steps (its step-based form would
+    need the number of batches per epoch, which length-bucketed datasets do not know in
+    advance), computed in float64 as the validated cosine runs computed it: `CosineDecay`
+    works in float32 and lands 1 float32 step away at some epochs, enough for a run to
+    stop reproducing bit for bit. `tests/test_schedule.py` checks the two agree.
+    """
+    return learning_rate * (1 + math.cos(math.pi * epoch / epochs)) / 2
 
 
 def ema_callbacks(config):

@@ -17,6 +17,12 @@ def test_cosine_rate_by_hand():
     np.testing.assert_allclose(rates, [RATE, RATE * 0.8535534, RATE / 2, 0.0], rtol=1e-6, atol=1e-9)
 
 
+def test_cosine_rate_is_keras_cosine_decay_by_epoch():
+    decay = keras.optimizers.schedules.CosineDecay(RATE, decay_steps=10)
+    for epoch in range(11):
+        assert model.cosine_rate(RATE, epoch, 10) == pytest.approx(float(decay(epoch)), rel=1e-6, abs=1e-10)
+
+
 def test_optimizer_runs_at_the_scheduled_rate_each_epoch():
     config = Config(units=3, embed_dim=4, learning_rate=RATE, lr_schedule="cosine", epochs=3,
                     steps_per_execution=1)
