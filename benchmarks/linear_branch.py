@@ -10,7 +10,6 @@ with each branch's scores alone (the other's left out of the sum), and prints an
 returns the three accuracies, with how often the two branches agree. If the linear
 branch alone were as good as the whole, the LSTM would carry nothing.
 """
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -54,7 +53,9 @@ def held_out(model_dir, config, split, data_path=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from sentiment_lstm import cli
+
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", help="a model trained with train.py --linear-ngrams")
     parser.add_argument("--split", choices=("validation", "test"), default="validation")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
@@ -87,4 +88,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from sentiment_lstm import cli
+
+    cli.run(main)

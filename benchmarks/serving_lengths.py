@@ -9,7 +9,6 @@ at each length given, on the validation split its run held out (the test split o
 with `--split test`, for a length already chosen), so the serving length is chosen
 like any other hyperparameter.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,12 +17,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.linear_branch import held_out  # noqa: E402
+from sentiment_lstm import cli, config  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", help="a model directory written by train.py")
-    parser.add_argument("--lengths", nargs="+", type=int, default=[400, 600, 800, 0],
+    parser.add_argument("--lengths", nargs="+", type=config.parse_type("serve_max_length"),
+                        default=[400, 600, 800, 0],
                         help="tokens per review to read (0: the whole review)")
     parser.add_argument("--split", choices=("validation", "test"), default="validation")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
@@ -53,4 +54,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

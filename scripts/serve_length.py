@@ -34,9 +34,10 @@ def main(argv=None):
 
     source, out = Path(args.model_dir), Path(args.out)
     classifier = inference.load(source)
-    if out.resolve() == source.resolve():
-        raise UserError("--out must be another directory than the model's own, which is left as it is.")
-    new_config = dataclasses.replace(classifier.config, serve_max_length=args.serve_max_length)
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise UserError("--out must be a directory outside the model's own, which is left as it is.")
+    new_config = dataclasses.replace(classifier.config, serve_max_length=args.serve_max_length,
+                                     model_dir=str(out))
     token_model, vectorizer = model.parts(classifier.model)
     end_to_end = model.build_end_to_end(token_model, vectorizer, new_config.serve_length)
 

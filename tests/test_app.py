@@ -183,7 +183,7 @@ def test_serve_length_republishes_the_model_reading_whole_reviews(trained, tmp_p
     assert sorted(p.name for p in model_dir.iterdir()) == before
     assert {p.name for p in out.iterdir()} == {p.name for p in model_dir.iterdir()}
     saved = json.loads((out / "config.json").read_text())["hyperparameters"]
-    assert saved["serve_max_length"] == 0 and saved["max_length"] == 100
+    assert saved["serve_max_length"] == 0 and saved["max_length"] == 100 and saved["model_dir"] == str(out)
 
     long_review = "A wonderful film. " * 20 + "Awful, dull, a waste. " * 60  # over 100 tokens
     old, new = sentiment_lstm.load(model_dir), sentiment_lstm.load(out)
@@ -198,6 +198,6 @@ def test_serve_length_republishes_the_model_reading_whole_reviews(trained, tmp_p
     np.testing.assert_allclose(served, new.predict_proba([long_review]), atol=1e-5)
 
     same = run_script("scripts/serve_length.py", str(model_dir), "--serve-max-length", "0", "--out", str(model_dir))
-    assert same.returncode != 0 and same.stderr.decode().count("\n") == 1 and b"another directory" in same.stderr
+    assert same.returncode != 0 and same.stderr.decode().count("\n") == 1 and b"outside the model's own" in same.stderr
     bad = run_script("scripts/serve_length.py", str(model_dir), "--serve-max-length", "-3", "--out", str(out))
     assert bad.returncode == 2 and b"at least 0" in bad.stderr

@@ -353,3 +353,39 @@ def test_load_reports_a_bad_model_dir_in_one_sentence(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UserError, match="model.keras is corrupt"):
         inference.load(tmp_path)
+
+
+def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_folder, tmp_path):
+    """`train(serve_max_length=0)` publishes a model reading whole reviews; `scripts/serve_length.py`
+    republishes a clipped one with the same weights, reading whole reviews too."""
+    from script_runner import run_script
+
+    from sentiment_lstm import training
+
+    review = "Dull plot. " * 3 + "A joy, a great film! " * 10  # longer than the 2 tokens trained on
+    common = dict(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, max_length=2,
+                  deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
+    training.train(Config(serve_max_length=0, model_dir=str(tmp_path / "whole"), **common))
+    training.train(Config(model_dir=str(tmp_path / "clipped"), **common))
+    for name, steps in (("whole", None), ("clipped", 2)):
+        served = inference.load(tmp_path / name).model
+        token_model, vectorizer = model.parts(served)
+        assert ("clip_tokens" in [layer.name for layer in served.layers]) == (steps is not None)
+        tokens = vectorizer(tf.constant([review]))
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(served(tf.constant([review]))),
+                                   keras.ops.convert_to_numpy(token_model(tokens[:, :steps])), atol=1e-6)
+
+    out = tmp_path / "republished"
+    result = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
+                        "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    clipped, republished = inference.load(tmp_path / "clipped"), inference.load(out)
+    assert republished.config.serve_length is None and republished.config.model_dir == str(out)
+    token_model, vectorizer = model.parts(clipped.model)
+    np.testing.assert_allclose(republished.predict_proba([review]),
+                               keras.ops.convert_to_numpy(token_model(vectorizer(tf.constant([review])))),
+                               atol=1e-6)
+    inside = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
+                        "--out", str(tmp_path / "clipped" / "sub"))
+    assert inside.returncode == 1 and inside.stderr.decode().count("\n") == 1
+    assert not (tmp_path / "clipped" / "sub").exists()

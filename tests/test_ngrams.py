@@ -173,6 +173,8 @@ def test_linear_ngrams_add_the_sum_of_each_steps_weights_to_the_scores():
     assert not built.get_layer("linear_scores")(np.zeros((1, 3, 2)), mask=np.ones((1, 3), bool)).numpy().any()
     for name in ("word_weights", "bigram_weights", "trigram_weights"):  # they start at 0: the LSTM alone
         assert not built.get_layer(name).embeddings.numpy().any()
+    copy = ngrams.NgramEmbedding.from_config(built.get_layer("trigram_weights").get_config())
+    assert isinstance(copy.embeddings_initializer, keras.initializers.Zeros) and copy.order == 3
     rng = np.random.default_rng(0)
     words, bigrams, trigrams = (rng.normal(size=built.get_layer(name).embeddings.shape).astype("float32")
                                 for name in ("word_weights", "bigram_weights", "trigram_weights"))
