@@ -483,7 +483,7 @@ def test_cpu_record_names_family_model_and_vector_extensions(tmp_path):
     assert environment.cpu(tmp_path / "missing")["vector_extensions"] == []
 
 
-def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_path, capsys):
+def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_path):
     """`benchmarks/linear_branch.py`: the two branches' scores sum to the served model's, each scored alone."""
     from benchmarks import linear_branch
     from sentiment_lstm import inference, training
