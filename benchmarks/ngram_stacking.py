@@ -23,15 +23,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.environment import describe, write_json  # noqa: E402
 
 
+def combine(lstm, ngram, y, folds=5):
+    """Accuracies of two models' positive-class log-odds `lstm` and `ngram` on labels `y`:
+    each alone's sign, their plain mean's (nothing fitted), a logistic regression on the pair
+    (fitted and scored by `folds`-fold cross-validation), and how often the two agree."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    def accuracy(log_odds):
+        return float(((log_odds > 0) == y).mean())
+
+    stacked = cross_val_score(LogisticRegression(), np.stack([lstm, ngram], 1), y, cv=folds).mean()
+    return {"lstm_val_accuracy": accuracy(lstm),
+            "stacked_val_accuracy_cv5": float(stacked),
+            "averaged_val_accuracy": accuracy((lstm + ngram) / 2),
+            "agreement_with_nb_lr": float(((lstm > 0) == (ngram > 0)).mean())}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dirs", nargs="*", help="trained model directories (train.py --model-dir)")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
     parser.add_argument("--out", default="benchmarks/ngram_stacking.json")
     args = parser.parse_args()
-
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
 
     import sentiment_lstm
     from sentiment_lstm import data, teacher
@@ -54,15 +68,9 @@ def main():
         texts = list(validation.texts)
         positive = np.concatenate([classifier.predict_proba(texts[k:k + 500])[:, 1] for k in range(0, len(texts), 500)])
         positive = np.clip(positive, 1e-6, 1 - 1e-6)
-        lstm = np.log(positive / (1 - positive))
-        stacked = cross_val_score(LogisticRegression(), np.stack([lstm, ngram], 1), y, cv=5).mean()
-        averaged = float((((lstm + ngram) / 2 > 0) == y).mean())  # nothing fitted on the validation reviews
-        report["models"][model_dir] = {"lstm_val_accuracy": float(((lstm > 0) == y).mean()),
-                                       "stacked_val_accuracy_cv5": float(stacked),
-                                       "averaged_val_accuracy": averaged,
-                                       "agreement_with_nb_lr": float(((lstm > 0) == (ngram > 0)).mean())}
-        print(f"{model_dir}: LSTM {report['models'][model_dir]['lstm_val_accuracy']:.4f}, "
-              f"stacked with NB-LR {stacked:.4f}, log-odds averaged with NB-LR's {averaged:.4f}")
+        report["models"][model_dir] = scores = combine(np.log(positive / (1 - positive)), ngram, y)
+        print(f"{model_dir}: LSTM {scores['lstm_val_accuracy']:.4f}, stacked with NB-LR "
+              f"{scores['stacked_val_accuracy_cv5']:.4f}, log-odds averaged with NB-LR's {scores['averaged_val_accuracy']:.4f}")
     write_json(args.out, {**report, **describe()})
     print(f"wrote {args.out}")
 

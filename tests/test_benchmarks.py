@@ -519,3 +519,18 @@ def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_pa
                           model_dir=str(tmp_path / "narrow"), deterministic=False))
     with pytest.raises(SystemExit, match="not trained with --linear-ngrams"):
         linear_branch.main([str(tmp_path / "narrow"), "--data", str(imdb_folder)])
+
+
+def test_ngram_stacking_scores_each_model_their_mean_and_their_stack():
+    """`benchmarks/ngram_stacking.py`, by hand: four reviews' log-odds, each repeated five times."""
+    from benchmarks import ngram_stacking
+
+    lstm = np.tile([3.0, -1.0, 1.0, -2.0], 5)    # right, wrong, wrong, right
+    ngram = np.tile([-1.0, 2.0, -2.0, -1.0], 5)  # wrong, right, right, right
+    y = np.tile([1, 1, 0, 0], 5)
+    assert ngram_stacking.combine(lstm, ngram, y) == {
+        "lstm_val_accuracy": 0.5,
+        "averaged_val_accuracy": 1.0,  # the means 1, 0.5, -0.5, -1.5: all right
+        "agreement_with_nb_lr": 0.25,  # only the last review
+        "stacked_val_accuracy_cv5": 1.0,  # lstm + ngram separates the four, so every fold's fit does too
+    }
