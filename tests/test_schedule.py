@@ -78,3 +78,42 @@ def test_a_refit_keeps_the_validated_runs_rates():
     assert squeezed == pytest.approx(model.cosine_rate(validated.learning_rate, 6, 7)) != rates[0][6]
     with pytest.raises(UserError, match="--lr-schedule-epochs must be at least --epochs"):
         Config(lr_schedule="cosine", epochs=10, lr_schedule_epochs=7)
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAfter(keras.callbacks.Callback):
+    """Stops a run after epoch `epoch` (from 0), once BackupAndRestore has saved it."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise Killed
+
+
+def test_a_run_killed_midway_resumes_the_cosine_schedule_where_it_stopped(imdb_folder, tmp_path):
+    """Killed after 2 of 3 cosine epochs, the same command runs only the third, at the
+    third epoch's rate, and publishes the history of all three: the first two as one run
+    without a kill gave them. (The third is not that run's third: the resumed process
+    builds its dataset anew, whose per-epoch shuffle starts again from the seed.)"""
+    def run(name, callbacks=()):
+        return training.train(Config(data=str(imdb_folder), val_fraction=0.5, epochs=3, patience=3, units=2,
+                                     embed_dim=2, learning_rate=RATE, lr_schedule="cosine",
+                                     model_dir=str(tmp_path / name), deterministic=False), callbacks)
+
+    whole = run("whole").history
+    with pytest.raises(Killed):
+        run("resumed", [KillAfter(1)])
+    assert not (tmp_path / "resumed").exists()
+    assert run("resumed").history["learning_rate"] == pytest.approx([0.25 * RATE])  # epoch 3 of 3 only
+
+    published = training.read_history(tmp_path / "resumed" / training.HISTORY_CSV)
+    assert published["epoch"] == [0.0, 1.0, 2.0]
+    np.testing.assert_allclose(published["learning_rate"], [RATE, 0.75 * RATE, 0.25 * RATE], rtol=1e-6)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        np.testing.assert_allclose(published[key][:2], whole[key][:2], rtol=1e-5)
