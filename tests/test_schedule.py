@@ -85,7 +85,8 @@ class Killed(Exception):
 
 
 class KillAfter(keras.callbacks.Callback):
-    """Stops a run after epoch `epoch` (from 0), once BackupAndRestore has saved it."""
+    """Stops a run after epoch `epoch` (from 0), once BackupAndRestore has saved it,
+    keeping the weights it had then."""
 
     def __init__(self, epoch):
         super().__init__()
@@ -93,24 +94,37 @@ class KillAfter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.epoch:
+            self.weights = self.model.get_weights()
             raise Killed
+
+
+class StartingWeights(keras.callbacks.Callback):
+    """Keeps the weights a run starts its first epoch from (after BackupAndRestore's restore)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not hasattr(self, "weights"):
+            self.weights = self.model.get_weights()
 
 
 def test_a_run_killed_midway_resumes_the_cosine_schedule_where_it_stopped(imdb_folder, tmp_path):
     """Killed after 2 of 3 cosine epochs, the same command runs only the third, at the
-    third epoch's rate, and publishes the history of all three: the first two as one run
-    without a kill gave them. (The third is not that run's third: the resumed process
-    builds its dataset anew, whose per-epoch shuffle starts again from the seed.)"""
+    third epoch's rate from the weights the kill left, and publishes the history of all
+    three: the first two as one run without a kill gave them. (The third is not that run's
+    third: shuffles and dropout draws start again from the seed in the resumed run.)"""
     def run(name, callbacks=()):
         return training.train(Config(data=str(imdb_folder), val_fraction=0.5, epochs=3, patience=3, units=2,
                                      embed_dim=2, learning_rate=RATE, lr_schedule="cosine",
                                      model_dir=str(tmp_path / name), deterministic=False), callbacks)
 
     whole = run("whole").history
+    kill, start = KillAfter(1), StartingWeights()
     with pytest.raises(Killed):
-        run("resumed", [KillAfter(1)])
+        run("resumed", [kill])
     assert not (tmp_path / "resumed").exists()
-    assert run("resumed").history["learning_rate"] == pytest.approx([0.25 * RATE])  # epoch 3 of 3 only
+    assert run("resumed", [start]).history["learning_rate"] == pytest.approx([0.25 * RATE])  # epoch 3 of 3 only
+    assert len(start.weights) == len(kill.weights) > 0
+    for resumed, killed in zip(start.weights, kill.weights):
+        np.testing.assert_array_equal(resumed, killed)
 
     published = training.read_history(tmp_path / "resumed" / training.HISTORY_CSV)
     assert published["epoch"] == [0.0, 1.0, 2.0]
