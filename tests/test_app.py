@@ -15,7 +15,7 @@ from conftest import REAL_ARCHIVE
 from script_runner import run_script
 
 import sentiment_lstm
-from sentiment_lstm import evaluation, training
+from sentiment_lstm import evaluation, model, training
 from sentiment_lstm.config import Config
 
 TRAIN_FLAGS = ["--data", str(REAL_ARCHIVE), "--limit", "1000", "--epochs", "1", "--units", "8",
@@ -187,7 +187,7 @@ def test_serve_length_republishes_the_model_reading_whole_reviews(trained, tmp_p
 
     long_review = "A wonderful film. " * 20 + "Awful, dull, a waste. " * 60  # over 100 tokens
     old, new = sentiment_lstm.load(model_dir), sentiment_lstm.load(out)
-    token_model, vectorizer = new.model.get_layer("token_model"), old.model.layers[1]
+    token_model, vectorizer = model.parts(new.model)  # the same weights and vocabulary as the old model's
     tokens = vectorizer(tf.constant([long_review]))
     assert tokens.shape[1] > 100
     np.testing.assert_allclose(new.predict_proba([long_review]), token_model(tokens).numpy(), atol=1e-5)
