@@ -1,8 +1,9 @@
 """IMDB sentiment classifier: Embedding -> recurrent layer -> Dense(2, softmax).
 
-The pipeline, one module per step: `data` -> `text` -> `model` -> `training`
--> `evaluation` -> `export` -> `inference`. The scripts `train.py`,
-`evaluate.py` and `predict.py` drive it.
+The recurrent engine, the seed's equations as Keras layers, is `sentiment_lstm.rnn`.
+The application is one module per step of the pipeline: `data` -> `text` -> `model`
+-> `training` -> `evaluation` -> `export` -> `inference`; `cli` is the
+`sentiment-lstm` command, which `train.py`, `evaluate.py` and `predict.py` also run.
 
 Example:
 
@@ -10,21 +11,19 @@ Example:
 >>> sentiment_lstm.load("models/imdb_lstm").predict(["What a great film!"])
 [{'label': 'positive', 'score': 0.97...}]
 
-Importing the package registers its Keras objects (tokenizer, recurrent and
-padding layers), so `keras.saving.load_model("model.keras")` loads a
-trained model in safe mode. `load` imports the inference code on first use.
+Importing the package is cheap: it loads neither TensorFlow nor Keras. `load` does,
+on first use. To load `model.keras` with `keras.saving.load_model` directly, import
+`sentiment_lstm.model` first: it registers the project's Keras objects.
 """
-from sentiment_lstm.startup import import_tensorflow
-
-import_tensorflow()  # before Keras loads it: quietly, when TF_CPP_MIN_LOG_LEVEL says so
-
-from sentiment_lstm import layers, model, text  # noqa: E402, F401  register the Keras objects of model.keras
-
-__all__ = ["load"]
+__version__ = "1.0.0"
+__all__ = ["load", "__version__"]
 
 
 def load(model_dir):
     """The `inference.SentimentClassifier` saved in `model_dir` (see `inference.load`)."""
+    from sentiment_lstm import startup
+
+    startup.import_tensorflow()  # quietly, when TF_CPP_MIN_LOG_LEVEL asks for quiet
     from sentiment_lstm import inference
 
     return inference.load(model_dir)

@@ -43,7 +43,9 @@ class Config:
     True
     """
 
-    # Run: where data comes from and where the model goes.
+    # Run: the recipe, where data comes from and where the model goes.
+    recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, best, gru, rnn, "
+                          "keras-lstm) or a .toml file of these settings; flags given beside it override it")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
     data: str = _option(None, "IMDB archive or aclImdb/ folder (default: found automatically)")
@@ -179,15 +181,19 @@ def check(f, value):
 
 
 def make_parser(parser):
-    """Add one flag per `Config` field to the `argparse` `parser`; return it."""
+    """Add one flag per `Config` field to the `argparse` `parser`; return it.
+
+    Flags the user does not give are left out of the parsed namespace (argparse's
+    SUPPRESS), so `from_args` can tell them from the defaults a recipe replaces.
+    """
     for f in dataclasses.fields(Config):
         flag = "--" + flag_name(f.name)
+        default = "" if f.default is None else f" (default: {f.default})".replace("%", "%%")
         if f.type is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
-                                help=f.metadata["help"])
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=f.metadata["help"] + default)
         else:
-            default = "" if f.default is None else " (default: %(default)s)"
-            parser.add_argument(flag, type=parse_type(f.name), default=f.default,
+            parser.add_argument(flag, type=parse_type(f.name), default=argparse.SUPPRESS,
                                 help=f.metadata["help"] + default,
                                 metavar="|".join(f.metadata["choices"] or [f.name.upper()]))
     return parser
@@ -213,6 +219,13 @@ def parse_type(name):
 
 
 def from_args(args):
-    """The `Config` of parsed command-line `args`."""
+    """The `Config` of command-line `args` parsed by `make_parser`'s flags: the
+    defaults, replaced by `--recipe`'s values (`recipe.py`), replaced by the flags given."""
     names = {f.name for f in dataclasses.fields(Config)}
-    return Config(**{k: v for k, v in vars(args).items() if k in names})
+    given = {k: v for k, v in vars(args).items() if k in names}
+    values = {}
+    if given.get("recipe") is not None:
+        from sentiment_lstm import recipe
+
+        values = recipe.load(given["recipe"])
+    return Config(**{**values, **given})

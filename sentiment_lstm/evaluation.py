@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn import metrics as skmetrics
 
-from sentiment_lstm import data, inference
+from sentiment_lstm import card, data, inference
 from sentiment_lstm.export import atomic_file
 from sentiment_lstm.errors import UserError
 
@@ -49,7 +49,15 @@ def evaluate(model_dir, data_path=None, limit=None, seed=0):
                                           target_names=classifier.labels, digits=4,
                                           zero_division=0))
     write_report(model_dir, labels, probabilities, results, classifier.labels)
+    card.write(model_dir, results, evaluated_on=describe(data_path, limit))
     return results
+
+
+def describe(data_path, limit):
+    """What an evaluation ran on, for the model card: "the IMDB test split" and so on."""
+    where = f"the table {Path(data_path).name}" if data_path is not None and Path(
+        data_path).suffix.lower() in TABLE_SUFFIXES else "the IMDB test split"
+    return where if limit is None else f"{where}, at most {limit} of its reviews"
 
 
 def load_labeled(path=None, limit=None, seed=0):

@@ -6,6 +6,7 @@ A model directory holds
     saved_model/   the same as a TensorFlow SavedModel: `serve` and `serving_default`
                    take a 1-D tf.string batch of reviews, return (N, 2) float32
     config.json    hyperparameters, vocabulary size, labels, library versions
+    MODEL_CARD.md  the model card (`card.py`), from config.json (and metrics.json)
 
 plus what `training` adds (history, logs, curves). Everything is written into a
 temporary sibling directory that then replaces the old one by renames, so a crash
@@ -26,6 +27,56 @@ MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 CONFIG_FILE = "config.json"
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn")
+HISTORY_FILES = ("history.csv", "history.json", "training_curves.png", "logs")  # what training adds
+
+
+def publish_model(directory, end_to_end, config, vocabulary_size, add=None):
+    """Publish `end_to_end` to `directory` atomically (`publish_dir`): `write_model`, the
+    model card, then `add(staging)` for what else the directory holds (the history)."""
+    from sentiment_lstm import card
+
+    final = check_replaceable(directory)
+
+    def write(staging):
+        write_model(staging, end_to_end, config, vocabulary_size)
+        if add is not None:
+            add(staging)
+        card.write(staging, name=final)
+
+    return publish_dir(final, write)
+
+
+def republish(model_dir, out, serve_max_length):
+    """Publish the model of `model_dir` again to `out`, reading `serve_max_length` tokens
+    per review when it serves (0: the whole review): the same weights, vocabulary and
+    n-gram keys, its config with `serve_max_length` and `model_dir` updated, and its
+    training history. `model_dir` is left as it is; an old evaluation's metrics are not
+    carried over (they were the other length's).
+
+    Raises:
+        UserError: `out` is `model_dir` or inside it.
+    """
+    import dataclasses
+
+    from sentiment_lstm import inference, model
+
+    source, out = Path(model_dir), Path(out)
+    classifier = inference.load(source)
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise UserError("--out must be a directory outside the model's own, which is left as it is.")
+    config = dataclasses.replace(classifier.config, serve_max_length=serve_max_length, model_dir=str(out))
+    token_model, vectorizer = model.parts(classifier.model)
+    end_to_end = model.build_end_to_end(token_model, vectorizer, config.serve_length)
+
+    def copy_history(directory):
+        for name in HISTORY_FILES:
+            if (source / name).is_dir():
+                shutil.copytree(source / name, directory / name)
+            elif (source / name).is_file():
+                shutil.copy(source / name, directory / name)
+
+    publish_model(out, end_to_end, config, vectorizer.vocabulary_size(), add=copy_history)
+    return config
 
 
 def publish_dir(directory, write):

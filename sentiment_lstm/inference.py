@@ -64,7 +64,6 @@ def load(model_dir):
     path = model_dir / export.MODEL_FILE
     if not path.is_file():
         raise UserError(f"{model_dir} is not a complete model directory: it has no {path.name}.")
-    model.recurrent_layer_class(config.cell)  # registers the layer class with Keras
     try:
         end_to_end = keras.saving.load_model(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:

@@ -4,30 +4,28 @@
 `build_end_to_end` wraps it with the same tokenization into a model that takes raw
 review strings, which is what is saved, exported and served.
 """
-import importlib
 import math
 
 import keras
 
-from sentiment_lstm import lazy_adam, ngrams, text
+from sentiment_lstm import lazy_adam, ngrams, rnn, text
 from sentiment_lstm.config import POOLINGS, Config
 from sentiment_lstm.data import LABELS
 
-# --cell -> (module, class) of the recurrent layer, imported only when used.
+# --cell -> the recurrent layer: the project's (`sentiment_lstm.rnn`), or Keras' own.
 RECURRENT_LAYERS = {
-    "lstm": ("sentiment_lstm.layers", "LSTM"),
-    "gru": ("sentiment_lstm.layers", "GRU"),
-    "rnn": ("sentiment_lstm.layers", "SimpleRNN"),
-    "keras-lstm": ("keras.layers", "LSTM"),
+    "lstm": rnn.LSTM,
+    "gru": rnn.GRU,
+    "rnn": rnn.SimpleRNN,
+    "keras-lstm": keras.layers.LSTM,
 }
 
 
 def recurrent_layer_class(cell):
-    """The layer class of `--cell` name `cell`; importing it registers it with Keras."""
+    """The layer class of `--cell` name `cell`."""
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"`cell` must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
-    module, name = RECURRENT_LAYERS[cell]
-    return getattr(importlib.import_module(module), name)
+    return RECURRENT_LAYERS[cell]
 
 
 def build_token_model(vocabulary_size, config=None, ngram_keys=None):

@@ -31,11 +31,7 @@ import tensorflow as tf
 
 from sentiment_lstm import data, export, model, ngrams, pretrain, teacher, text
 
-HISTORY_CSV = "history.csv"
-HISTORY_JSON = "history.json"
-CURVES_PNG = "training_curves.png"
-LOGS_DIR = "logs"
-HISTORY_FILES = (HISTORY_CSV, HISTORY_JSON, CURVES_PNG, LOGS_DIR)  # what `write_history` adds to a model dir
+HISTORY_CSV, HISTORY_JSON, CURVES_PNG, LOGS_DIR = export.HISTORY_FILES  # what `write_history` adds
 MONITOR = "val_loss"
 
 
@@ -78,12 +74,8 @@ def train(config, callbacks=()):
     if best.exists():  # the best epoch may predate a restart, which EarlyStopping forgets
         token_model.load_weights(best)
     end_to_end = model.build_end_to_end(token_model, vectorizer, config.serve_length)
-
-    def write(directory):
-        export.write_model(directory, end_to_end, config, vectorizer.vocabulary_size())
-        write_history(directory, work)
-
-    export.publish_dir(model_dir, write)
+    export.publish_model(model_dir, end_to_end, config, vectorizer.vocabulary_size(),
+                         add=lambda directory: write_history(directory, work))
     shutil.rmtree(work, ignore_errors=True)
     return history
 
@@ -93,11 +85,7 @@ def read_splits(config):
     (`config.limit` of it) less the seeded validation split (None with `val_fraction` 0),
     and the vocabulary adapted on the training reviews alone."""
     source = data.resolve_source(config.data)
-    reviews = data.load_reviews(source, "train", limit=config.limit, seed=config.seed)
-    if config.val_fraction:
-        train_reviews, val_reviews = data.split_validation(reviews, config.val_fraction, seed=config.seed)
-    else:
-        train_reviews, val_reviews = reviews, None
+    train_reviews, val_reviews = data.training_splits(source, config.limit, config.val_fraction, config.seed)
     vectorizer = text.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
     return source, train_reviews, val_reviews, vectorizer
 

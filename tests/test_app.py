@@ -48,7 +48,7 @@ def test_train_publishes_a_complete_model_dir(trained):
     assert b"val_loss" in result.stdout  # verbose=2 without a TTY: one line per epoch
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "saved_model", "config.json", "history.json", "history.csv",
-        "training_curves.png", "logs"}
+        "training_curves.png", "logs", "MODEL_CARD.md"}
     saved = json.loads((model_dir / "config.json").read_text())
     assert Config.from_json((model_dir / "config.json").read_text()) == Config(
         data=str(REAL_ARCHIVE), limit=1000, epochs=1, units=8, embed_dim=16, max_tokens=5000,

@@ -1,15 +1,11 @@
-"""Tests of config.py, model.py, export.py and inference.py on tiny synthetic data (no training)."""
-import argparse
-import json
-
+"""model.py: the token model, pooling, padding, and the end-to-end model on raw strings."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import cli, export, inference, layers, model, text
-from sentiment_lstm.config import Config, from_args, make_parser
-from sentiment_lstm.data import LABELS
+from sentiment_lstm import model, rnn, text
+from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
 TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
@@ -24,56 +20,8 @@ def end_to_end():
     return model.build_end_to_end(token_model, vectorizer, max_length=5)
 
 
-# --- config.py ---------------------------------------------------------------------------
-
-
-def test_config_json_round_trip():
-    config = Config(cell="gru", layers=2, bidirectional=True, limit=100, learning_rate=3e-4)
-    saved = config.to_json(vocabulary_size=123, labels=list(LABELS))
-    assert json.loads(saved)["vocabulary_size"] == 123
-    assert Config.from_json(saved) == config
-    assert Config.from_json(saved) != Config()
-
-
-def test_flags_are_generated_from_the_fields():
-    parser = make_parser(cli.ArgumentParser())
-    assert from_args(parser.parse_args([])) == Config()
-    args = parser.parse_args(["--cell", "rnn", "--units", "8", "--bidirectional", "--no-bucket",
-                              "--learning-rate", "0.01", "--model-dir", "out"])
-    assert from_args(args) == Config(cell="rnn", units=8, bidirectional=True, bucket=False,
-                                     learning_rate=0.01, model_dir="out")
-    assert from_args(args).output_dir == "out"
-    assert Config(name="x").output_dir == "models/x"
-
-
-@pytest.mark.parametrize("flags, message", [
-    (["--epochs", "-1"], "error: argument --epochs: must be at least 1, not -1\n"),
-    (["--cell", "foo"], "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, not 'foo'\n"),
-    (["--units", "many"], "error: argument --units: expected int, got 'many'\n"),
-    (["--val-fraction", "nan"], "error: argument --val-fraction: must be a finite number, not nan\n"),
-])
-def test_bad_flag_is_one_line_and_exit_2(flags, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        make_parser(cli.ArgumentParser()).parse_args(flags)
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err == message
-
-
-def test_config_checks_values_and_combinations():
-    with pytest.raises(UserError, match="--dropout must be at most 0.9, not 1.5"):
-        Config(dropout=1.5)
-    with pytest.raises(UserError, match="--jit-compile needs --no-deterministic"):
-        Config(jit_compile=True)
-    with pytest.raises(UserError, match="keras-lstm"):
-        Config(jit_compile=True, deterministic=False, cell="keras-lstm")
-    assert Config(jit_compile=True, deterministic=False).jit_compile
-
-
-# --- model.py ----------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("cell, expected", [
-    ("lstm", layers.LSTM), ("gru", layers.GRU), ("rnn", layers.SimpleRNN),
+    ("lstm", rnn.LSTM), ("gru", rnn.GRU), ("rnn", rnn.SimpleRNN),
     ("keras-lstm", keras.layers.LSTM)])
 def test_cell_flag_picks_the_layer_class(cell, expected):
     assert model.recurrent_layer_class(cell) is expected
@@ -96,8 +44,15 @@ def test_token_model_gives_probabilities(cell, bidirectional, stacked):
     tokens = np.array([[5, 9, 2, 0, 0], [7, 7, 7, 7, 7], [0, 0, 0, 0, 0]], "int32")
     probabilities = keras.ops.convert_to_numpy(built(tokens))
     assert probabilities.shape == (3, 2)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
-    assert (probabilities > 0).all()
+    # The head by hand: softmax(W r + b) of the review vector r the recurrent layers give,
+    # with inference's dropout off (a mis-wired or dropping head fails here).
+    head = built.get_layer("probabilities")
+    review_vector = keras.Model(built.input, head.input)(tokens)
+    W, b = head.get_weights()
+    scores = keras.ops.convert_to_numpy(review_vector) @ W + b
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(1, keepdims=True), atol=1e-6)
+    assert not np.allclose(probabilities[0], probabilities[1], atol=1e-6)  # the tokens matter
     if bidirectional:
         wrappers = [layer for layer in built.layers if isinstance(layer, keras.layers.Bidirectional)]
         assert len(wrappers) == stacked
@@ -215,177 +170,3 @@ def test_end_to_end_reloads_in_safe_mode(end_to_end, tmp_path):
     np.testing.assert_allclose(reloaded(batch), end_to_end(batch), atol=1e-6)
 
 
-# --- export.py ---------------------------------------------------------------------------
-
-
-def hidden_siblings(directory):
-    return sorted(p.name for p in directory.parent.iterdir() if p.name.startswith("."))
-
-
-def test_publish_dir_replaces_the_old_directory(tmp_path):
-    target = tmp_path / "model"
-    export.publish_dir(target, lambda d: [(d / name).write_text("old")
-                                          for name in ("config.json", "metrics.json")])
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
-    assert [p.name for p in target.iterdir()] == ["config.json"]
-    assert (target / "config.json").read_text() == "new"
-    assert hidden_siblings(target) == []
-
-
-def test_publish_dir_keeps_the_old_directory_when_writing_fails(tmp_path):
-    target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
-
-    def fail_halfway(directory):
-        (directory / "config.json").write_text("half")
-        raise OSError(28, "No space left on device")
-
-    with pytest.raises(OSError, match="No space left"):
-        export.publish_dir(target, fail_halfway)
-    assert (target / "config.json").read_text() == "old"
-    assert hidden_siblings(target) == []
-
-
-def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, monkeypatch):
-    target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
-    real_replace, calls = export.os.replace, []
-
-    def replace(source, destination):  # the 2nd rename (new -> target) fails
-        calls.append(source)
-        if len(calls) == 2:
-            raise PermissionError(13, "Permission denied")
-        real_replace(source, destination)
-
-    monkeypatch.setattr(export.os, "replace", replace)
-    with pytest.raises(PermissionError):
-        export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
-    assert (target / "config.json").read_text() == "old"
-    assert hidden_siblings(target) == []
-
-
-def test_publish_dir_never_replaces_other_files(tmp_path, monkeypatch):
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "todo.txt").write_text("keep me")
-    with pytest.raises(UserError, match="already holds files that are not a trained model"):
-        export.publish_dir(tmp_path / "notes", lambda d: None)
-    monkeypatch.chdir(tmp_path / "notes")
-    with pytest.raises(UserError, match="already holds files"):
-        export.check_replaceable(".")
-    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
-    (tmp_path / "empty").mkdir()
-    assert export.check_replaceable("../empty") == tmp_path / "empty"
-
-
-def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
-    path = tmp_path / "metrics.json"
-    with export.atomic_file(path) as tmp:
-        tmp.write_text('{"accuracy": 0.9}')
-    with pytest.raises(RuntimeError):
-        with export.atomic_file(path) as tmp:
-            tmp.write_text('{"accur')
-            raise RuntimeError("killed")
-    assert json.loads(path.read_text()) == {"accuracy": 0.9}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
-
-
-def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeypatch):
-    target = tmp_path / "model"
-    export.publish_dir(target, lambda d: export.write_model(d, end_to_end, TINY, 20))
-    before = inference.load(target).predict_proba(TEXTS)
-    old_config = (target / export.CONFIG_FILE).read_text()
-
-    def failing_export(self, *args, **kwargs):  # model.keras is written, then this fails
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(keras.Model, "export", failing_export)
-    with pytest.raises(OSError):
-        export.publish_dir(target, lambda d: export.write_model(d, end_to_end, Config(), 20))
-    assert (target / export.CONFIG_FILE).read_text() == old_config
-    assert (target / export.SAVED_MODEL_DIR / "saved_model.pb").is_file()
-    np.testing.assert_allclose(inference.load(target).predict_proba(TEXTS), before, atol=1e-6)
-    assert hidden_siblings(target) == []
-
-
-# --- inference.py ------------------------------------------------------------------------
-
-
-def test_predict_gives_the_label_and_its_probability(end_to_end):
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
-    reviews = TEXTS + ["", "x" * 10_000]
-    probabilities = classifier.predict_proba(reviews)
-    predictions = classifier.predict(reviews)
-    assert probabilities.shape == (len(reviews), 2) and probabilities.dtype == np.float32
-    for prediction, row in zip(predictions, probabilities):
-        assert set(prediction) == {"label", "score"}
-        assert prediction["label"] == LABELS[int(np.argmax(row))]
-        assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-7)
-        assert 0.5 <= prediction["score"] <= 1.0
-    assert classifier.predict([]) == []
-    assert classifier.predict_proba([]).shape == (0, 2)
-
-
-def test_read_texts_decodes_any_bytes(tmp_path, monkeypatch):
-    path = tmp_path / "reviews.txt"
-    path.write_bytes(b"good\r\n\xff\xfe broken bytes\n\nlast without newline")
-    assert inference.read_texts(["first"], [str(path)]) == [
-        "first", "good", "\ufffd\ufffd broken bytes", "", "last without newline"]
-    (tmp_path / "empty.txt").write_bytes(b"")
-    assert inference.read_texts(files=[str(tmp_path / "empty.txt")]) == []
-    monkeypatch.setattr("sys.stdin", argparse.Namespace(buffer=argparse.Namespace(
-        read=lambda: "émoji 😀\n".encode())))
-    assert inference.read_texts(["-"]) == ["émoji 😀"]
-    with pytest.raises(UserError, match="Cannot read"):
-        inference.read_texts(files=[str(tmp_path / "missing.txt")])
-
-
-def test_load_reports_a_bad_model_dir_in_one_sentence(tmp_path):
-    with pytest.raises(UserError, match="There is no model directory"):
-        inference.load(tmp_path / "missing")
-    with pytest.raises(UserError, match="has no config.json"):
-        inference.load(tmp_path)
-    (tmp_path / "config.json").write_text("{not json")
-    with pytest.raises(UserError, match="config.json is corrupt"):
-        inference.load(tmp_path)
-    (tmp_path / "config.json").write_text(Config().to_json(labels=list(LABELS)))
-    with pytest.raises(UserError, match="has no model.keras"):
-        inference.load(tmp_path)
-    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(UserError, match="model.keras is corrupt"):
-        inference.load(tmp_path)
-
-
-def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_folder, tmp_path):
-    """`train(serve_max_length=0)` publishes a model reading whole reviews; `scripts/serve_length.py`
-    republishes a clipped one with the same weights, reading whole reviews too."""
-    from script_runner import run_script
-
-    from sentiment_lstm import training
-
-    review = "Dull plot. " * 3 + "A joy, a great film! " * 10  # longer than the 2 tokens trained on
-    common = dict(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, max_length=2,
-                  deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(Config(serve_max_length=0, model_dir=str(tmp_path / "whole"), **common))
-    training.train(Config(model_dir=str(tmp_path / "clipped"), **common))
-    for name, steps in (("whole", None), ("clipped", 2)):
-        served = inference.load(tmp_path / name).model
-        token_model, vectorizer = model.parts(served)
-        assert ("clip_tokens" in [layer.name for layer in served.layers]) == (steps is not None)
-        tokens = vectorizer(tf.constant([review]))
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(served(tf.constant([review]))),
-                                   keras.ops.convert_to_numpy(token_model(tokens[:, :steps])), atol=1e-6)
-
-    out = tmp_path / "republished"
-    result = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
-                        "--out", str(out))
-    assert result.returncode == 0, result.stderr.decode()
-    clipped, republished = inference.load(tmp_path / "clipped"), inference.load(out)
-    assert republished.config.serve_length is None and republished.config.model_dir == str(out)
-    token_model, vectorizer = model.parts(clipped.model)
-    np.testing.assert_allclose(republished.predict_proba([review]),
-                               keras.ops.convert_to_numpy(token_model(vectorizer(tf.constant([review])))),
-                               atol=1e-6)
-    inside = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
-                        "--out", str(tmp_path / "clipped" / "sub"))
-    assert inside.returncode == 1 and inside.stderr.decode().count("\n") == 1
-    assert not (tmp_path / "clipped" / "sub").exists()

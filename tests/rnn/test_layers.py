@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from sentiment_lstm import layers
+from sentiment_lstm.rnn import layers
 
 PAIRS = [
     (layers.SimpleRNN, keras.layers.SimpleRNN),
@@ -168,8 +168,8 @@ def test_gradients_match_keras(ours, theirs, mask, return_sequences):
 
 
 def test_only_the_lstm_cell_itself_is_fused():
-    from sentiment_lstm import fused
-    from sentiment_lstm.cells import LSTMCell
+    from sentiment_lstm.rnn import fused
+    from sentiment_lstm.rnn.cells import LSTMCell
 
     class PeepholeLike(LSTMCell):  # a subclass may change the equations
         pass
@@ -287,7 +287,20 @@ def test_parity_under_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not parity_under_jax"],
-        cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=900,
+        cwd=Path(__file__).parents[2], env=env, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
+
+
+def test_engine_under_jax_does_not_import_tensorflow():
+    """`sentiment_lstm.rnn` runs a layer under JAX without loading TensorFlow (its
+    packed path is imported only where it runs)."""
+    pytest.importorskip("jax", reason="jax is not installed")
+    code = ("import sys, numpy as np; from sentiment_lstm import rnn; "
+            "h = rnn.LSTM(3)(np.ones((2, 4, 5), 'float32'), training=True); "
+            "print(tuple(h.shape), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2],
+                            env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-3:] == ["(2,", "3)", "False"]

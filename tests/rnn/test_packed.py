@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm import fused, layers, packed
-from sentiment_lstm.cells import LSTMCell
+from sentiment_lstm.rnn import fused, layers, packed
+from sentiment_lstm.rnn.cells import LSTMCell
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the packed path is TensorFlow's")

@@ -31,7 +31,7 @@ under XLA (the shapes depend on the data); `applies()` says when.
 import keras
 import tensorflow as tf
 
-from sentiment_lstm import fused
+from sentiment_lstm.rnn import fused
 
 BLOCK = 8  # steps per loop iteration
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm import layers
-from sentiment_lstm.gradients import input_gradient_norms, set_forget_bias
+from sentiment_lstm.rnn import layers
+from sentiment_lstm.rnn.gradients import input_gradient_norms, set_forget_bias
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients are measured with TensorFlow")
 

@@ -1,6 +1,6 @@
 """Validation accuracy of a trained model by how many tokens per review it reads when serving.
 
-    python benchmarks/serving_lengths.py DIR [--lengths 400 600 800 0] [--split validation|test] [--out FILE]
+    python scripts/serving_lengths.py DIR [--lengths 400 600 800 0] [--split validation|test] [--out FILE]
 
 Training reads the first `--max-length` tokens of each review (400 in the best
 recipe; 13% of IMDB's reviews are longer); the saved model may read another number
@@ -9,15 +9,16 @@ at each length given, on the validation split its run held out (the test split o
 with `--split test`, for a length already chosen), so the serving length is chosen
 like any other hyperparameter.
 """
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs; set before it loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.linear_branch import held_out  # noqa: E402
-from sentiment_lstm import cli, config  # noqa: E402
+from sentiment_lstm import cli, config, startup  # noqa: E402
 
 
 def main(argv=None):
@@ -30,12 +31,13 @@ def main(argv=None):
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
     parser.add_argument("--out", help="also write the figures, with commit, machine and versions, to this JSON file")
     args = parser.parse_args(argv)
+    startup.import_tensorflow()
 
     import sentiment_lstm
-    from sentiment_lstm import inference, model
+    from sentiment_lstm import data, inference, model
 
     classifier = sentiment_lstm.load(args.model_dir)
-    reviews = held_out(args.model_dir, classifier.config, args.split, args.data)
+    reviews = data.held_out(classifier.config, args.split, args.data)
     texts, y = list(reviews.texts), np.asarray(reviews.labels)
     token_model, vectorizer = model.parts(classifier.model)
     report = {"split": args.split, "reviews": len(y), "trained_max_length": classifier.config.max_length,
@@ -47,7 +49,7 @@ def main(argv=None):
         report["accuracy_by_length"][str(length)] = accuracy
         print(f"{length or 'whole review'}: {accuracy:.4f}", flush=True)
     if args.out:
-        from benchmarks.environment import describe, write_json
+        from benchmarks.environment import describe, write_json  # commit, machine and versions
 
         write_json(args.out, {**report, **describe()})
     return report

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm.cells import GRUCell, LSTMCell, SimpleRNNCell
+from sentiment_lstm.rnn.cells import GRUCell, LSTMCell, SimpleRNNCell
 
 PAIRS = [
     (SimpleRNNCell, keras.layers.SimpleRNNCell),

@@ -24,9 +24,9 @@ weights, same masking semantics) but:
 import keras
 from keras import ops
 
-from sentiment_lstm import fused, packed
-from sentiment_lstm.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
-from sentiment_lstm.loop import time_loop
+from sentiment_lstm.rnn import fused
+from sentiment_lstm.rnn.cells import PACKAGE, GRUCell, LSTMCell, SimpleRNNCell
+from sentiment_lstm.rnn.loop import time_loop
 
 
 class Recurrent(keras.layers.Layer):
@@ -52,7 +52,6 @@ class Recurrent(keras.layers.Layer):
     """
 
     cell_class = None
-    fuse = True  # use fused.py / packed.py where they apply; benchmarks set False to compare
     layer_kwargs = ("name", "dtype", "trainable", "autocast")
 
     def __init__(
@@ -129,13 +128,15 @@ class Recurrent(keras.layers.Layer):
         # Packed sequences (`packed.py`) where they apply: training a standard LSTM on
         # TensorFlow. They read states through the masked path below, all steps valid
         # when there is no mask.
-        pack = training and self.fuse and not everything and packed.applies(cell, recurrent_mask)
+        pack = training and not everything and _packs(cell, recurrent_mask)
         masked = mask is not None or everything or pack
         if masked:
             valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
         order = None if mask is None else _valid_first(valid)  # each row's valid steps first
         names = cell.quantity_names if everything else cell.state_names
         if pack:
+            from sentiment_lstm.rnn import packed  # TensorFlow's: imported only where it runs
+
             lengths = ops.sum(ops.cast(valid, "int32"), axis=1)
             seqs, read = packed.lstm_recurrence(cell, x, lengths, *states, input_mask, steps=order,
                                                 with_c=self.return_state)
@@ -183,7 +184,7 @@ class Recurrent(keras.layers.Layer):
             step, `(time, batch, units)`.
         """
         cell = self.cell
-        if training and self.fuse and fused.fusable(cell, recurrent_mask) and set(names) <= set(cell.state_names):
+        if training and fused.fusable(cell, recurrent_mask) and set(names) <= set(cell.state_names):
             H, C = fused.lstm_recurrence(cell, x_proj, *states)
             return [H[-1], C[-1]], {"h": H, "c": C}
         weights = cell.recurrent_weights()
@@ -222,6 +223,16 @@ class Recurrent(keras.layers.Layer):
             "zero_output_for_mask": self.zero_output_for_mask,
         }
         return {**super().get_config(), **cell_config, **config}
+
+
+def _packs(cell, recurrent_mask):
+    """Whether training runs over packed sequences (`packed.applies`): a standard LSTM
+    on TensorFlow. The backend is checked first, so other backends never import it."""
+    if keras.backend.backend() != "tensorflow" or not fused.fusable(cell, recurrent_mask):
+        return False
+    from sentiment_lstm.rnn import packed
+
+    return packed.applies(cell, recurrent_mask)
 
 
 def _valid_first(valid):

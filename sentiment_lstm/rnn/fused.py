@@ -25,8 +25,8 @@ says when. The tests compare its gradients with Keras' LSTM to 1e-5.
 import keras
 from keras import ops
 
-from sentiment_lstm.cells import LSTMCell
-from sentiment_lstm.loop import time_loop
+from sentiment_lstm.rnn.cells import LSTMCell
+from sentiment_lstm.rnn.loop import time_loop
 
 
 def fusable(cell, recurrent_mask):

@@ -1,0 +1,27 @@
+"""Evaluate a trained model on labeled reviews it has not seen.
+
+    sentiment-lstm evaluate --model-dir DIR [--data PATH] [--limit K]
+
+`--data` is an aclImdb folder or archive (its test split), or a CSV/TSV table of
+text and label; by default the IMDB test split. Prints a classification report
+and writes metrics.json, confusion_matrix.png and roc_curve.png into DIR.
+"""
+from sentiment_lstm import config, startup
+
+HELP = "score a trained model on the IMDB test split or a labeled table"
+
+
+def add_arguments(parser):
+    parser.add_argument("--model-dir", default=config.Config().output_dir,
+                        help="model directory written by train (default: %(default)s)")
+    parser.add_argument("--data", help="aclImdb folder or archive, or a CSV/TSV of text and label "
+                                       "(default: the IMDB test split)")
+    parser.add_argument("--limit", type=config.parse_type("limit"),
+                        help="evaluate on at most this many reviews, balanced")
+
+
+def run(args):
+    startup.import_tensorflow()
+    from sentiment_lstm import evaluation
+
+    evaluation.evaluate(args.model_dir, args.data, args.limit)

@@ -1,0 +1,170 @@
+"""export.py: atomic publishing of a model directory, and republishing with another serving length."""
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sentiment_lstm import export, inference, model, text
+from sentiment_lstm.config import Config
+from sentiment_lstm.errors import UserError
+
+TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
+TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
+
+
+@pytest.fixture(scope="module")
+def end_to_end():
+    """An untrained end-to-end model over a vocabulary adapted on TEXTS, max_length 5."""
+    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
+    token_model = model.build_token_model(vectorizer.vocabulary_size(), TINY)
+    return model.build_end_to_end(token_model, vectorizer, max_length=5)
+
+
+def hidden_siblings(directory):
+    return sorted(p.name for p in directory.parent.iterdir() if p.name.startswith("."))
+
+
+def test_publish_dir_replaces_the_old_directory(tmp_path):
+    target = tmp_path / "model"
+    export.publish_dir(target, lambda d: [(d / name).write_text("old")
+                                          for name in ("config.json", "metrics.json")])
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    assert [p.name for p in target.iterdir()] == ["config.json"]
+    assert (target / "config.json").read_text() == "new"
+    assert hidden_siblings(target) == []
+
+
+def test_publish_dir_keeps_the_old_directory_when_writing_fails(tmp_path):
+    target = tmp_path / "model"
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+
+    def fail_halfway(directory):
+        (directory / "config.json").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        export.publish_dir(target, fail_halfway)
+    assert (target / "config.json").read_text() == "old"
+    assert hidden_siblings(target) == []
+
+
+def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+    real_replace, calls = export.os.replace, []
+
+    def replace(source, destination):  # the 2nd rename (new -> target) fails
+        calls.append(source)
+        if len(calls) == 2:
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(export.os, "replace", replace)
+    with pytest.raises(PermissionError):
+        export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    assert (target / "config.json").read_text() == "old"
+    assert hidden_siblings(target) == []
+
+
+def test_publish_dir_never_replaces_other_files(tmp_path, monkeypatch):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    with pytest.raises(UserError, match="already holds files that are not a trained model"):
+        export.publish_dir(tmp_path / "notes", lambda d: None)
+    monkeypatch.chdir(tmp_path / "notes")
+    with pytest.raises(UserError, match="already holds files"):
+        export.check_replaceable(".")
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert export.check_replaceable("../empty") == tmp_path / "empty"
+
+
+def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "metrics.json"
+    with export.atomic_file(path) as tmp:
+        tmp.write_text('{"accuracy": 0.9}')
+    with pytest.raises(RuntimeError):
+        with export.atomic_file(path) as tmp:
+            tmp.write_text('{"accur')
+            raise RuntimeError("killed")
+    assert json.loads(path.read_text()) == {"accuracy": 0.9}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    export.publish_dir(target, lambda d: export.write_model(d, end_to_end, TINY, 20))
+    before = inference.load(target).predict_proba(TEXTS)
+    old_config = (target / export.CONFIG_FILE).read_text()
+
+    def failing_export(self, *args, **kwargs):  # model.keras is written, then this fails
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "export", failing_export)
+    with pytest.raises(OSError):
+        export.publish_dir(target, lambda d: export.write_model(d, end_to_end, Config(), 20))
+    assert (target / export.CONFIG_FILE).read_text() == old_config
+    assert (target / export.SAVED_MODEL_DIR / "saved_model.pb").is_file()
+    np.testing.assert_allclose(inference.load(target).predict_proba(TEXTS), before, atol=1e-6)
+    assert hidden_siblings(target) == []
+
+
+
+def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_folder, tmp_path):
+    """`train(serve_max_length=0)` publishes a model reading whole reviews; `scripts/serve_length.py`
+    republishes a clipped one with the same weights, reading whole reviews too."""
+    from script_runner import run_script
+
+    from sentiment_lstm import training
+
+    review = "Dull plot. " * 3 + "A joy, a great film! " * 10  # longer than the 2 tokens trained on
+    common = dict(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, max_length=2,
+                  deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
+    training.train(Config(serve_max_length=0, model_dir=str(tmp_path / "whole"), **common))
+    training.train(Config(model_dir=str(tmp_path / "clipped"), **common))
+    for name, steps in (("whole", None), ("clipped", 2)):
+        served = inference.load(tmp_path / name).model
+        token_model, vectorizer = model.parts(served)
+        assert ("clip_tokens" in [layer.name for layer in served.layers]) == (steps is not None)
+        tokens = vectorizer(tf.constant([review]))
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(served(tf.constant([review]))),
+                                   keras.ops.convert_to_numpy(token_model(tokens[:, :steps])), atol=1e-6)
+
+    out = tmp_path / "republished"
+    result = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
+                        "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    clipped, republished = inference.load(tmp_path / "clipped"), inference.load(out)
+    assert republished.config.serve_length is None and republished.config.model_dir == str(out)
+    token_model, vectorizer = model.parts(clipped.model)
+    np.testing.assert_allclose(republished.predict_proba([review]),
+                               keras.ops.convert_to_numpy(token_model(vectorizer(tf.constant([review])))),
+                               atol=1e-6)
+    inside = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
+                        "--out", str(tmp_path / "clipped" / "sub"))
+    assert inside.returncode == 1 and inside.stderr.decode().count("\n") == 1
+    assert not (tmp_path / "clipped" / "sub").exists()
+
+
+def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
+    from sentiment_lstm import card
+
+    saved = json.loads(Config(recipe="best", cell="gru", units=7, bigram_dim=16, teacher="nb-lr",
+                              serve_max_length=0).to_json(vocabulary_size=321, labels=["negative", "positive"],
+                                                          versions={"keras": "3.15.1"}))
+    before = card.render(saved, model_dir="models/x")
+    assert "Recipe: `best`. Reproduce with `sentiment-lstm train --recipe best`" in before
+    assert "Embedding (64-d, 321 tokens) → 1 × GRU (sentiment_lstm.rnn.GRU), 7 units" in before
+    assert "learned 16-d bigram vectors" in before and "nb-lr teacher" in before
+    assert "It reads the whole review" in before
+    assert "Not evaluated yet: `sentiment-lstm evaluate --model-dir models/x`" in before
+    for section in ("Model details", "Intended use", "Out-of-scope use", "Training data", "Training procedure",
+                    "Evaluation data and metrics", "Limitations", "How to load it"):
+        assert f"## {section}" in before
+    metrics = {"accuracy": 0.91676, "precision": 0.908, "recall": 0.928, "f1": 0.918, "roc_auc": 0.97299,
+               "confusion_matrix": [[11324, 1176], [905, 11595]], "n": 25000}
+    after = card.render(saved, metrics, model_dir="models/x")
+    assert "| 91.68% | 0.9080 | 0.9280 | 0.9180 | 0.9730 |" in after
+    assert "On the IMDB test split (25,000 reviews" in after and "Not evaluated yet" not in after
