@@ -1,6 +1,6 @@
 """Seconds per training epoch on IMDB: our pipeline, the plain Keras reference, and PyTorch.
 
-    python benchmarks/epoch_speed.py                # 25,000 training reviews -> benchmarks/epoch_speed.json
+    python benchmarks/epoch_speed.py                # 25,000 training reviews -> benchmarks/results/epoch_speed.json
     python benchmarks/epoch_speed.py --limit 2000   # a quick slice -> benchmarks/out/epoch_speed.json
     python benchmarks/epoch_speed.py --rounds 3     # three interleaved epochs each, medians
 
@@ -48,10 +48,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.flags import positive_int  # noqa: E402
 from sentiment_lstm import cli, config  # noqa: E402
 from sentiment_lstm.errors import UserError  # noqa: E402
 
-DEFAULT_OUT = ROOT / "benchmarks" / "epoch_speed.json"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "epoch_speed.json"
 QUICK_OUT = ROOT / "benchmarks" / "out" / "epoch_speed.json"
 QUICK_LIMIT = 2000
 BARS = {"ours_vs_keras": 2.0, "ours_vs_pytorch": 1.0}
@@ -315,12 +316,12 @@ def make_parser():
     parser.add_argument("--limit", type=config.parse_type("limit"),
                         help="training reviews, balanced (default: all 25,000)")
     parser.add_argument("--quick", action="store_true", help=f"same as --limit {QUICK_LIMIT}")
-    parser.add_argument("--rounds", type=cli.positive_int, default=1,
+    parser.add_argument("--rounds", type=positive_int, default=1,
                         help="interleaved epochs of each pipeline; medians are reported "
                              "(default: %(default)s)")
-    parser.add_argument("--warmup-batches", type=cli.positive_int, default=10,
+    parser.add_argument("--warmup-batches", type=positive_int, default=10,
                         help="batches each pipeline trains on before timing (default: %(default)s)")
-    parser.add_argument("--threads", type=cli.positive_int, default=os.cpu_count(),
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count(),
                         help="PyTorch intra-op threads (default: the machine's cores, %(default)s)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--no-keras-same-threads", action="store_true",
@@ -330,7 +331,7 @@ def make_parser():
                         default=config.Config().deterministic,
                         help="TensorFlow op determinism, as train.py's default (both Keras pipelines)")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
-    parser.add_argument("--out", help="the JSON report (default: benchmarks/epoch_speed.json, "
+    parser.add_argument("--out", help="the JSON report (default: benchmarks/results/epoch_speed.json, "
                                       "or benchmarks/out/epoch_speed.json with --limit/--quick)")
     return parser
 

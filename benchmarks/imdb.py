@@ -1,8 +1,8 @@
 """IMDB in one command: accuracy, training cost and serving speed of every model, one machine.
 
-    python benchmarks/imdb.py                 # full IMDB -> benchmarks/results.json, results.md
+    python benchmarks/imdb.py                 # full IMDB -> benchmarks/results/imdb.json, imdb.md
     python benchmarks/imdb.py --quick         # 2000 train / 2000 test reviews, 2 epochs -> benchmarks/out/
-    python benchmarks/imdb.py --best-flags "--units 128 --bidirectional"
+    python benchmarks/imdb.py --best-recipe path/to/recipe.toml
 
 Entries, in order:
 
@@ -10,10 +10,12 @@ Entries, in order:
                  LogisticRegression(max_iter=1000), fit on the whole training split (no tuning)
     nb-lr        NB-LR (sentiment_lstm/teacher.py, the teacher of train.py --teacher nb-lr),
                  fit on the whole training split: what a taught LSTM is measured against
-    keras-lstm   the seed's model: train.py --cell keras-lstm (keras.layers.LSTM)
-    rnn gru lstm the project's layers: train.py --cell rnn|gru|lstm, defaults otherwise
-    best         the best recipe: train.py <--best-flags> (default: the default lstm flags;
-                 when its settings equal the lstm entry's, the lstm run is reused)
+    keras-lstm   the seed's model: train.py --recipe keras-lstm (keras.layers.LSTM)
+    rnn gru      the project's layers: train.py --recipe rnn|gru, the defaults otherwise
+    lstm         the project's LSTM with the defaults: train.py --recipe default
+    best         the best recipe: train.py --recipe <--best-recipe> (default: best, i.e.
+                 recipes/best.toml; when its settings equal the lstm entry's, the lstm
+                 run is reused)
 
 Each neural model runs in its own processes, from the repository root: `train.py ...
 --model-dir <work>/<name>` (validation split carved from the training split, early
@@ -21,9 +23,10 @@ stopping on it), `evaluate.py --model-dir ...` on the test split (its accuracy i
 reported one), then `imdb.py --run-one serve`, which times the exported SavedModel:
 `tf.saved_model.load(dir/"saved_model").serve(tf.constant([...]))`. The TF-IDF and
 NB-LR baselines each run in one process of their own (`--run-one tfidf|nb-lr`). Peak
-RSS is each process's own, polled while it runs (`TreePeak`; this script imports the
-package's modules without its `__init__`, so no child loads Keras or TensorFlow
-beyond what it needs: none for the n-gram baselines, the SavedModel's for serving).
+RSS is each process's own, polled while it runs (`TreePeak`; importing the package
+loads no TensorFlow, so no child loads Keras or TensorFlow beyond what it needs: none
+for the n-gram baselines, the SavedModel's for serving). The results record each
+neural entry's recipe (its name, file and contents) beside its train.py command.
 
 Reported per entry: test accuracy; training wall time (the whole train.py process:
 start-up, reading the archive, vocabulary, every epoch with its validation pass, and
@@ -47,43 +50,30 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py: TensorFlow's 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _import_without_tensorflow():
-    """Let `sentiment_lstm.<module>` imports skip the package's `__init__`, which imports
-    TensorFlow and Keras (for the Keras registrations of model.keras). Only when this file
-    runs as a script: the TF-IDF process then never loads TensorFlow, and the serving
-    process loads only what the SavedModel needs, so their peak RSS is their own."""
-    import types
-
-    package = types.ModuleType("sentiment_lstm")
-    package.__path__ = [str(ROOT / "sentiment_lstm")]
-    sys.modules["sentiment_lstm"] = package
-
-
-if __name__ == "__main__" and "sentiment_lstm" not in sys.modules:
-    _import_without_tensorflow()
-
 import numpy as np  # noqa: E402
 
+from benchmarks.flags import positive_int  # noqa: E402
 from benchmarks.processes import ChildFailed, last_line, run_child  # noqa: E402
-from sentiment_lstm import cli, config  # noqa: E402
+from sentiment_lstm import cli, config, recipe  # noqa: E402
 from sentiment_lstm.errors import UserError  # noqa: E402
 
-ENTRIES = {  # name -> (label in the table, train.py flags before the benchmark's own)
+ENTRIES = {  # name -> (label in the table, its recipe in recipes/)
     "tfidf": ("TF-IDF + logistic regression", None),
     "nb-lr": ("NB-LR (the teacher of --teacher nb-lr)", None),
-    "keras-lstm": ("seed: keras.layers.LSTM", ["--cell", "keras-lstm"]),
-    "rnn": ("ours: SimpleRNN", ["--cell", "rnn"]),
-    "gru": ("ours: GRU", ["--cell", "gru"]),
-    "lstm": ("ours: LSTM", ["--cell", "lstm"]),
-    "best": ("best recipe (ours: LSTM)", None),  # flags from --best-flags
+    "keras-lstm": ("seed: keras.layers.LSTM", "keras-lstm"),
+    "rnn": ("ours: SimpleRNN", "rnn"),
+    "gru": ("ours: GRU", "gru"),
+    "lstm": ("ours: LSTM", "default"),
+    "best": ("best recipe (ours: LSTM)", None),  # the recipe of --best-recipe
 }
 NGRAM_ENTRIES = ("tfidf", "nb-lr")  # scikit-learn baselines, no train.py
 QUICK = {"limit": 2000, "test_limit": 2000, "epochs": 2}
-BENCHMARK_FLAGS = ("model_dir", "name", "data", "limit")  # set by the benchmark, not --best-flags
-RESULTS_JSON = "results.json"
-RESULTS_MD = "results.md"
-DEFAULT_OUT = ROOT / "benchmarks"
+DEFAULT_BEST_RECIPE = "best"  # recipes/best.toml
+# Config fields that name a run rather than shape it: runs differing only in them are alike.
+RUN_NAMING = ("recipe", "name", "model_dir")
+RESULTS_JSON = "imdb.json"
+RESULTS_MD = "imdb.md"
+DEFAULT_OUT = ROOT / "benchmarks" / "results"
 SCRATCH = ROOT / "benchmarks" / "out"  # git-ignored
 TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
 LOGISTIC = {"max_iter": 1000}
@@ -94,49 +84,80 @@ DASH = "–"
 # Pure parts: flags, percentiles, TF-IDF, results, tables.
 
 
-class _BestFlagsParser(cli.ArgumentParser):
-    """train.py's parser whose mistakes become a `UserError` about --best-flags."""
+class _TrainParser(cli.ArgumentParser):
+    """train.py's parser, whose mistakes become a `UserError`."""
 
     def error(self, message):
-        raise UserError(f"--best-flags: {message}.")
+        raise UserError(f"train.py would reject its flags: {message}.")
 
 
 def parse_train_flags(tokens):
-    """The `Config` that train.py builds from the command-line `tokens` (a list)."""
-    parser = config.make_parser(_BestFlagsParser(prog="train.py", add_help=False))
-    unset = object()
-    parser.set_defaults(**{name: unset for name in BENCHMARK_FLAGS})
-    args = parser.parse_args(list(tokens))
-    given = [name for name in BENCHMARK_FLAGS if getattr(args, name) is not unset]
-    for name in BENCHMARK_FLAGS:
-        if getattr(args, name) is unset:
-            setattr(args, name, None if name != "name" else config.Config().name)
-    try:
-        return config.from_args(args), given
-    except UserError as error:
-        raise UserError(f"--best-flags: {error}") from None
+    """The `Config` that train.py builds from the command-line `tokens` (a list):
+    the defaults, then `--recipe`'s values, then the other flags given."""
+    parser = config.make_parser(_TrainParser(prog="train.py", add_help=False))
+    return config.from_args(parser.parse_args(list(tokens)))
 
 
-def best_flag_tokens(text):
-    """The train.py flags of the best recipe, from the `--best-flags` string.
+def recipe_record(name_or_path):
+    """What the results record of a recipe: `name` (as train.py's `--recipe` is given it:
+    a name in recipes/, else the file's path from the repository root), `file`, the
+    file's contents (`toml`) and its checked `values`.
 
     Raises:
-        UserError: unbalanced quotes, a flag train.py rejects, a flag the benchmark
-            sets itself (--model-dir, --name, --data, --limit), or a cell other than lstm.
+        UserError: no such recipe, or a file `recipe.load` rejects.
+    """
+    path = recipe.path_of(name_or_path)
+    values = recipe.load(path)
+    named = path.resolve() == (recipe.recipes_dir() / f"{path.stem}.toml").resolve()
+    return {"name": path.stem if named else relative(path), "file": relative(path),
+            "toml": path.read_text(encoding="utf-8"), "values": values}
+
+
+def best_recipe(name_or_path):
+    """The `recipe_record` of the `--best-recipe` recipe, checked.
+
+    Raises:
+        UserError: in one sentence naming --best-recipe: no such recipe, a file that
+            train.py would reject (which includes one setting the run options the
+            benchmark sets itself, --model-dir, --data and --limit), or a cell other
+            than lstm.
     """
     try:
-        tokens = shlex.split(text or "")
-    except ValueError as error:
-        raise UserError(f"--best-flags cannot be split into flags ({error}).") from None
-    settings, given = parse_train_flags(tokens)
-    if given:
-        flags = ", ".join("--" + config.flag_name(name) for name in given)
-        raise UserError(f"--best-flags must not set {flags}: the benchmark sets the model "
-                        "directory and the data for every model.")
-    if settings.cell != "lstm":
-        raise UserError(f"--best-flags must keep --cell lstm (the best recipe is the "
-                        f"project's LSTM), not --cell {settings.cell}.")
-    return tokens
+        record = recipe_record(name_or_path)
+        cell = config.Config(**record["values"]).cell
+    except UserError as error:
+        raise UserError(f"--best-recipe {name_or_path}: {error}") from None
+    if cell != "lstm":
+        raise UserError(f"--best-recipe {name_or_path} must keep cell = \"lstm\" (the best recipe "
+                        f"is the project's LSTM), not cell = {cell!r}.")
+    return record
+
+
+def recipe_name(name, settings):
+    """The `--recipe` of neural entry `name`."""
+    return settings["best_recipe"]["name"] if name == "best" else ENTRIES[name][1]
+
+
+def entry_config(name, settings):
+    """The `Config` train.py builds for neural entry `name` (without --model-dir).
+
+    Raises:
+        UserError: train.py would reject the entry's flags (for the best recipe, with
+            the benchmark's --epochs).
+    """
+    try:
+        return parse_train_flags(train_flags(name, settings))
+    except UserError as error:
+        if name != "best":
+            raise
+        raise UserError(f"--best-recipe {settings['best_recipe']['name']}: {error}") from None
+
+
+def same_training(first, second):
+    """Whether Configs `first` and `second` train the same model (they may differ in the
+    recipe they came from, the run's name and its directory)."""
+    blank = {name: getattr(config.Config(), name) for name in RUN_NAMING}
+    return dataclasses.replace(first, **blank) == dataclasses.replace(second, **blank)
 
 
 def common_train_flags(settings):
@@ -152,9 +173,9 @@ def common_train_flags(settings):
 
 
 def train_flags(name, settings):
-    """The train.py flags of neural entry `name` (without --model-dir)."""
-    own = settings["best_flags_tokens"] if name == "best" else ENTRIES[name][1]
-    return [*own, *common_train_flags(settings)]
+    """The train.py flags of neural entry `name` (without --model-dir): its recipe,
+    then the benchmark's data, training limit and epochs, which override the recipe's."""
+    return ["--recipe", recipe_name(name, settings), *common_train_flags(settings)]
 
 
 def evaluate_flags(settings):
@@ -286,12 +307,11 @@ def best_summary(models, settings):
     return {"test_accuracy": entry.get("test_accuracy"), "train_seconds": entry.get("train_seconds"),
             "epochs": entry.get("epochs"), "command": entry["command"],
             "train_flags": train_flags("best", settings),
-            "best_flags": settings["best_flags"], "reused_from": entry.get("reused_from")}
+            "recipe": settings["best_recipe"], "reused_from": entry.get("reused_from")}
 
 
 def assemble(models, settings, environment, complete=True):
-    """The results.json document."""
-    public = {k: v for k, v in settings.items() if k != "best_flags_tokens"}
+    """The results document (benchmarks/results/imdb.json)."""
     return {
         "benchmark": "imdb",
         "complete": complete,
@@ -301,7 +321,7 @@ def assemble(models, settings, environment, complete=True):
         "cores": (environment.get("machine") or {}).get("cores"),
         "versions": environment.get("versions"),
         "environment": environment,
-        "settings": public,
+        "settings": settings,
         "models": models,
         "definitions": DEFINITIONS,
     }
@@ -390,7 +410,7 @@ def describe_data(settings):
     epochs = (f"at most {settings['epochs']} epochs" if settings["epochs"]
               else f"train.py's epochs (at most {config.Config().epochs}, early stopping)")
     fraction = config.Config().val_fraction
-    best = parse_train_flags(shlex.split(settings["best_flags"] or ""))[0].val_fraction  # checked on parsing
+    best = settings["best_recipe"]["values"].get("val_fraction", fraction)  # the benchmark sets no split
     refit = "" if best == fraction else (
         "; the best recipe: all, its epochs fixed by --epochs, no early stopping" if best == 0
         else f"; the best recipe: {1 - best:.0%} train, {best:.0%} validation")
@@ -407,7 +427,7 @@ def describe_cpu(machine):
 
 
 def markdown_report(results):
-    """results.md: what ran where, the table, the answer, and the definitions."""
+    """The markdown report (imdb.md): what ran where, the table, the answer, and the definitions."""
     env = results["environment"]
     machine = env.get("machine") or {}
     versions = env.get("versions") or {}
@@ -434,9 +454,10 @@ def markdown_report(results):
                   "cost in latency?", "", *verdict, ""]
     best = results.get("best_custom_lstm")
     if best:
-        lines += [f"Best recipe: `{best['command']}`"
+        lines += [f"Best recipe `{best['recipe']['file']}`: `{best['command']}`"
                   + (f" (same settings as the {best['reused_from']} entry, whose run it reuses)"
-                     if best.get("reused_from") else ""), ""]
+                     if best.get("reused_from") else ""), "",
+                  "```toml", best["recipe"]["toml"].rstrip("\n"), "```", ""]
     lines += ["Definitions:", ""]
     lines += [f"- {name}: {text}." for name, text in DEFINITIONS.items()]
     return "\n".join(lines) + "\n"
@@ -523,13 +544,15 @@ def run_entry(name, settings, work, reviews_file, done):
         else:
             twin = reusable_twin(name, settings, done)
             if twin is not None:
-                skip = ("name", "label", "command", "hyperparameters")
+                skip = ("name", "label", "command", "recipe", "hyperparameters")
                 entry.update({k: v for k, v in twin.items() if k not in skip})
                 entry["reused_from"] = twin["name"]
                 print(f"[{name}] same settings as {twin['name']}: its run is reused", flush=True)
             else:
                 entry.update(run_neural(name, settings, work, reviews_file))
-            entry["hyperparameters"] = dataclasses.asdict(parse_train_flags(train_flags(name, settings))[0])
+            entry["recipe"] = (settings["best_recipe"] if name == "best"
+                               else recipe_record(recipe_name(name, settings)))
+            entry["hyperparameters"] = dataclasses.asdict(entry_config(name, settings))
     except ChildFailed as failure:
         entry["error"] = str(failure)
         print(f"[{name}] FAILED: {failure}", flush=True)
@@ -539,14 +562,15 @@ def run_entry(name, settings, work, reviews_file, done):
 
 
 def reusable_twin(name, settings, done):
-    """A finished entry trained with exactly the settings of `name` (the best recipe
-    with the default flags is the lstm entry), or None."""
+    """A finished entry whose train.py Config is that of `name` but for its recipe's
+    and run's names (`same_training`: the best recipe `default` is the lstm entry),
+    or None."""
     if name != "best":
         return None
-    mine = parse_train_flags(train_flags("best", settings))[0]
+    mine = entry_config("best", settings)
     for entry in done:
         if entry["name"] in ("lstm",) and not entry.get("error"):
-            if parse_train_flags(train_flags(entry["name"], settings))[0] == mine:
+            if same_training(entry_config(entry["name"], settings), mine):
                 return entry
     return None
 
@@ -601,24 +625,24 @@ def make_parser():
                         help="test reviews, balanced (default: all 25,000)")
     parser.add_argument("--epochs", type=config.parse_type("epochs"),
                         help="maximum epochs of every neural model (default: train.py's)")
-    parser.add_argument("--best-flags", default="", metavar="'FLAGS'",
-                        help="train.py flags of the best recipe, as one string, e.g. "
-                             "--best-flags='--units 128 --bidirectional' (default: none, "
-                             "i.e. the default lstm)")
+    parser.add_argument("--best-recipe", default=DEFAULT_BEST_RECIPE, metavar="NAME_OR_PATH",
+                        help="the best entry's recipe: a name in recipes/ or a .toml file; its "
+                             "cell must be lstm, and --limit, --epochs and --data override it "
+                             "(default: %(default)s, i.e. recipes/best.toml)")
     parser.add_argument("--models", nargs="+", choices=list(ENTRIES), default=list(ENTRIES),
                         metavar="NAME", help=f"entries to run, of {' '.join(ENTRIES)} (default: all)")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
-    parser.add_argument("--out-dir", help="where results.json and results.md go (default: "
-                                          "benchmarks/, or benchmarks/out/ on a slice)")
+    parser.add_argument("--out-dir", help=f"where {RESULTS_JSON} and {RESULTS_MD} go (default: "
+                                          "benchmarks/results/, or benchmarks/out/ on a slice)")
     parser.add_argument("--work-dir", help="models and logs (default: benchmarks/out/imdb)")
     parser.add_argument("--keep-models", action="store_true", help="keep the trained models")
-    parser.add_argument("--inference-reviews", type=cli.positive_int, default=2000,
+    parser.add_argument("--inference-reviews", type=positive_int, default=2000,
                         help="test reviews timed through the models (default: %(default)s)")
-    parser.add_argument("--inference-batch", type=cli.positive_int, default=256,
+    parser.add_argument("--inference-batch", type=positive_int, default=256,
                         help="reviews per batch for throughput (default: %(default)s)")
-    parser.add_argument("--latency-calls", type=cli.positive_int, default=200,
+    parser.add_argument("--latency-calls", type=positive_int, default=200,
                         help="timed single-review calls (default: %(default)s)")
-    parser.add_argument("--warmup-calls", type=cli.positive_int, default=20,
+    parser.add_argument("--warmup-calls", type=positive_int, default=20,
                         help="untimed single-review calls first (default: %(default)s)")
     # Internal: one child process of the benchmark.
     parser.add_argument("--run-one", choices=(*NGRAM_ENTRIES, "serve"), help=argparse.SUPPRESS)
@@ -636,8 +660,7 @@ def settings_from(args, argv):
         "test_limit": (args.test_limit if args.test_limit is not None
                        else (QUICK["test_limit"] if quick else None)),
         "epochs": args.epochs if args.epochs is not None else (QUICK["epochs"] if quick else None),
-        "best_flags": args.best_flags,
-        "best_flags_tokens": best_flag_tokens(args.best_flags),
+        "best_recipe": best_recipe(args.best_recipe),
         "data": None if args.data is None else relative(Path(args.data).expanduser()),
         "models": list(dict.fromkeys(args.models)),
         "inference_reviews": args.inference_reviews,
@@ -650,6 +673,8 @@ def settings_from(args, argv):
     full = settings["limit"] is None and settings["test_limit"] is None
     settings["out_dir"] = relative(args.out_dir or (DEFAULT_OUT if full else SCRATCH))
     settings["work_dir"] = relative(args.work_dir or SCRATCH / "imdb")
+    if "best" in settings["models"]:
+        entry_config("best", settings)  # train.py would take its flags (e.g. with --epochs)
     return settings
 
 
@@ -676,7 +701,7 @@ def main(argv=None):
         return run_one_serve(args)
     try:
         settings = settings_from(args, argv)
-    except UserError as error:  # a bad --best-flags is a bad command line
+    except UserError as error:  # a bad --best-recipe is a bad command line
         parser.error(str(error))
 
     from sentiment_lstm import data

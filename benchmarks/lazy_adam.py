@@ -1,6 +1,6 @@
 """What `--lazy-adam` saves per training step, with bigram and trigram tables.
 
-    python benchmarks/lazy_adam.py      # -> benchmarks/lazy_adam.json
+    python benchmarks/lazy_adam.py      # -> benchmarks/results/lazy_adam.json
 
 Times Keras' training step (`train_on_batch`: forward, gradients, optimizer) of the
 best recipe's model (embedding 128, bigram vectors of 16, 64 units, its dropouts)
@@ -50,7 +50,8 @@ def main():
     parser.add_argument("--length", type=int, default=230, help="tokens per review (IMDB's median is ~230)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", default=str(environment.ROOT / "benchmarks" / "lazy_adam.json"))
+    parser.add_argument("--out", default=str(environment.ROOT / "benchmarks" / "results" / "lazy_adam.json"),
+                        help="the JSON report (default: benchmarks/results/lazy_adam.json)")
     args = parser.parse_args()
     training.set_threads(Config().intra_op_threads)
     rng = np.random.default_rng(0)

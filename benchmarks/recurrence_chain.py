@@ -3,7 +3,7 @@
     python benchmarks/recurrence_chain.py
 
 Times the forward recurrence alone (`LSTMCell.transition`, 64 units) over 200 steps,
-written out in blocks of 8 steps inside a `tf.while_loop`, as `packed.py` runs it:
+written out in blocks of 8 steps inside a `tf.while_loop`, as `rnn/packed.py` runs it:
 plain TensorFlow ops, the same block compiled by XLA (which fuses the elementwise ops
 and removes the per-op dispatch), and plain ops with 32 and 16 rows instead of 64.
 If XLA is no faster, the step is bound by its arithmetic (the `(rows, 64) @ (64, 256)`
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tensorflow as tf  # noqa: E402
 
-from sentiment_lstm.cells import LSTMCell  # noqa: E402
+from sentiment_lstm.rnn.cells import LSTMCell  # noqa: E402
 
 UNITS, BLOCK, BLOCKS = 64, 8, 25
 

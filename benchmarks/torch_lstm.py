@@ -1,6 +1,6 @@
 """The PyTorch side of epoch_speed.py: the same classifier with `nn.LSTM` and packed sequences.
 
-PyTorch is an optional benchmark dependency (`pip install -r benchmarks/requirements.txt`);
+PyTorch is a test and benchmark dependency (`pip install -r requirements-test.txt`);
 without it `availability()` says why the comparison is skipped and nothing here imports it.
 
 Model, mirroring `sentiment_lstm.model.build_token_model(vocab, Config())`:
@@ -12,7 +12,7 @@ cross-entropy), Adam with Keras' learning rate and epsilon (1e-7).
 """
 import numpy as np
 
-INSTALL_HINT = "pip install -r benchmarks/requirements.txt"
+INSTALL_HINT = "pip install -r requirements-test.txt"
 
 
 def availability():

@@ -8,7 +8,7 @@ chooses it before training). This rebuilds a trained model's end-to-end model wi
 same weights, vocabulary and n-gram keys and another clip, and publishes it, with its
 config (`serve_max_length` updated) and its training history, to NEW_DIR, atomically.
 MODEL_DIR is left as it is. Choose N on the validation split
-(`benchmarks/serving_lengths.py`).
+(`scripts/serving_lengths.py`).
 """
 import os
 import sys

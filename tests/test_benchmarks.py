@@ -1,5 +1,5 @@
-"""The benchmarks: tables, percentiles, results schema, TF-IDF, PyTorch skip, and tiny
-runs of the scripts.
+"""The benchmarks: tables, percentiles, results schema, recipes, TF-IDF, PyTorch skip,
+peak memory, and tiny runs of the scripts (and of scripts/serving_lengths.py).
 
 Nothing here trains a real model on real data: results dicts, corpora and folders
 are made up by the tests.
@@ -8,22 +8,25 @@ import json
 import runpy
 import shlex
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import TINY_IMDB, write_imdb_folder
 from script_runner import REPO, run_script
 
-from benchmarks import environment, epoch_speed, imdb, torch_lstm
+from benchmarks import environment, epoch_speed, imdb, processes, torch_lstm
+from sentiment_lstm import recipe
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
 SETTINGS = {
     "quick": False, "limit": None, "test_limit": None, "epochs": None,
-    "best_flags": "--units 128 --bidirectional", "best_flags_tokens": ["--units", "128", "--bidirectional"],
+    "best_recipe": imdb.best_recipe("best"),  # recipes/best.toml
     "data": None, "models": list(imdb.ENTRIES), "inference_reviews": 2000, "inference_batch": 256,
     "latency_calls": 200, "warmup_calls": 20, "keep_models": False,
-    "command": "python benchmarks/imdb.py", "out_dir": "benchmarks", "work_dir": "benchmarks/out/imdb",
+    "command": "python benchmarks/imdb.py", "out_dir": "benchmarks/results", "work_dir": "benchmarks/out/imdb",
 }
 ENVIRONMENT = {"commit": "0123456789abcdef", "uncommitted_changes": False, "date": "2026-01-01T00:00:00+00:00",
                "machine": {"cpu": "Test CPU", "cores": 2, "platform": "Linux"},
@@ -107,67 +110,151 @@ def best_entry(settings):
                  command=imdb.command_line(train, evaluate))
 
 
-def test_results_json_schema_and_best_command_reproduces_flags():
+def test_results_json_schema_and_best_command_reproduces_the_recipe():
     settings = {**SETTINGS, "data": "../shared/data/aclImdb_v1.tar.gz", "epochs": 3}
     results = imdb.assemble([*MODELS[:4], best_entry(settings)], settings, ENVIRONMENT)
-    json.dumps(results)  # serialisable
+    json.loads(json.dumps(results))  # serialisable
     best = results["best_custom_lstm"]
     assert {"test_accuracy", "train_seconds", "command"} <= set(best)
     assert (best["test_accuracy"], best["train_seconds"]) == (0.88, 500.0)
     for key in ("commit", "date", "cores", "versions"):
         assert results[key] is not None
-    assert results["cores"] == 2 and "best_flags_tokens" not in results["settings"]
+    assert results["cores"] == 2
+
+    # The recipe is recorded beside the command: its name, file, contents and values.
+    best_toml = REPO / "recipes" / "best.toml"
+    assert best["recipe"] == {"name": "best", "file": "recipes/best.toml", "toml": best_toml.read_text(),
+                              "values": recipe.load("best")}
+    assert results["settings"]["best_recipe"] == best["recipe"]
+    assert best["train_flags"] == ["--recipe", "best", "--data", "../shared/data/aclImdb_v1.tar.gz",
+                                   "--epochs", "3"]
 
     train_part, evaluate_part = best["command"].split(" && ")
     _, script, *flags = shlex.split(train_part)
     assert script == "train.py"
-    assert flags[-2:] == ["--model-dir", "benchmarks/out/imdb/best"]
-    reproduced, _ = imdb.parse_train_flags(flags)
-    assert reproduced == Config(units=128, bidirectional=True, epochs=3,
-                                data="../shared/data/aclImdb_v1.tar.gz",
-                                model_dir="benchmarks/out/imdb/best")
+    assert flags[:2] == ["--recipe", "best"] and flags[-2:] == ["--model-dir", "benchmarks/out/imdb/best"]
+    reproduced = imdb.parse_train_flags(flags)
+    assert reproduced == Config(**{**recipe.load("best"), "recipe": "best", "epochs": 3,
+                                   "data": "../shared/data/aclImdb_v1.tar.gz",
+                                   "model_dir": "benchmarks/out/imdb/best"})
+    assert (reproduced.teacher, reproduced.max_length, reproduced.serve_max_length) == ("nb-lr", 400, 0)
     assert shlex.split(evaluate_part)[1:4] == ["evaluate.py", "--model-dir", "benchmarks/out/imdb/best"]
 
     report = imdb.markdown_report(results)
     assert imdb.markdown_table(results["models"]) in report
     assert "Is the LSTM better than the simple RNN and the GRU here" in report
+    assert f"Best recipe `recipes/best.toml`: `{best['command']}`" in report
+    assert "```toml\n" + best_toml.read_text().rstrip("\n") + "\n```" in report
 
 
-def test_data_line_names_the_best_recipes_own_split():
-    def line(best_flags):
+def test_every_neural_entry_trains_from_its_recipe():
+    expected = {"keras-lstm": "keras-lstm", "rnn": "rnn", "gru": "gru", "lstm": "default", "best": "best"}
+    for name, recipe_name in expected.items():
+        flags = imdb.train_flags(name, {**SETTINGS, "limit": 2000, "epochs": 2})
+        assert flags == ["--recipe", recipe_name, "--limit", "2000", "--epochs", "2"]
+        settings = imdb.entry_config(name, {**SETTINGS, "limit": 2000, "epochs": 2})
+        assert settings == Config(**{**recipe.load(recipe_name), "recipe": recipe_name, "limit": 2000,
+                                     "epochs": 2})
+    cells = {name: imdb.entry_config(name, SETTINGS).cell for name in expected}
+    assert cells == {"keras-lstm": "keras-lstm", "rnn": "rnn", "gru": "gru", "lstm": "lstm", "best": "lstm"}
+
+
+def write_recipe(folder, name, text):
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_best_recipe_file_is_given_to_train_py_by_its_path(tmp_path):
+    path = write_recipe(tmp_path, "mine", "# my recipe\nunits = 96\nbucket = false\n")
+    record = imdb.best_recipe(str(path))
+    assert record == {"name": str(path), "file": str(path), "toml": "# my recipe\nunits = 96\nbucket = false\n",
+                      "values": {"units": 96, "bucket": False}}
+    settings = {**SETTINGS, "best_recipe": record}
+    assert imdb.train_flags("best", settings) == ["--recipe", str(path)]
+    assert imdb.entry_config("best", settings) == Config(recipe=str(path), units=96, bucket=False)
+
+
+def test_data_line_names_the_best_recipes_own_split(tmp_path):
+    def line(text):
+        best = imdb.best_recipe(str(write_recipe(tmp_path, "line", text)))
         return imdb.describe_data({**SETTINGS, "limit": None, "test_limit": None, "epochs": None,
-                                   "best_flags": best_flags})
+                                   "best_recipe": best})
 
-    assert "the best recipe" not in line("--units 128")
-    assert "the best recipe: all, its epochs fixed by --epochs, no early stopping" in line("--val-fraction 0 --epochs 7")
-    assert "the best recipe: 80% train, 20% validation" in line("--val-fraction 0.2")
+    assert "the best recipe" not in line("units = 128")
+    refit = line("val_fraction = 0\nepochs = 7")
+    assert "the best recipe: all, its epochs fixed by --epochs, no early stopping" in refit
+    assert "the best recipe: 80% train, 20% validation" in line("val-fraction = 0.2")
+    assert "the best recipe" not in imdb.describe_data(SETTINGS)  # recipes/best.toml keeps the split
 
 
 def test_results_without_best_entry_say_so():
     assert imdb.assemble(MODELS[:2], SETTINGS, ENVIRONMENT)["best_custom_lstm"] is None
 
 
-def test_best_flags_reuse_the_lstm_run_only_when_settings_match():
+def test_best_recipe_reuses_the_lstm_run_only_when_settings_match(tmp_path):
     lstm = entry("lstm", 0.87, 450.0, 6, 1650.0, 620.0, 700.0, 5.0, 9.0)
-    default = {**SETTINGS, "best_flags": "", "best_flags_tokens": []}
-    assert imdb.reusable_twin("best", default, [lstm]) is lstm
-    assert imdb.reusable_twin("best", SETTINGS, [lstm]) is None
-    assert imdb.reusable_twin("gru", default, [lstm]) is None
+
+    def best(name_or_path):
+        return {**SETTINGS, "best_recipe": imdb.best_recipe(str(name_or_path))}
+
+    assert imdb.reusable_twin("best", best("default"), [lstm]) is lstm
+    assert imdb.reusable_twin("best", SETTINGS, [lstm]) is None  # recipes/best.toml
+    assert imdb.reusable_twin("gru", best("default"), [lstm]) is None
+    # Another recipe's name, another run name, the defaults written out: the same training.
+    renamed = write_recipe(tmp_path, "renamed", 'name = "other"\nunits = 64\ncell = "lstm"\n')
+    assert imdb.reusable_twin("best", best(renamed), [lstm]) is lstm
+    assert imdb.reusable_twin("best", best(write_recipe(tmp_path, "wider", "units = 65\n")), [lstm]) is None
+    assert imdb.reusable_twin("best", best("default"), [{**lstm, "error": "failed"}]) is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ("--units 0", "--best-flags: argument --units: must be at least 1, not 0."),
-    ("--bogus", "--best-flags: unrecognized arguments: --bogus."),
-    ("--model-dir x --limit 5", "--best-flags must not set --model-dir, --limit"),
-    ("--cell gru", "--best-flags must keep --cell lstm"),
-    ("--units '12", "--best-flags cannot be split into flags"),
-    ("--jit-compile", "--best-flags: --jit-compile needs --no-deterministic"),
-])
-def test_bad_best_flags_are_one_sentence(text, message):
+BAD_RECIPES = [  # (file contents or None for a name, the start of the message after "--best-recipe X")
+    ("units = 0", "The recipe {path} sets 'units' to 0, but --units must be at least 1, not 0."),
+    ("bogus = 1", "The recipe {path} sets 'bogus', which is not a training setting."),
+    ('model_dir = "x"', "The recipe {path} sets 'model_dir', which is a run option, set on the command line."),
+    ("data = 'x'", "The recipe {path} sets 'data', which is a run option"),
+    ("limit = 5", "The recipe {path} sets 'limit', which is a run option"),
+    ("units = [", "The recipe {path} is not valid TOML"),
+    ("jit_compile = true", "--jit-compile needs --no-deterministic"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_RECIPES)
+def test_bad_best_recipes_are_one_sentence(text, message, tmp_path):
+    path = write_recipe(tmp_path, "bad", text + "\n")
     with pytest.raises(UserError) as error:
-        imdb.best_flag_tokens(text)
-    assert str(error.value).startswith(message)
-    assert imdb.best_flag_tokens("--units 96 --no-bucket") == ["--units", "96", "--no-bucket"]
+        imdb.best_recipe(str(path))
+    assert str(error.value).startswith(f"--best-recipe {path}: " + message.format(path=path))
+    assert str(error.value).endswith(".") and "\n" not in str(error.value)
+
+
+def test_best_recipe_must_exist_and_keep_the_lstm(tmp_path):
+    with pytest.raises(UserError, match=r"^--best-recipe nope: There is no recipe named 'nope'; choose one "
+                                        r"of best, default, gru, keras-lstm, rnn or give a \.toml file\.$"):
+        imdb.best_recipe("nope")
+    with pytest.raises(UserError, match=rf"^--best-recipe {tmp_path}/none\.toml: The recipe file .* does not exist\.$"):
+        imdb.best_recipe(str(tmp_path / "none.toml"))
+    for name in ("gru", "rnn", "keras-lstm"):
+        with pytest.raises(UserError) as error:
+            imdb.best_recipe(name)
+        assert str(error.value) == (f'--best-recipe {name} must keep cell = "lstm" (the best recipe is the '
+                                    f"project's LSTM), not cell = {recipe.load(name)['cell']!r}.")
+    assert imdb.best_recipe("default")["values"] == recipe.load("default")
+
+
+def test_best_recipe_is_checked_with_the_benchmarks_epochs(tmp_path):
+    """A cosine schedule over 5 epochs is a fine recipe, but not with --epochs 7."""
+    path = write_recipe(tmp_path, "cosine", 'lr_schedule = "cosine"\nlr_schedule_epochs = 5\nepochs = 5\n')
+    parser = imdb.make_parser()
+    assert imdb.settings_from(parser.parse_args(["--best-recipe", str(path)]), [])["best_recipe"]["values"] == {
+        "lr_schedule": "cosine", "lr_schedule_epochs": 5, "epochs": 5}
+    with pytest.raises(UserError) as error:
+        imdb.settings_from(parser.parse_args(["--best-recipe", str(path), "--epochs", "7"]), [])
+    assert str(error.value) == (f"--best-recipe {path}: --lr-schedule-epochs must be at least --epochs (7), "
+                                "since the cosine schedule reaches 0 after it, not 5.")
+    # Without the best entry its recipe is still checked, but not its train.py flags.
+    args = parser.parse_args(["--best-recipe", str(path), "--epochs", "7", "--models", "lstm"])
+    assert imdb.settings_from(args, [])["models"] == ["lstm"]
 
 
 def test_tfidf_baseline_accuracy_matches_sklearn():
@@ -250,7 +337,7 @@ def test_torch_pipeline_is_skipped_with_a_reason_without_torch(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     torch, reason = torch_lstm.availability()
     assert torch is None
-    assert "PyTorch is not installed" in reason and "benchmarks/requirements.txt" in reason
+    assert "PyTorch is not installed" in reason and "pip install -r requirements-test.txt" in reason
     with pytest.raises(RuntimeError, match="PyTorch is not installed"):
         torch_lstm.TorchLSTMTrainer(100, Config(), threads=1)
     assert epoch_speed.skipped_pytorch(reason) == {"skipped": reason}
@@ -263,7 +350,7 @@ def test_torch_pipeline_is_skipped_with_a_reason_without_torch(monkeypatch):
 
 
 def test_torch_twin_trains_on_padded_batches():
-    torch = pytest.importorskip("torch", reason="PyTorch is optional (benchmarks/requirements.txt)")
+    torch = pytest.importorskip("torch", reason="PyTorch is a test dependency (requirements-test.txt)")
     tokens = np.array([[5, 6, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]], dtype=np.int32)
     assert torch_lstm.lengths_of(tokens).tolist() == [3, 1, 1]
     labels = np.eye(2, dtype=np.float32)[[1, 0, 1]]
@@ -290,17 +377,47 @@ def test_epoch_speed_summary_and_ratios():
     assert ratios["ours_vs_pytorch"]["meets_bar"] is True
 
 
+def touched_block(mib):
+    """`mib` MiB of numpy memory, every page written, so it is resident."""
+    block = np.empty(mib * 2**20, dtype=np.uint8)
+    block[::4096] = 1
+    return block
+
+
 def test_peak_rss_tracks_a_block():
-    with epoch_speed.PeakRSS() as rss:
-        block = bytearray(64 * 2**20)
-        block[::4096] = b"1" * len(block[::4096])
-    del block
-    assert rss.peak_mib > 64
+    """epoch_speed.PeakRSS, in this process (TensorFlow and all): the peak of a block
+    holding 300 MiB for a moment exceeds that of an idle block by about 300 MiB."""
+    with epoch_speed.PeakRSS() as idle:
+        time.sleep(0.1)
+    with epoch_speed.PeakRSS() as busy:
+        block = touched_block(300)
+        time.sleep(0.1)  # time for the sampling thread, where VmHWM cannot be reset
+        del block
+    assert 250 < busy.peak_mib - idle.peak_mib < 400, (busy.peak_mib, idle.peak_mib)
+    with epoch_speed.PeakRSS() as after:  # the high-water mark starts again from what is resident
+        time.sleep(0.1)
+    assert after.peak_mib - idle.peak_mib < 100, (after.peak_mib, idle.peak_mib)
+
+
+def test_child_peak_rss_grows_by_what_the_child_allocates(tmp_path):
+    """processes.run_child, as imdb.py measures train.py: a child that holds 300 MiB of
+    numpy memory peaks about 300 MiB above the same child allocating nothing."""
+    snippet = ("import time; import numpy as np; mib = {}; "
+               "block = np.empty(mib * 2**20, dtype=np.uint8); block[::4096] = 1; time.sleep(0.3)")
+    peaks = {}
+    for mib in (0, 300):
+        status, seconds, peaks[mib] = processes.run_child(["-c", snippet.format(mib)], tmp_path / f"{mib}.log")
+        assert status == 0 and seconds > 0.3, processes.last_line(tmp_path / f"{mib}.log")
+    assert 250 < peaks[300] - peaks[0] < 400, peaks
 
 
 @pytest.mark.parametrize("script, args, status, message", [
-    ("imdb.py", ["--best-flags", "--units 0"], 2,
-     "error: --best-flags: argument --units: must be at least 1, not 0."),
+    ("imdb.py", ["--best-recipe", "nope"], 2,
+     "error: --best-recipe nope: There is no recipe named 'nope'; choose one of best, default, gru, keras-lstm, "
+     "rnn or give a .toml file.\n"),
+    ("imdb.py", ["--best-recipe", "gru"], 2, 'error: --best-recipe gru must keep cell = "lstm"'),
+    ("imdb.py", ["--best-recipe", "no/such/recipe.toml"], 2,
+     "error: --best-recipe no/such/recipe.toml: The recipe file no/such/recipe.toml does not exist."),
     ("imdb.py", ["--models", "cnn"], 2, "error: argument --models: invalid choice: 'cnn'"),
     ("imdb.py", ["--quick", "--data", "no/such/archive.tar.gz"], 1, "error: The IMDB data path "),
     ("imdb.py", ["--latency-calls", "0"], 2, "error: argument --latency-calls: must be at least 1, not 0"),
@@ -338,6 +455,52 @@ def test_layer_throughput_reports_the_layer_share(tmp_path):
     assert rows["lstm mask=1 ours"]["ratio_to_keras"] == pytest.approx(ours / keras_rate, rel=1e-2)
 
 
+def test_layer_throughput_autodiff_model_trains_without_the_hand_written_backward(tmp_path, monkeypatch):
+    """`--autodiff`: the extra LSTM never reaches the fused or packed recurrence, in
+    tracing or training, while our plain LSTM does; `fused.fusable` is itself after."""
+    from sentiment_lstm.rnn import fused, packed
+
+    fusable = fused.fusable
+    reached = []  # the cells that ran the hand-written backward's forward pass
+
+    def recording(module, name):
+        original = getattr(module, name)
+
+        def wrapper(cell, *args, **kwargs):
+            reached.append(cell)
+            return original(cell, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    recording(fused, "lstm_recurrence")
+    recording(packed, "lstm_recurrence")
+    script = runpy.run_path(str(REPO / "benchmarks" / "layer_throughput.py"))
+    report, models = script["main"](["--cells", "lstm", "--masks", "1", "0", "--batch", "4", "--time", "24",
+                                      "--units", "3", "--embed", "5", "--vocab", "50", "--batches", "2",
+                                      "--rounds", "1", "--autodiff", "--out", str(tmp_path / "autodiff.json")])
+    assert fused.fusable is fusable
+
+    def cell(name):
+        return next(layer for layer in models[name][2].layers if hasattr(layer, "cell")).cell
+
+    for mask in (1, 0):
+        assert any(c is cell(f"lstm mask={mask} ours") for c in reached)
+        assert not any(c is cell(f"lstm mask={mask} ours-autodiff") for c in reached)
+    rows = {row["model"]: row for row in report["results"]}
+    assert rows["lstm mask=1 ours-autodiff"]["samples_per_s"] > 0
+    assert json.loads((tmp_path / "autodiff.json").read_text())["results"] == report["results"]
+
+
+def test_layer_throughput_writes_under_benchmarks_results_by_default():
+    script = runpy.run_path(str(REPO / "benchmarks" / "layer_throughput.py"))
+    import keras
+
+    assert script["default_out"]() == Path(f"benchmarks/results/layer_throughput_{keras.backend.backend()}.json")
+    assert imdb.DEFAULT_OUT == REPO / "benchmarks" / "results"
+    assert (imdb.RESULTS_JSON, imdb.RESULTS_MD) == ("imdb.json", "imdb.md")
+    assert epoch_speed.DEFAULT_OUT == REPO / "benchmarks" / "results" / "epoch_speed.json"
+
+
 def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
     """A tiny run of benchmarks/epoch_speed.py on a 4-review folder: every pipeline's
     worker reports each round, ours with train.py's thread setting, the reference with
@@ -357,103 +520,6 @@ def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
     assert report["setup"]["keras-same-threads"]["tensorflow_intra_op_threads"] == 1
     assert str(report["setup"]["keras"]["tensorflow_intra_op_threads"]).startswith("default")
     assert set(report["ratios"]) == {"ours_vs_keras", "ours_vs_pytorch", "ours_vs_keras_same_threads"}
-
-
-def test_distillation_prototype_keeps_the_last_tokens_and_crops_runs_of_words():
-    from benchmarks import distillation
-
-    padded = np.array([[5, 6, 7, 8, 0], [3, 4, 0, 0, 0], [9, 8, 7, 6, 5]])
-    np.testing.assert_array_equal(distillation.clip_last(padded, 3), [[6, 7, 8], [3, 4, 0], [7, 6, 5]])
-    np.testing.assert_array_equal(distillation.clip_last(padded, 9), padded)
-
-    words = [f"w{i}" for i in range(20)]
-    runs = distillation.crops([" ".join(words)] * 50, 2, seed=0)
-    assert len(runs) == 100 and runs == distillation.crops([" ".join(words)] * 50, 2, seed=0)
-    for run in runs:
-        kept = run.split()
-        start = words.index(kept[0])
-        assert kept == words[start:start + len(kept)] and 6 <= len(kept) <= 14
-    assert len({run for run in runs}) > 10
-    assert distillation.crops(["", "  "], 3, seed=0) == []
-
-
-def test_distillation_nb_channels_are_the_naive_bayes_ratios_of_each_step():
-    import tensorflow as tf
-
-    from benchmarks import distillation
-
-    rows = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
-    unigram, keys, bigram = distillation.nb_ratios(rows, [1, 1, 0, 0], vocabulary_size=6, min_count=2)
-    # Rows containing each token: positive 2:2 3:2 4:1, negative 3:1 4:2 5:2; p, q add 1 to each of the 6 ids.
-    p, q = 1 + np.array([0, 0, 2, 2, 1, 0]), 1 + np.array([0, 0, 0, 1, 2, 2])
-    expected = np.log((p / p.sum()) / (q / q.sum()))
-    expected[:2] = 0  # padding and OOV carry no evidence
-    np.testing.assert_allclose(unigram, expected, rtol=1e-6)
-    # Bigrams in two rows or more: (start, 2) and (2, 3) both positive; (start, 5) both negative; (3, 4) one each.
-    # (5, 3) and (5, 4) are in one row each, so dropped; the sums run over the kept bigrams.
-    assert [(k // 6, k % 6) for k in keys] == [(0, 2), (0, 5), (2, 3), (3, 4)]
-    p, q = 1 + np.array([2, 0, 2, 1]), 1 + np.array([0, 2, 0, 1])
-    np.testing.assert_allclose(bigram, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-6)
-
-    steps = distillation.nb_channels(unigram, keys, bigram)(tf.constant([[2, 3, 4, 0], [5, 3, 0, 0]]))
-    np.testing.assert_allclose(steps.numpy()[..., 0], unigram[[[2, 3, 4, 0], [5, 3, 0, 0]]])
-    np.testing.assert_allclose(steps.numpy()[..., 1], [[bigram[0], bigram[2], bigram[3], 0],
-                                                       [bigram[1], 0, 0, 0]], rtol=1e-6)  # (5, 3) is too rare
-
-    # The LSTM reading them stops at each review's end: padding changes nothing.
-    from sentiment_lstm import config
-
-    classifier = distillation.with_channels(6, distillation.nb_channels(unigram, keys, bigram),
-                                            config.Config(units=4, embed_dim=2))
-    np.testing.assert_allclose(classifier(tf.constant([[2, 3, 4]])).numpy(),
-                               classifier(tf.constant([[2, 3, 4, 0, 0]])).numpy(), rtol=1e-5)
-
-
-def test_distillation_adversarial_training_moves_embeddings_along_the_gradient():
-    import keras
-    import tensorflow as tf
-
-    from benchmarks import distillation
-    from sentiment_lstm import model
-
-    gradient = tf.random.stateless_normal((3, 5, 4), seed=(1, 2))
-    embeddings = tf.fill((10, 4), 2.0)  # RMS 2
-    r = distillation.perturbation(gradient, embeddings, 0.5).numpy()
-    np.testing.assert_allclose(np.linalg.norm(r.reshape(3, -1), axis=1), [1.0] * 3, rtol=1e-5)
-    np.testing.assert_allclose(r / gradient.numpy(), np.full((3, 5, 4), 1.0) * (r / gradient.numpy())[:, :1, :1],
-                               rtol=1e-4)  # each review's step is parallel to its gradient
-
-    cfg = Config(units=4, embed_dim=8, embedding_dropout=0.0, dropout=0.0, dense_dropout=0.0,
-                 learning_rate=0.01, steps_per_execution=1)
-    tokens = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 3, 4]], dtype="int32")
-    targets = np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 0.7]], dtype="float32")
-
-    def one_step(epsilon):
-        keras.utils.set_random_seed(0)
-        classifier = model.build_token_model(12, cfg)
-        if epsilon is None:  # the plain model on twice its loss: the gradient of clean plus unperturbed loss
-            trained = classifier
-            trained.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                            loss=lambda y, p: 2 * keras.losses.categorical_crossentropy(y, p))
-        else:
-            trained = distillation.adversarial(classifier, epsilon, cfg)
-        trained.train_on_batch(tokens, targets)
-        return classifier.get_weights()
-
-    plain = one_step(None)
-    for ours, theirs in zip(one_step(0.0), plain):  # no perturbation: the same step
-        np.testing.assert_allclose(ours, theirs, atol=1e-5)
-    assert not all(np.allclose(ours, theirs, atol=1e-5) for ours, theirs in zip(one_step(5.0), plain))
-
-
-def test_lm_pretraining_measures_the_scale_and_common_direction_of_word_vectors():
-    from benchmarks import lm_pretraining
-
-    assert lm_pretraining.rms(np.array([[3.0, -4.0], [0.0, 5.0]])) == pytest.approx(np.sqrt(50 / 4))
-    same = np.array([[9.0, 9.0], [9.0, 9.0], [1.0, 2.0], [1.0, 2.0]])  # ids 0 and 1 are not words
-    assert lm_pretraining.common_share(same) == pytest.approx(1.0)
-    opposed = np.array([[9.0, 9.0], [9.0, 9.0], [1.0, 2.0], [-1.0, -2.0], [3.0, 0.0], [-3.0, 0.0]])
-    assert lm_pretraining.common_share(opposed) == pytest.approx(0.0)
 
 
 def test_lazy_adam_benchmark_keeps_every_ngram_of_its_batches():
@@ -483,54 +549,40 @@ def test_cpu_record_names_family_model_and_vector_extensions(tmp_path):
     assert environment.cpu(tmp_path / "missing")["vector_extensions"] == []
 
 
-def test_linear_branch_scores_each_branch_of_a_trained_model(imdb_folder, tmp_path):
-    """`benchmarks/linear_branch.py`: the two branches' scores sum to the served model's, each scored alone."""
-    from benchmarks import linear_branch
-    from sentiment_lstm import inference, training
+def test_serving_lengths_scores_each_length_on_the_held_out_reviews(write_imdb, tmp_path):
+    """scripts/serving_lengths.py on a tiny model: one accuracy per requested length,
+    each the one its end-to-end model gets on the run's validation reviews."""
+    from sentiment_lstm import data, inference, model, training
 
-    config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=2, units=2, embed_dim=2, bigram_dim=2,
-                    linear_ngrams=True, model_dir=str(tmp_path / "wide"),
-                    deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(config)
-    classifier = inference.load(tmp_path / "wide")
-    texts = ["Great film!", "Dull plot.", ""]
-    recurrent, linear = linear_branch.branch_scores(classifier, texts)
-    scores = recurrent + linear
-    np.testing.assert_allclose(np.exp(scores) / np.exp(scores).sum(1, keepdims=True),
-                               classifier.predict_proba(texts), rtol=1e-5)
-    assert np.abs(linear).sum() > 0  # trained, no longer all 0
+    words = ["plot", "acting", "scene", "story", "film", "ending", "music", "cast"]
+    extra = {}
+    for k in range(16):  # reviews of 2 to 17 words, so the lengths read differ
+        label = ("pos", "neg")[k % 2]
+        body = " ".join(words[(k + j) % len(words)] for j in range(1 + k))
+        extra[("train", label, f"{100 + k}_{(8, 2)[k % 2]}.txt")] = f"{('great', 'awful')[k % 2]} {body}".encode()
+    folder = write_imdb({**TINY_IMDB, **extra})
+    settings = Config(data=str(folder), val_fraction=0.5, epochs=2, units=3, embed_dim=4, max_length=6,
+                      model_dir=str(tmp_path / "model"),
+                      deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
+    training.train(settings)
 
-    report = linear_branch.main([str(tmp_path / "wide"), "--data", str(imdb_folder), "--out",
-                                 str(tmp_path / "branches.json")])
-    assert report["reviews"] == 2  # the validation half of the 4 training reviews
-    for key in ("model_accuracy", "recurrent_branch_accuracy", "linear_branch_accuracy", "branches_agree"):
-        assert report[key] in (0.0, 0.5, 1.0)
-    written = json.loads((tmp_path / "branches.json").read_text())
-    assert {key: written[key] for key in report} == report and "commit" in written
+    script = runpy.run_path(str(REPO / "scripts" / "serving_lengths.py"))
+    report = script["main"]([settings.model_dir, "--data", str(folder), "--lengths", "6", "1", "0",
+                             "--out", str(tmp_path / "lengths.json")])
+    by_length = report["accuracy_by_length"]
+    assert set(by_length) == {"6", "1", "0"} and all(0.0 <= v <= 1.0 for v in by_length.values())
+    assert report["reviews"] == 10 and report["split"] == "validation"  # half of the 20 training reviews
+    written = json.loads((tmp_path / "lengths.json").read_text())
+    assert written["accuracy_by_length"] == by_length and "commit" in written
 
-    from benchmarks import serving_lengths  # the same held-out reviews, another job: one model, several clips
-
-    by_length = serving_lengths.main([str(tmp_path / "wide"), "--data", str(imdb_folder), "--lengths",
-                                      str(config.max_length), "1", "0"])["accuracy_by_length"]
-    assert by_length[str(config.max_length)] == report["model_accuracy"]
-    assert set(by_length) == {str(config.max_length), "1", "0"} and set(by_length.values()) <= {0.0, 0.5, 1.0}
-
-    training.train(Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2,
-                          model_dir=str(tmp_path / "narrow"), deterministic=False))
-    with pytest.raises(SystemExit, match="not trained with --linear-ngrams"):
-        linear_branch.main([str(tmp_path / "narrow"), "--data", str(imdb_folder)])
-
-
-def test_ngram_stacking_scores_each_model_their_mean_and_their_stack():
-    """`benchmarks/ngram_stacking.py`, by hand: four reviews' log-odds, each repeated five times."""
-    from benchmarks import ngram_stacking
-
-    lstm = np.tile([3.0, -1.0, 1.0, -2.0], 5)    # right, wrong, wrong, right
-    ngram = np.tile([-1.0, 2.0, -2.0, -1.0], 5)  # wrong, right, right, right
-    y = np.tile([1, 1, 0, 0], 5)
-    assert ngram_stacking.combine(lstm, ngram, y) == {
-        "lstm_val_accuracy": 0.5,
-        "averaged_val_accuracy": 1.0,  # the means 1, 0.5, -0.5, -1.5: all right
-        "agreement_with_nb_lr": 0.25,  # only the last review
-        "stacked_val_accuracy_cv5": 1.0,  # each fold's logistic regression separates the four (by hand)
-    }
+    # By hand: the same held-out reviews through the same weights, reading 1 and all tokens.
+    classifier = inference.load(settings.model_dir)
+    reviews = data.held_out(classifier.config, "validation", str(folder))
+    token_model, vectorizer = model.parts(classifier.model)
+    for length in (1, 0):
+        served = inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, length or None),
+                                               classifier.labels, classifier.config)
+        expected = float(np.mean(served.predict_proba(list(reviews.texts)).argmax(1) == np.asarray(reviews.labels)))
+        assert by_length[str(length)] == expected
+    trained = float(np.mean(classifier.predict_proba(list(reviews.texts)).argmax(1) == np.asarray(reviews.labels)))
+    assert by_length["6"] == trained  # the model as saved reads its --max-length, 6 tokens
