@@ -2,7 +2,7 @@
 
 `explain(classifier, text)` returns a plain dict (lists, floats, strings, booleans:
 ready for `json.dumps`) aligned with the review's own words as the user typed them
-(`text.word_spans`), with:
+(`words.word_spans`), with:
 
 - `attributions`: Integrated Gradients (Sundararajan, Taly & Yan 2017) of the
   predicted class's log-odds F = log p_j - log p_other (the difference of the two
@@ -37,7 +37,6 @@ Example:
 >>> result["label"], result["tokens"][:2], len(result["attributions"])
 ('negative', ['Not', 'good'], 7)
 """
-import math
 import weakref
 
 import keras
@@ -45,12 +44,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from sentiment_lstm import ngrams, rnn, text
+from sentiment_lstm import ngrams, rnn, text, words
 from sentiment_lstm import model as model_module
 from sentiment_lstm.errors import UserError
 
 DEFAULT_STEPS = 64  # Riemann points of Integrated Gradients
-MAX_TOKENS = 5000  # most read words an explanation covers (IMDB's longest review has about 2,800)
+MAX_TOKENS = 5000  # most read words an explanation covers
 OOV = 1  # the out-of-vocabulary token id, which occlusion puts in a word's place
 GRADIENT_BUDGET = 1 << 16  # path points x steps per backward pass (bounds its memory)
 FORWARD_BUDGET = 1 << 17  # rows x steps per forward batch
@@ -287,18 +286,18 @@ class Explainer:
         and all their token ids, int32."""
         ids = ops.convert_to_numpy(self.vectorizer(tf.constant([review])))[0].astype(np.int32)
         ids = ids[ids != 0]
-        spans = text.word_spans(review)
+        spans = words.word_spans(review)
         if len(spans) == len(ids):
             return [review[a:b] for a, b in spans], [list(span) for span in spans], ids
-        words = text.standardize(tf.constant([review])).numpy()[0].decode("utf-8").split()
-        return words, None, ids
+        tokens = text.standardize(tf.constant([review])).numpy()[0].decode("utf-8").split()
+        return tokens, None, ids
 
     def explain(self, review, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS):
         """See `explain`."""
         steps = check_steps(steps)
         if not isinstance(review, str):
             raise UserError(f"A review to explain must be text, not {type(review).__name__}.")
-        words, offsets, ids = self.tokenize(review)
+        typed, offsets, ids = self.tokenize(review)
         read = ids[:self.serve_length] if self.serve_length is not None else ids
         n = len(read)
         if n > max_tokens:
@@ -313,12 +312,12 @@ class Explainer:
         result = {
             "label": self.labels[predicted], "score": float(probabilities[predicted]),
             "probabilities": {label: float(p) for label, p in zip(self.labels, probabilities)},
-            "tokens": words, "offsets": offsets, "read": [k < n for k in range(len(words))],
+            "tokens": typed, "offsets": offsets, "read": [k < n for k in range(len(typed))],
             "read_count": n, "serve_length": self.serve_length, "cell": self.cell,
             "steps": steps, "baseline": BASELINE, "notes": [],
         }
         log_odds = float(scores[predicted] - scores[1 - predicted])
-        attributions, occluded, trajectory = np.zeros(len(words)), np.zeros(len(words)), []
+        attributions, occluded, trajectory = np.zeros(len(typed)), np.zeros(len(typed)), []
         base_log_odds, quantities = log_odds, {}
         if n:
             ig, log_odds, base_log_odds = self.integrated_gradients(read, predicted, steps)
@@ -371,19 +370,3 @@ def softmax(scores):
     scores = np.asarray(scores, np.float64)
     e = np.exp(scores - scores.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def top_words(result, k=5):
-    """`(for, against)`: up to `k` read words with the largest attributions for the
-    predicted class and the most negative ones, each `(word, attribution)`, strongest first."""
-    scored = [(w, a) for w, a, r in zip(result["tokens"], result["attributions"], result["read"]) if r]
-    ranked = sorted(scored, key=lambda wa: wa[1], reverse=True)
-    support = [wa for wa in ranked if wa[1] > 0][:k]
-    oppose = [wa for wa in reversed(ranked) if wa[1] < 0][:k]
-    return support, oppose
-
-
-def relative_gap(result):
-    """|`completeness_gap`| / |F(x) - F(baseline)| of `result` (0 when both are 0)."""
-    span = abs(result["log_odds"] - result["baseline_log_odds"])
-    return abs(result["completeness_gap"]) / span if span else (0.0 if not result["completeness_gap"] else math.inf)

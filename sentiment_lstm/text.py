@@ -5,19 +5,15 @@ in-word apostrophes ("don't") and `!`/`?` (each its own token), and turns every 
 character into a space. Id 0 is padding, 1 is out-of-vocabulary. Reviews longer than
 `max_length` tokens keep their first `max_length` tokens.
 """
-import re
-import unicodedata
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from sentiment_lstm.errors import UserError
+from sentiment_lstm.words import APOSTROPHES as _APOSTROPHES
+from sentiment_lstm.words import HTML_TAG as _HTML_TAG
+from sentiment_lstm.words import WORD_CHAR as _WORD_CHAR
 
-_HTML_TAG = r"<\s*/?\s*[a-zA-Z][^<>]*>"
-_APOSTROPHES = "[\u2018\u2019\u02bc`\u00b4]"
-_WORD_CHAR = r"\pL\pN\pM"
-_RE2_SPACE = "[\t\n\f\r ]"  # RE2's \s, which `standardize` means; Python's \s is wider
 _VECTORIZE_BATCH = 1024
 _NUM_BUCKETS = 10
 
@@ -50,52 +46,6 @@ def standardize(texts):
     x = tf.strings.regex_replace(x, r"([!?])", r" \1 ")
     x = tf.strings.regex_replace(x, r"\s+", " ")
     return tf.strings.strip(x)
-
-
-def word_spans(review):
-    """`(start, end)` in `review` of each token `standardize` and the whitespace split
-    make of it, in order: the words as the user typed them.
-
-    The same rules as `standardize`, on a copy of `review` of the same length in which
-    each character stands for its class (a word character, an apostrophe, `!`, `?` or
-    a separator), so every position still points into the review: HTML tags become
-    separators, then the apostrophe rules run as the same regular expressions, and
-    the tokens are the runs of word characters and apostrophes and each `!` and `?`.
-    `tests/test_text.py` checks that the tokens equal the vectorizer's.
-
-    Args:
-        review: a Python string.
-
-    Returns:
-        A list of `(start, end)` string indices (code points), `review[start:end]` the token.
-
-    Example:
-
-    >>> [review[a:b] for a, b in word_spans(review := "<br />Don’t MISS it!")]
-    ['Don’t', 'MISS', 'it', '!']
-    """
-    classes = [_char_class(c) for c in review]
-    for tag in _HTML_TAG_SPACED.finditer(review):
-        classes[tag.start():tag.end()] = " " * (tag.end() - tag.start())
-    proxy = "".join(classes)
-    proxy = re.sub(r"(^|[^w])'+", lambda m: m[1] + " " * (len(m[0]) - len(m[1])), proxy)
-    proxy = re.sub(r"'+([^w]|$)", lambda m: " " * (len(m[0]) - len(m[1])) + m[1], proxy)
-    return [m.span() for m in re.finditer(r"[w']+|[!?]", proxy)]
-
-
-_HTML_TAG_SPACED = re.compile(_HTML_TAG.replace(r"\s", _RE2_SPACE))
-_APOSTROPHE_CHARS = frozenset("'" + _APOSTROPHES[1:-1])
-
-
-def _char_class(c):
-    """`c`'s class in `word_spans`: "w" (a letter, digit or mark: `_WORD_CHAR`), "'", "!", "?" or " "."""
-    if c in _APOSTROPHE_CHARS:
-        return "'"
-    if c in "!?":
-        return c
-    if c.isascii():
-        return "w" if c.isalnum() else " "
-    return "w" if unicodedata.category(c)[0] in "LNM" else " "
 
 
 def make_vectorizer(texts, max_tokens=20000):

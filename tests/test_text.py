@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from sentiment_lstm.data import Reviews
 from sentiment_lstm.errors import UserError
-from sentiment_lstm import text
+from sentiment_lstm import text, words
 from sentiment_lstm.text import ClipTokens, clip_tokens, make_dataset, make_vectorizer, standardize
 
 
@@ -243,9 +243,9 @@ def test_word_spans_are_the_vectorizers_tokens_in_the_review_as_typed():
     reviews = ["".join(rng.choice(SPAN_PIECES, size=rng.integers(0, 12))) for _ in range(3000)]
     standardized = [s.decode("utf-8").split() for s in standardize(tf.constant(reviews)).numpy()]
     for review, expected in zip(reviews, standardized):
-        words = [review[a:b] for a, b in text.word_spans(review)]
+        typed = [review[a:b] for a, b in words.word_spans(review)]
         assert [w.lower().translate({ord(c): "'" for c in "\u2018\u2019\u02bc`\u00b4"}) for w in words] == expected
     review = "<br />It’s GREAT!! <i>Naïve</i> 'rock'n'roll' 7/10"
-    assert [review[a:b] for a, b in text.word_spans(review)] == [
+    assert [review[a:b] for a, b in words.word_spans(review)] == [
         "It’s", "GREAT", "!", "!", "Naïve", "rock'n'roll", "7", "10"]
-    assert text.word_spans("") == [] and text.word_spans(" \n<br />") == []
+    assert words.word_spans("") == [] and words.word_spans(" \n<br />") == []
