@@ -84,8 +84,9 @@ def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TO
 
     Example:
 
-    >>> explain(classifier, "A great film.")["attributions"]
-    [0.02..., 1.87..., 0.11...]
+    >>> result = explain(classifier, "A great film.")
+    >>> result["tokens"], len(result["attributions"]), len(result["trajectory"])
+    (['A', 'great', 'film'], 3, 3)
     """
     return explainer(classifier).explain(text, steps, gates, max_tokens)
 

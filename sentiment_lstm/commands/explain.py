@@ -14,19 +14,15 @@ with the curve of p(positive) word by word and the gates' heatmaps.
 """
 import argparse
 
-from sentiment_lstm import config, startup
+from sentiment_lstm import startup
+from sentiment_lstm.commands import predict
 from sentiment_lstm.errors import UsageError
 
 HELP = "explain predictions word by word (attributions, the review read step by step, gates)"
 
 
 def add_arguments(parser):
-    parser.add_argument("texts", nargs="*", metavar="TEXT",
-                        help="a review to explain; - reads reviews from stdin, one per line")
-    parser.add_argument("--file", action="append", default=[], metavar="F",
-                        help="a file of reviews, one per line (- is stdin); may be repeated")
-    parser.add_argument("--model-dir", default=config.Config().output_dir,
-                        help="model directory written by train (default: %(default)s)")
+    predict.add_review_arguments(parser, "explain")
     parser.add_argument("--json", action="store_true", help="print each whole explanation as one JSON line")
     parser.add_argument("--html", metavar="OUT.html", help="also write a self-contained page of the explanations")
     parser.add_argument("--steps", type=steps_type, default=64,
