@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from sentiment_lstm import paths
 from sentiment_lstm.errors import UserError
 
 LABELS = ("negative", "positive")  # class index 0, 1
@@ -76,10 +77,7 @@ def resolve_source(path=None):
     """
     if path is None:
         return next((_as_source(p) for p in _local_candidates() if p.exists()), "tfds")
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise UserError(f"The IMDB data path {path} does not exist.")
-    return _as_source(path)
+    return _as_source(paths.existing_imdb(path))
 
 
 def _local_candidates():
@@ -320,9 +318,7 @@ def load_table(path):
     Raises:
         UserError: missing or empty file, missing columns, bad labels or malformed CSV.
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"The table {path} does not exist or is not a file.")
+    path = paths.existing_table(path)
     content = _decode_table(path)
     if not content.strip():
         raise UserError(f"The table {path} is empty.")

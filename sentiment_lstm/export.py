@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sentiment_lstm.data import LABELS
 from sentiment_lstm.errors import UserError
+from sentiment_lstm.paths import CONFIG_FILE, check_replaceable
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
-CONFIG_FILE = "config.json"
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn")
 HISTORY_FILES = ("history.csv", "history.json", "training_curves.png", "logs")  # what training adds
 
@@ -107,25 +107,6 @@ def publish_dir(directory, write):
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    return directory
-
-
-def check_replaceable(directory):
-    """`directory` as an absolute path, if it is new, empty or a model directory.
-
-    Raises:
-        UserError: it holds something else (or contains the working directory),
-            which publishing a model there would delete.
-    """
-    directory = Path(directory).expanduser().resolve()
-    if not directory.exists():
-        return directory
-    if not directory.is_dir():
-        raise UserError(f"{directory} exists and is not a directory; choose another model directory.")
-    if directory in (Path.cwd(), *Path.cwd().parents) or (
-            any(directory.iterdir()) and not (directory / CONFIG_FILE).is_file()):
-        raise UserError(f"{directory} already holds files that are not a trained model; "
-                        "choose a new or empty model directory.")
     return directory
 
 

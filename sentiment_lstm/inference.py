@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model
+from sentiment_lstm import export, model, paths
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
@@ -74,12 +74,7 @@ def load(model_dir):
 
 def read_config(model_dir):
     """(`Config`, the whole saved JSON) of `model_dir/config.json`."""
-    path = Path(model_dir) / export.CONFIG_FILE
-    if not Path(model_dir).is_dir():
-        raise UserError(f"There is no model directory {model_dir}; train one with "
-                        f"`python train.py --model-dir {model_dir}`.")
-    if not path.is_file():
-        raise UserError(f"{model_dir} is not a model directory: it has no {export.CONFIG_FILE}.")
+    path = paths.model_dir(model_dir) / export.CONFIG_FILE
     try:
         text = path.read_text()
         saved = json.loads(text)

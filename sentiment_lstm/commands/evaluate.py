@@ -6,7 +6,7 @@
 text and label; by default the IMDB test split. Prints a classification report
 and writes metrics.json, confusion_matrix.png and roc_curve.png into DIR.
 """
-from sentiment_lstm import config, startup
+from sentiment_lstm import config, paths, startup
 
 HELP = "score a trained model on the IMDB test split or a labeled table"
 
@@ -21,6 +21,9 @@ def add_arguments(parser):
 
 
 def run(args):
+    paths.model_dir(args.model_dir)  # paths first: a mistake is reported before TensorFlow loads
+    if args.data is not None:
+        paths.existing_data(args.data)
     startup.import_tensorflow()
     from sentiment_lstm import evaluation
 

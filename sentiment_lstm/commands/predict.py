@@ -6,7 +6,7 @@
 
 `score` is the model's probability of the printed label.
 """
-from sentiment_lstm import config, startup
+from sentiment_lstm import config, paths, startup
 from sentiment_lstm.errors import UsageError
 
 HELP = "classify reviews with a trained model"
@@ -24,6 +24,9 @@ def add_arguments(parser):
 def run(args):
     if not args.texts and not args.file:
         raise UsageError("give reviews to classify: TEXT arguments, --file F, or - for stdin")
+    for name in args.file:  # paths first: a mistake is reported before TensorFlow loads
+        paths.readable_file(name)
+    paths.model_dir(args.model_dir)
     startup.import_tensorflow()
     from sentiment_lstm import inference
 

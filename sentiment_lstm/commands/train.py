@@ -7,7 +7,7 @@ Every hyperparameter is a flag; `--help` lists them with their defaults, which l
 override it). A run that is killed resumes from its last completed epoch when started
 again with the same flags.
 """
-from sentiment_lstm import config, startup
+from sentiment_lstm import config, paths, startup
 from sentiment_lstm.errors import UsageError, UserError
 
 HELP = "train a model and publish it to a model directory"
@@ -22,6 +22,9 @@ def run(args):
         settings = config.from_args(args)
     except UserError as error:  # flags fine alone but not together, or a bad recipe
         raise UsageError(str(error)) from None
+    if settings.data is not None:  # paths first: a mistake is reported before TensorFlow loads
+        paths.existing_imdb(settings.data)
+    paths.check_replaceable(settings.output_dir)
     startup.import_tensorflow()
     from sentiment_lstm import training
 
