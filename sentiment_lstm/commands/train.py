@@ -7,7 +7,7 @@ Every hyperparameter is a flag; `--help` lists them with their defaults, which l
 override it). A run that is killed resumes from its last completed epoch when started
 again with the same flags.
 """
-from sentiment_lstm import config, paths, startup
+from sentiment_lstm import config, lock, paths, startup
 from sentiment_lstm.errors import UsageError, UserError
 
 HELP = "train a model and publish it to a model directory"
@@ -25,8 +25,9 @@ def run(args):
     if settings.data is not None:  # paths first: a mistake is reported before TensorFlow loads
         paths.existing_imdb(settings.data)
     paths.check_replaceable(settings.output_dir)
-    startup.import_tensorflow()
-    from sentiment_lstm import training
+    with lock.hold(settings.output_dir):  # a second run on this model directory stops here
+        startup.import_tensorflow()
+        from sentiment_lstm import training
 
-    training.train(settings)
+        training.train(settings)
     print(f"Saved the model to {settings.output_dir}")
