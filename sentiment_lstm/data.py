@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from sentiment_lstm import paths
+from sentiment_lstm import paths, progress
 from sentiment_lstm.errors import UserError
 
 LABELS = ("negative", "positive")  # class index 0, 1
@@ -168,13 +168,17 @@ def _read_archive(path, size, mtime_ns, split):
     """
     wanted = {parts[:2]: parts for parts in _SPLIT_FOLDERS[split]}
     entries = []
+    print(f"Reading the {split} split of {path}", flush=True)
+    bar = progress.Bar(size / 2**20, "MiB")  # of the archive read so far
     try:
-        with tarfile.open(path, mode="r:*") as archive:
+        with open(path, "rb") as file, tarfile.open(fileobj=file, mode="r:*") as archive:
             for member in archive:
                 parts = tuple(member.name.split("/"))[-3:]
                 if member.isfile() and parts[:2] in wanted and _REVIEW_NAME.match(parts[2]):
                     content = archive.extractfile(member).read()
                     entries.append((wanted[parts[:2]], parts[2], content))
+                bar.update(file.tell() / 2**20)
+        bar.update(size / 2**20)
     except _ARCHIVE_ERRORS as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise UserError(
