@@ -105,7 +105,7 @@ def test_predict_prints_one_json_line_per_review(trained, tmp_path):
     assert len(lines) == len(expected_reviews)
     for line, row in zip(lines, probabilities):
         prediction = json.loads(line)
-        assert set(prediction) == {"label", "score"}
+        assert set(prediction) == {"label", "score", "known_words"}
         assert prediction["label"] == ("negative", "positive")[int(np.argmax(row))]
         assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-5)
 

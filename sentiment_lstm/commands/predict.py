@@ -1,10 +1,11 @@
-"""Classify reviews: one JSON object per review and line, {"label": ..., "score": ...}.
+"""Classify reviews: one JSON object per review and line, {"label": ..., "score": ..., "known_words": ...}.
 
     sentiment-lstm predict --model-dir DIR "A great film." "Two hours I will not get back."
     sentiment-lstm predict --model-dir DIR --file reviews.txt    # one review per line
     cat reviews.txt | sentiment-lstm predict --model-dir DIR -
 
-`score` is the model's probability of the printed label.
+`score` is the model's probability of the printed label; `known_words` is how many of
+the words it read are in its vocabulary (0: no evidence either way, a score near 0.5).
 """
 from sentiment_lstm import config, paths, startup
 from sentiment_lstm.errors import UsageError
