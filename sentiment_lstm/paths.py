@@ -55,6 +55,18 @@ def check_replaceable(directory):
     return directory
 
 
+def output_dir(path):
+    """`path` as a `Path`, if it is a directory or can become one.
+
+    Raises:
+        UserError: it is a file.
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} is a file; choose a directory to write the results into.")
+    return path
+
+
 def is_table(path):
     """Whether data `path` is read as a CSV/TSV table (by its suffix), not as an IMDB copy."""
     return path is not None and Path(path).suffix.lower() in TABLE_SUFFIXES

@@ -116,14 +116,16 @@ def test_evaluate_writes_metrics_and_plots(model_copy):
     assert result.returncode == 0, result.stderr.decode()
     assert result.stderr == b""
     assert b"precision" in result.stdout and b"positive" in result.stdout
-    metrics = json.loads((model_copy / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n"}
+    assert b"Wrote metrics_test_limit200.json, confusion_matrix_test_limit200.png, roc_curve_test_limit200.png" in result.stdout
+    metrics = json.loads((model_copy / "metrics_test_limit200.json").read_text())
+    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n", "evaluated_on"}
     matrix = np.array(metrics["confusion_matrix"])
     assert metrics["n"] == 200 and matrix.sum() == 200 and matrix.sum(axis=1).tolist() == [100, 100]
     assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / 200)
     assert 0.0 <= metrics["roc_auc"] <= 1.0
-    for png in ("confusion_matrix.png", "roc_curve.png"):
+    for png in ("confusion_matrix_test_limit200.png", "roc_curve_test_limit200.png"):
         assert (model_copy / png).read_bytes()[:4] == b"\x89PNG"
+    assert not (model_copy / "metrics.json").exists()  # that name is the whole test split's
 
 
 def test_evaluate_on_a_table(model_copy, tmp_path):
@@ -131,7 +133,7 @@ def test_evaluate_on_a_table(model_copy, tmp_path):
     table.write_text("text\tlabel\nA great film.\tpositive\nAwful.\tnegative\nLoved it\t1\n")
     metrics = evaluation.evaluate(model_copy, table)
     assert metrics["n"] == 3 and np.array(metrics["confusion_matrix"]).sum(axis=1).tolist() == [1, 2]
-    assert json.loads((model_copy / "metrics.json").read_text()) == metrics
+    assert json.loads((model_copy / "metrics_reviews.json").read_text()) == metrics
 
 
 def test_evaluate_with_missing_data_is_one_sentence(model_copy):
