@@ -302,7 +302,8 @@ def write_history(directory, work):
 
 def plot_history(history, path):
     """Save loss and accuracy per epoch, training and (if any) validation, as a PNG: whole
-    epochs on the x axis, and a dashed line at the epoch kept (`kept_epoch`)."""
+    epochs on the x axis, and a dashed line at the epoch kept (`kept_epoch`); returns the
+    matplotlib `Figure`."""
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
     from matplotlib.ticker import MaxNLocator
 
@@ -319,3 +320,4 @@ def plot_history(history, path):
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.legend()
     figure.savefig(path, dpi=100)
+    return figure

@@ -46,6 +46,10 @@ def test_train_publishes_a_complete_model_dir(trained):
     model_dir, result = trained
     assert result.stderr == b""
     assert b"val_loss" in result.stdout  # verbose=2 without a TTY: one line per epoch
+    said = [line.split(" (")[0] for line in result.stdout.decode().splitlines()]
+    assert f"Data: {REAL_ARCHIVE.resolve()}: 900 reviews for training, 100 held out for validation" in said
+    assert "Vocabulary: 5,000 tokens" in said and f"Published the model to {model_dir}" in said
+    assert any(line.startswith("Trained 1 of 1 epochs: kept epoch 1, val_loss ") for line in said)
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "saved_model", "config.json", "history.json", "history.csv",
         "training_curves.png", "logs", "MODEL_CARD.md"}
@@ -170,6 +174,7 @@ training.train(config.from_args(args), callbacks=[Kill()])
     resumed = run_script("train.py", *flags)
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert b"Epoch 2/2" in resumed.stdout and b"Epoch 1/2" not in resumed.stdout
+    assert f"Resuming after epoch 1 from {work / 'backup'}\n".encode() in resumed.stdout
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert history["epoch"] == [0.0, 1.0]
     assert not work.exists()

@@ -29,5 +29,4 @@ def run(args):
         startup.import_tensorflow()
         from sentiment_lstm import training
 
-        training.train(settings)
-    print(f"Saved the model to {settings.output_dir}")
+        training.train(settings)  # its last line says where the model went
