@@ -3,8 +3,10 @@
 The sections of Mitchell et al. (2019) and Hugging Face's model cards: model
 details, intended and out-of-scope use, training data, training procedure (with the
 recipe), evaluation data and metrics, limitations, and how to load the model. Every
-figure comes from `config.json` and, once `evaluate` has run, `metrics.json`; nothing
-is written by hand. Training writes it; evaluation writes it again with its metrics.
+figure comes from `config.json` and, once `evaluate` has run, its metrics; nothing is
+written by hand. Training writes it; evaluation writes it again with its metrics: those
+of the full test split (`metrics.json`) once there are some, else the latest
+evaluation's, saying what it was on.
 """
 import json
 from pathlib import Path
@@ -83,6 +85,8 @@ def render(saved, metrics=None, model_dir="DIR", evaluated_on="the IMDB test spl
             f"Precision, recall and F1 are the positive class's. Confusion matrix (rows: true negative, positive): "
             f"`{metrics['confusion_matrix']}`.",
         ]
+        if metrics.get("roc_auc") is None and metrics.get("roc_auc_reason"):
+            lines += ["", f"No ROC AUC: {metrics['roc_auc_reason']}."]
     else:
         lines.append(f"Not evaluated yet: `sentiment-lstm evaluate --model-dir {model_dir}` fills this section in.")
     lines += [

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from sentiment_lstm import paths, progress
 from sentiment_lstm.errors import UserError
 
 LABELS = ("negative", "positive")  # class index 0, 1
@@ -76,10 +77,7 @@ def resolve_source(path=None):
     """
     if path is None:
         return next((_as_source(p) for p in _local_candidates() if p.exists()), "tfds")
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise UserError(f"The IMDB data path {path} does not exist.")
-    return _as_source(path)
+    return _as_source(paths.existing_imdb(path))
 
 
 def _local_candidates():
@@ -170,13 +168,17 @@ def _read_archive(path, size, mtime_ns, split):
     """
     wanted = {parts[:2]: parts for parts in _SPLIT_FOLDERS[split]}
     entries = []
+    print(f"Reading the {split} split of {path}", flush=True)
+    bar = progress.Bar(size / 2**20, "MiB")  # of the archive read so far
     try:
-        with tarfile.open(path, mode="r:*") as archive:
+        with open(path, "rb") as file, tarfile.open(fileobj=file, mode="r:*") as archive:
             for member in archive:
                 parts = tuple(member.name.split("/"))[-3:]
                 if member.isfile() and parts[:2] in wanted and _REVIEW_NAME.match(parts[2]):
                     content = archive.extractfile(member).read()
                     entries.append((wanted[parts[:2]], parts[2], content))
+                bar.update(file.tell() / 2**20)
+        bar.update(size / 2**20)
     except _ARCHIVE_ERRORS as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise UserError(
@@ -320,9 +322,7 @@ def load_table(path):
     Raises:
         UserError: missing or empty file, missing columns, bad labels or malformed CSV.
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"The table {path} does not exist or is not a file.")
+    path = paths.existing_table(path)
     content = _decode_table(path)
     if not content.strip():
         raise UserError(f"The table {path} is empty.")

@@ -15,17 +15,19 @@ at any point leaves either the old model or the new one, never half of one.
 import contextlib
 import os
 import platform
+import re
 import shutil
 import uuid
 from importlib import metadata
 from pathlib import Path
 
+from sentiment_lstm import lock
 from sentiment_lstm.data import LABELS
 from sentiment_lstm.errors import UserError
+from sentiment_lstm.paths import CONFIG_FILE, check_replaceable
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
-CONFIG_FILE = "config.json"
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn")
 HISTORY_FILES = ("history.csv", "history.json", "training_curves.png", "logs")  # what training adds
 
@@ -84,54 +86,45 @@ def publish_dir(directory, write):
 
     The old `directory`, if any, is renamed aside, the new one renamed into place,
     then the old one deleted. If `write` raises, the temporary directory is removed,
-    `directory` is untouched and the exception propagates.
+    `directory` is untouched and the exception propagates. It holds the model
+    directory's lock (`lock.hold`) throughout, so no other process publishes there
+    meanwhile, and any hidden sibling that a killed publish left (`.NAME.new-*`,
+    `.NAME.old-*`) is stale: it is removed once the new directory is in place.
     """
     directory = check_replaceable(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = _sibling(directory, "new")
-    staging.mkdir()
-    try:
-        write(staging)
-        old = None
-        if directory.exists():
-            old = _sibling(directory, "old")
-            os.replace(directory, old)
+    with lock.hold(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = _sibling(directory, "new")
+        staging.mkdir()
         try:
-            os.replace(staging, directory)
+            write(staging)
+            old = None
+            if directory.exists():
+                old = _sibling(directory, "old")
+                os.replace(directory, old)
+            try:
+                os.replace(staging, directory)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, directory)
+                raise
         except BaseException:
-            if old is not None:
-                os.replace(old, directory)
+            shutil.rmtree(staging, ignore_errors=True)
             raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return directory
-
-
-def check_replaceable(directory):
-    """`directory` as an absolute path, if it is new, empty or a model directory.
-
-    Raises:
-        UserError: it holds something else (or contains the working directory),
-            which publishing a model there would delete.
-    """
-    directory = Path(directory).expanduser().resolve()
-    if not directory.exists():
-        return directory
-    if not directory.is_dir():
-        raise UserError(f"{directory} exists and is not a directory; choose another model directory.")
-    if directory in (Path.cwd(), *Path.cwd().parents) or (
-            any(directory.iterdir()) and not (directory / CONFIG_FILE).is_file()):
-        raise UserError(f"{directory} already holds files that are not a trained model; "
-                        "choose a new or empty model directory.")
+        for stale in _siblings(directory):  # ours (`old`) and any a killed publish left
+            shutil.rmtree(stale, ignore_errors=True)
     return directory
 
 
 def _sibling(path, role):
     """An unused hidden path beside `path`, with the same suffix."""
     return path.with_name(f".{path.stem}.{role}-{uuid.uuid4().hex[:8]}{path.suffix}")
+
+
+def _siblings(path):
+    """The hidden staging and old directories of `path` (`_sibling`'s) that exist now."""
+    name = re.compile(rf"\.{re.escape(path.stem)}\.(new|old)-[0-9a-f]{{8}}{re.escape(path.suffix)}")
+    return [p for p in path.parent.iterdir() if name.fullmatch(p.name) and p.is_dir()]
 
 
 @contextlib.contextmanager

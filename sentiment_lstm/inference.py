@@ -5,7 +5,7 @@ Example:
 >>> import sentiment_lstm
 >>> classifier = sentiment_lstm.load("models/imdb_lstm")
 >>> classifier.predict(["A wonderful, moving film.", "Dull."])
-[{'label': 'positive', 'score': 0.93...}, {'label': 'negative', 'score': 0.88...}]
+[{'label': 'positive', 'score': 0.93..., 'known_words': 4}, {'label': 'negative', 'score': 0.88..., 'known_words': 1}]
 """
 import json
 import sys
@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model
+from sentiment_lstm import export, model, paths, text
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
@@ -47,10 +47,25 @@ class SentimentClassifier:
         return self.model.predict(batches.batch(BATCH_SIZE), verbose=0)
 
     def predict(self, texts):
-        """One `{"label": name, "score": probability of that label}` per review, in order."""
+        """One `{"label": name, "score": probability of that label, "known_words": N}` per
+        review, in order. `known_words` (`known_words`) tells "no evidence" (0: the
+        score is the model's prior, near 0.5) from a weak opinion."""
+        texts = list(texts)
         probabilities = self.predict_proba(texts)
-        return [{"label": self.labels[k], "score": float(row[k])}
-                for row, k in zip(probabilities, probabilities.argmax(axis=1))]
+        return [{"label": self.labels[k], "score": float(row[k]), "known_words": int(known)}
+                for row, k, known in zip(probabilities, probabilities.argmax(axis=1), self.known_words(texts))]
+
+    def known_words(self, texts):
+        """How many of the tokens the model reads of each review (after its serving clip)
+        are in its vocabulary (id > 1: neither padding nor out-of-vocabulary), as an int array."""
+        layers = self.model.layers
+        vectorizer = next(layer for layer in layers if isinstance(layer, keras.layers.TextVectorization))
+        clip = next((layer.max_length for layer in layers if isinstance(layer, text.ClipTokens)), None)
+        counts = [np.zeros(0, np.int64)]
+        for start in range(0, len(texts), BATCH_SIZE):
+            ids = keras.ops.convert_to_numpy(vectorizer(tf.constant(texts[start:start + BATCH_SIZE], tf.string)))
+            counts.append(np.count_nonzero(text.clip_tokens(ids, clip or ids.shape[-1]) > 1, axis=-1))
+        return np.concatenate(counts)
 
 
 def load(model_dir):
@@ -74,12 +89,7 @@ def load(model_dir):
 
 def read_config(model_dir):
     """(`Config`, the whole saved JSON) of `model_dir/config.json`."""
-    path = Path(model_dir) / export.CONFIG_FILE
-    if not Path(model_dir).is_dir():
-        raise UserError(f"There is no model directory {model_dir}; train one with "
-                        f"`python train.py --model-dir {model_dir}`.")
-    if not path.is_file():
-        raise UserError(f"{model_dir} is not a model directory: it has no {export.CONFIG_FILE}.")
+    path = paths.model_dir(model_dir) / export.CONFIG_FILE
     try:
         text = path.read_text()
         saved = json.loads(text)

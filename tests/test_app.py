@@ -46,6 +46,10 @@ def test_train_publishes_a_complete_model_dir(trained):
     model_dir, result = trained
     assert result.stderr == b""
     assert b"val_loss" in result.stdout  # verbose=2 without a TTY: one line per epoch
+    said = [line.split(" (")[0] for line in result.stdout.decode().splitlines()]
+    assert f"Data: {REAL_ARCHIVE.resolve()}: 900 reviews for training, 100 held out for validation" in said
+    assert "Vocabulary: 5,000 tokens" in said and f"Published the model to {model_dir}" in said
+    assert any(line.startswith("Trained 1 of 1 epochs: kept epoch 1, val_loss ") for line in said)
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "saved_model", "config.json", "history.json", "history.csv",
         "training_curves.png", "logs", "MODEL_CARD.md"}
@@ -105,7 +109,7 @@ def test_predict_prints_one_json_line_per_review(trained, tmp_path):
     assert len(lines) == len(expected_reviews)
     for line, row in zip(lines, probabilities):
         prediction = json.loads(line)
-        assert set(prediction) == {"label", "score"}
+        assert set(prediction) == {"label", "score", "known_words"}
         assert prediction["label"] == ("negative", "positive")[int(np.argmax(row))]
         assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-5)
 
@@ -116,14 +120,16 @@ def test_evaluate_writes_metrics_and_plots(model_copy):
     assert result.returncode == 0, result.stderr.decode()
     assert result.stderr == b""
     assert b"precision" in result.stdout and b"positive" in result.stdout
-    metrics = json.loads((model_copy / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n"}
+    assert b"Wrote metrics_test_limit200.json, confusion_matrix_test_limit200.png, roc_curve_test_limit200.png" in result.stdout
+    metrics = json.loads((model_copy / "metrics_test_limit200.json").read_text())
+    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n", "evaluated_on"}
     matrix = np.array(metrics["confusion_matrix"])
     assert metrics["n"] == 200 and matrix.sum() == 200 and matrix.sum(axis=1).tolist() == [100, 100]
     assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / 200)
     assert 0.0 <= metrics["roc_auc"] <= 1.0
-    for png in ("confusion_matrix.png", "roc_curve.png"):
+    for png in ("confusion_matrix_test_limit200.png", "roc_curve_test_limit200.png"):
         assert (model_copy / png).read_bytes()[:4] == b"\x89PNG"
+    assert not (model_copy / "metrics.json").exists()  # that name is the whole test split's
 
 
 def test_evaluate_on_a_table(model_copy, tmp_path):
@@ -131,7 +137,7 @@ def test_evaluate_on_a_table(model_copy, tmp_path):
     table.write_text("text\tlabel\nA great film.\tpositive\nAwful.\tnegative\nLoved it\t1\n")
     metrics = evaluation.evaluate(model_copy, table)
     assert metrics["n"] == 3 and np.array(metrics["confusion_matrix"]).sum(axis=1).tolist() == [1, 2]
-    assert json.loads((model_copy / "metrics.json").read_text()) == metrics
+    assert json.loads((model_copy / "metrics_reviews.json").read_text()) == metrics
 
 
 def test_evaluate_with_missing_data_is_one_sentence(model_copy):
@@ -168,6 +174,7 @@ training.train(config.from_args(args), callbacks=[Kill()])
     resumed = run_script("train.py", *flags)
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert b"Epoch 2/2" in resumed.stdout and b"Epoch 1/2" not in resumed.stdout
+    assert f"Resuming after epoch 1 from {work / 'backup'}\n".encode() in resumed.stdout
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert history["epoch"] == [0.0, 1.0]
     assert not work.exists()

@@ -168,3 +168,46 @@ def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
     after = card.render(saved, metrics, model_dir="models/x")
     assert "| 91.68% | 0.9080 | 0.9280 | 0.9180 | 0.9730 |" in after
     assert "On the IMDB test split (25,000 reviews" in after and "Not evaluated yet" not in after
+
+
+KILLED_IN_WRITE = """
+import sys, time
+from sentiment_lstm import export
+
+def write(staging):
+    (staging / "config.json").write_text("half")
+    print(staging.name, flush=True)
+    time.sleep(600)
+
+export.publish_dir(sys.argv[1], write)
+"""
+
+
+def test_the_next_publish_removes_what_a_killed_publish_left(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+
+    from script_runner import REPO
+
+    target = tmp_path / "model"
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+    (tmp_path / ".other.new-0123abcd").mkdir()  # another model's: not ours to remove
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_IN_WRITE, str(target)], cwd=REPO,
+                              stdout=subprocess.PIPE)
+    try:
+        staging = killed.stdout.readline().decode().strip()
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    assert staging.startswith(".model.new-") and hidden_siblings(target) == sorted([".other.new-0123abcd", staging])
+    assert (target / "config.json").read_text() == "old"
+    stale_old = tmp_path / ".model.old-89abcdef"  # as a kill between the two renames leaves it
+    stale_old.mkdir()
+
+    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    assert (target / "config.json").read_text() == "new"
+    assert hidden_siblings(target) == [".other.new-0123abcd"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["model"]  # no lock file
+    assert capsys.readouterr().out == (f"Taking over the lock of {target} left by pid {killed.pid}, "
+                                       "which is no longer running.\n")

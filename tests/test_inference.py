@@ -28,12 +28,19 @@ def test_predict_gives_the_label_and_its_probability(end_to_end):
     predictions = classifier.predict(reviews)
     assert probabilities.shape == (len(reviews), 2) and probabilities.dtype == np.float32
     for prediction, row in zip(predictions, probabilities):
-        assert set(prediction) == {"label", "score"}
+        assert set(prediction) == {"label", "score", "known_words"}
         assert prediction["label"] == LABELS[int(np.argmax(row))]
         assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-7)
         assert 0.5 <= prediction["score"] <= 1.0
     assert classifier.predict([]) == []
     assert classifier.predict_proba([]).shape == (0, 2)
+
+
+def test_known_words_counts_the_vocabulary_words_the_model_reads(end_to_end):
+    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    reviews = {"a good good film": 4, "": 0, "😀😀 ∑": 0, "zzz qqq": 0, "とても良い": 0,
+               "good zzz bad": 2, "good " * 10: 5}  # the model reads 5 tokens (max_length 5)
+    assert [p["known_words"] for p in classifier.predict(list(reviews))] == list(reviews.values())
 
 
 def test_read_texts_decodes_any_bytes(tmp_path, monkeypatch):

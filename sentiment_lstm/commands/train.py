@@ -7,7 +7,7 @@ Every hyperparameter is a flag; `--help` lists them with their defaults, which l
 override it). A run that is killed resumes from its last completed epoch when started
 again with the same flags.
 """
-from sentiment_lstm import config, startup
+from sentiment_lstm import config, lock, paths, startup
 from sentiment_lstm.errors import UsageError, UserError
 
 HELP = "train a model and publish it to a model directory"
@@ -22,8 +22,11 @@ def run(args):
         settings = config.from_args(args)
     except UserError as error:  # flags fine alone but not together, or a bad recipe
         raise UsageError(str(error)) from None
-    startup.import_tensorflow()
-    from sentiment_lstm import training
+    if settings.data is not None:  # paths first: a mistake is reported before TensorFlow loads
+        paths.existing_imdb(settings.data)
+    paths.check_replaceable(settings.output_dir)
+    with lock.hold(settings.output_dir):  # a second run on this model directory stops here
+        startup.import_tensorflow()
+        from sentiment_lstm import training
 
-    training.train(settings)
-    print(f"Saved the model to {settings.output_dir}")
+        training.train(settings)  # its last line says where the model went

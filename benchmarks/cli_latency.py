@@ -1,0 +1,90 @@
+"""How long the commands take to answer `--help`, `--version` and a mistake: whole
+processes, from start to exit, as a user meets them.
+
+Each case is a fresh `python ...` process (the top-level scripts and `python -m
+sentiment_lstm`), run `--runs` times in turn with every other case (round-robin, so
+a slow spell of a shared machine falls on all of them alike); the median wall time
+is reported, with min and max. Two reference processes give the scale: `python -c
+pass` (the interpreter's own start-up) and `python -c "import tensorflow"` (what an
+answer would cost if TensorFlow loaded first). Every case also checks its exit
+status, so a case that stopped failing (or started) shows.
+
+    python benchmarks/cli_latency.py [--runs 7] [--out benchmarks/results/cli_latency.json]
+"""
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import environment  # noqa: E402
+
+
+def cases(model_dir):
+    """name -> (arguments after `python`, expected exit status)."""
+    return {
+        "reference: python -c pass": (["-c", "pass"], 0),
+        "reference: import tensorflow": (["-c", "import tensorflow"], 0),
+        "sentiment-lstm --help": (["-m", "sentiment_lstm", "--help"], 0),
+        "sentiment-lstm --version": (["-m", "sentiment_lstm", "--version"], 0),
+        "train.py --help": (["train.py", "--help"], 0),
+        "evaluate.py --help": (["evaluate.py", "--help"], 0),
+        "predict.py --help": (["predict.py", "--help"], 0),
+        "train.py --epochs -1 (flag error)": (["train.py", "--epochs", "-1"], 2),
+        "evaluate.py --limit -5 (flag error)": (["evaluate.py", "--limit", "-5"], 2),
+        "predict.py (no reviews)": (["predict.py"], 2),
+        "train.py --data no/such (path error)": (["train.py", "--data", "no/such/archive.tar.gz"], 1),
+        "train.py --model-dir README.md (path error)": (["train.py", "--model-dir", "README.md"], 1),
+        "evaluate.py --model-dir no/such (path error)": (["evaluate.py", "--model-dir", "no/such/model"], 1),
+        "evaluate.py --model-dir README.md (path error)": (["evaluate.py", "--model-dir", "README.md"], 1),
+        "evaluate.py --data no/such.csv (path error)": (["evaluate.py", "--model-dir", model_dir, "--data",
+                                                          "no/such.csv"], 1),
+        "predict.py --model-dir no/such (path error)": (["predict.py", "--model-dir", "no/such/model", "good"], 1),
+        "predict.py --file no/such (path error)": (["predict.py", "--file", "no/such/reviews.txt"], 1),
+    }
+
+
+def time_once(args):
+    """(wall seconds, exit status) of one `python *args` process in the repository root."""
+    started = time.perf_counter()
+    status = subprocess.run([sys.executable, *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    return time.perf_counter() - started, status
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per case (default: %(default)s)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cli_latency.json"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.json").write_text("{}")  # passes the path check; nothing loads it
+        table = cases(tmp)
+        for name, (command, _) in table.items():  # warm-up: the file cache, .pyc files
+            time_once(command)
+        times = {name: [] for name in table}
+        for _ in range(args.runs):
+            for name, (command, expected) in table.items():
+                seconds, status = time_once(command)
+                if status != expected:
+                    raise SystemExit(f"{name}: exit status {status}, expected {expected}")
+                times[name].append(seconds)
+    results = {name: {"command": "python " + " ".join(table[name][0]).replace(tmp, "MODEL_DIR"),
+                      "exit_status": table[name][1], "median_s": statistics.median(runs),
+                      "min_s": min(runs), "max_s": max(runs)} for name, runs in times.items()}
+    slowest = max((r["median_s"] for n, r in results.items() if not n.startswith("reference")))
+    environment.write_json(args.out, {"environment": environment.describe(), "runs": args.runs,
+                                      "cases": results, "slowest_median_s": slowest})
+    width = max(map(len, results))
+    for name, r in results.items():
+        print(f"{name:<{width}}  median {r['median_s']:.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})")
+    print(f"slowest command median: {slowest:.2f} s; written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
