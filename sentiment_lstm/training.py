@@ -46,6 +46,10 @@ def train(config, callbacks=()):
         The `keras.callbacks.History` of this call's `fit` (after a resume, only
         the epochs run by this call; `history.json` in the model dir has all).
     """
+    if config.distribute != "none":  # under tf.distribute: the same steps, in a loop of its own
+        from sentiment_lstm import distributed
+
+        return distributed.train(config, callbacks)
     model_dir = export.check_replaceable(config.output_dir)  # fail before the long part
     set_threads(config.intra_op_threads)
     seed_everything(config.seed, config.deterministic)
