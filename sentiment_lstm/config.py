@@ -135,6 +135,9 @@ class Config:
         if self.jit_compile and self.deterministic:
             raise UserError("--jit-compile needs --no-deterministic, because TensorFlow "
                             "turns XLA off while op determinism is on.")
+        if self.jit_compile and self.distribute != "none":
+            raise UserError("--jit-compile does not apply with --distribute, whose training steps run "
+                            "in tf.distribute's replicas without XLA.")
         if self.jit_compile and self.cell == "keras-lstm":
             raise UserError("--jit-compile does not work with --cell keras-lstm, "
                             "whose TensorFlow kernel does not support XLA.")

@@ -33,6 +33,7 @@ The project's LSTM keeps its fast training paths in each replica (`rnn/packed.py
 """
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -98,15 +99,17 @@ def read_tf_config():
     return tf_config
 
 
-def is_chief(strategy):
-    """Whether this process writes the work area and the model: task "chief", else
-    worker 0 of a cluster without one; always with one machine (`mirrored`)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
+def is_chief(config):
+    """Whether this process writes the work area and publishes the model: always with one
+    process (`--distribute none` or `mirrored`); with `multi-worker`, when `TF_CONFIG`'s
+    task is the "chief", or worker 0 of a cluster without a chief (as Kubeflow and
+    TensorFlow's own tutorials number them)."""
+    if config.distribute != "multi-worker":
         return True
-    if resolver.task_type == "chief":
-        return True
-    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+    tf_config = read_tf_config()
+    task = tf_config["task"]
+    return task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
+                                       and "chief" not in tf_config["cluster"])
 
 
 def replica_batches(dataset, context, replicas):
@@ -239,7 +242,7 @@ def fit(strategy, token_model, train_batches, val_batches, config, callbacks):
     first = token_model._initial_epoch or 0  # where BackupAndRestore resumes, as `fit` reads it
     token_model._initial_epoch = None
     check_same_epoch(strategy, first)
-    chief = is_chief(strategy)
+    chief = is_chief(config)
     logs = {}
     for epoch in range(first, config.epochs):
         started = time.perf_counter()
@@ -296,7 +299,7 @@ def train(config, callbacks=()):
     training.set_threads(config.intra_op_threads)
     strategy = make_strategy(config.distribute)  # before any op: it sets up the cluster
     training.seed_everything(config.seed, config.deterministic)
-    chief = is_chief(strategy)
+    chief = is_chief(config)
     source, train_reviews, val_reviews, vectorizer = training.read_splits(config)
     fit_reviews, targets = training.taught_reviews(source, train_reviews, config)
     batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
@@ -361,5 +364,6 @@ def publish(model_dir, token_model, vectorizer, ngram_keys, config, work):
 
 
 def first_line(error):
-    """The first line of a TensorFlow error's message."""
-    return (getattr(error, "message", None) or str(error)).strip().splitlines()[0]
+    """The first line of a TensorFlow error's message, without the op it names in `{{...}}`."""
+    text = re.sub(r"\{\{.*?\}\}", "", getattr(error, "message", None) or str(error)).strip()
+    return text.splitlines()[0].rstrip(":") if text else type(error).__name__

@@ -23,7 +23,10 @@ def run(args):
     except UserError as error:  # flags fine alone but not together, or a bad recipe
         raise UsageError(str(error)) from None
     startup.import_tensorflow()
-    from sentiment_lstm import training
+    from sentiment_lstm import distributed, training
 
     training.train(settings)
-    print(f"Saved the model to {settings.output_dir}")
+    if distributed.is_chief(settings):
+        print(f"Saved the model to {settings.output_dir}")
+    else:  # another worker of --distribute multi-worker
+        print(f"This worker's part is done; the chief publishes the model to {settings.output_dir}")
