@@ -19,6 +19,7 @@ CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
 POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
 TEACHERS = ("none", "nb-lr")  # see teacher.py
 LR_SCHEDULES = ("constant", "cosine")  # see model.learning_rate_callbacks
+DISTRIBUTE = ("none", "mirrored", "multi-worker")  # see distributed.py
 MIN_VAL_FRACTION = 0.01  # of 25,000 reviews, 250 to validate on
 
 
@@ -113,6 +114,9 @@ class Config:
     jit_compile: bool = _option(False, "compile training steps with XLA (needs --no-deterministic)")
     steps_per_execution: int = _option(16, "training batches per call into TensorFlow (fewer round trips "
                                        "through Python; about 5%% faster epochs here)", minimum=1)
+    distribute: str = _option("none", "train under tf.distribute: none (one process, Keras' fit), mirrored (every "
+                              "local device: GPUs, else the CPU), or multi-worker (the machines of the TF_CONFIG "
+                              "environment variable; see docs/distributed.md)", choices=DISTRIBUTE)
     intra_op_threads: int = _option(1, "threads each TensorFlow op may use in training (0: TensorFlow's "
                                     "default, all cores); 1 leaves the recurrence and the work beside it "
                                     "a core each (about 10%% faster LSTM epochs on 2 cores)", minimum=0)
@@ -131,6 +135,9 @@ class Config:
         if self.jit_compile and self.deterministic:
             raise UserError("--jit-compile needs --no-deterministic, because TensorFlow "
                             "turns XLA off while op determinism is on.")
+        if self.jit_compile and self.distribute != "none":
+            raise UserError("--jit-compile does not apply with --distribute, whose training steps run "
+                            "in tf.distribute's replicas without XLA.")
         if self.jit_compile and self.cell == "keras-lstm":
             raise UserError("--jit-compile does not work with --cell keras-lstm, "
                             "whose TensorFlow kernel does not support XLA.")

@@ -52,6 +52,10 @@ def train(config, callbacks=()):
         The `keras.callbacks.History` of this call's `fit` (after a resume, only
         the epochs run by this call; `history.json` in the model dir has all).
     """
+    if config.distribute != "none":  # under tf.distribute: the same steps, in a loop of its own
+        from sentiment_lstm import distributed
+
+        return distributed.train(config, callbacks)
     model_dir = export.check_replaceable(config.output_dir)  # fail before the long part
     with lock.hold(model_dir):
         return _train(model_dir, config, callbacks)

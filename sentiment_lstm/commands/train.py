@@ -7,6 +7,8 @@ Every hyperparameter is a flag; `--help` lists them with their defaults, which l
 override it). A run that is killed resumes from its last completed epoch when started
 again with the same flags.
 """
+import contextlib
+
 from sentiment_lstm import config, lock, paths, startup
 from sentiment_lstm.errors import UsageError, UserError
 
@@ -25,8 +27,16 @@ def run(args):
     if settings.data is not None:  # paths first: a mistake is reported before TensorFlow loads
         paths.existing_imdb(settings.data)
     paths.check_replaceable(settings.output_dir)
-    with lock.hold(settings.output_dir):  # a second run on this model directory stops here
+    # A second run on this model directory stops here. The workers of a multi-worker job
+    # share one directory: its chief takes the lock when it publishes.
+    hold = lock.hold(settings.output_dir) if settings.distribute != "multi-worker" else contextlib.nullcontext()
+    with hold:
         startup.import_tensorflow()
         from sentiment_lstm import training
 
         training.train(settings)  # its last line says where the model went
+    if settings.distribute != "none":
+        from sentiment_lstm import distributed
+
+        print(f"Published the model to {settings.output_dir}" if distributed.is_chief(settings) else
+              f"This worker's part is done; the chief publishes the model to {settings.output_dir}")
