@@ -9,7 +9,9 @@ pass` (the interpreter's own start-up) and `python -c "import tensorflow"` (what
 answer would cost if TensorFlow loaded first). Every case also checks its exit
 status, so a case that stopped failing (or started) shows.
 
-    python benchmarks/cli_latency.py [--runs 7] [--out benchmarks/results/cli_latency.json]
+    python benchmarks/cli_latency.py [--runs 7] [--only TEXT] [--out benchmarks/results/cli_latency.json]
+
+`--only "path error"` keeps the cases whose name contains that text (and the references).
 """
 import argparse
 import statistics
@@ -60,11 +62,13 @@ def time_once(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per case (default: %(default)s)")
+    parser.add_argument("--only", help="time only the cases whose name contains this (and the references)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cli_latency.json"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.json").write_text("{}")  # passes the path check; nothing loads it
-        table = cases(tmp)
+        table = {name: case for name, case in cases(tmp).items()
+                 if args.only is None or args.only in name or name.startswith("reference")}
         for name, (command, _) in table.items():  # warm-up: the file cache, .pyc files
             time_once(command)
         times = {name: [] for name in table}

@@ -9,7 +9,7 @@ Example:
 
 >>> import sentiment_lstm
 >>> sentiment_lstm.load("models/imdb_lstm").predict(["What a great film!"])
-[{'label': 'positive', 'score': 0.97...}]
+[{'label': 'positive', 'score': 0.97..., 'known_words': 5}]
 
 Importing the package is cheap: it loads neither TensorFlow nor Keras. `load` does,
 on first use. To load `model.keras` with `keras.saving.load_model` directly, import

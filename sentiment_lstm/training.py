@@ -16,7 +16,9 @@ While it runs, everything lives in the work area `<model_dir>.work/`:
     logs/               TensorBoard
     config.json         the config of the run, to tell whether a backup is resumable
 
-The work area is deleted once the model directory is published.
+The work area is deleted once the model directory is published. The lock file
+`<model_dir>.lock` (`lock.py`) keeps a second run off the same model directory
+from the start of `train` to the end of the publish.
 """
 import csv
 import json
