@@ -104,7 +104,8 @@ def time_all_reduce(token_model, sparse_rows):
         for v in variables:
             if v is embedding:  # one row per token position, as tf.gather's gradient
                 rows = tf.random.uniform([sparse_rows], 0, v.shape[0], tf.int32)
-                grads.append(tf.IndexedSlices(tf.ones([sparse_rows, v.shape[1]]), rows, tf.constant(list(v.shape), tf.int64)))
+                shape = tf.constant(list(v.shape), tf.int64)
+                grads.append(tf.IndexedSlices(tf.ones([sparse_rows, v.shape[1]]), rows, shape))
             else:
                 grads.append(tf.ones(v.shape))
         return grads
