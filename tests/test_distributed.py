@@ -287,7 +287,8 @@ def test_replica_batches_split_each_global_batch_in_order():
 
     def shares(pipelines, pipeline, replicas):
         context = tf.distribute.InputContext(pipelines, pipeline, replicas)
-        return [(x.numpy().ravel().tolist(), int(n)) for x, _, n in distributed.replica_batches(batches, context, replicas)]
+        shares = distributed.replica_batches(batches, context, replicas)
+        return [(x.numpy().ravel().tolist(), int(n)) for x, _, n in shares]
 
     assert shares(2, 0, 2) == [([0, 1, 2], 7), ([7], 3)]
     assert shares(2, 1, 2) == [([3, 4, 5, 6], 7), ([8, 9], 3)]
