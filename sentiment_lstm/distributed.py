@@ -35,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -97,6 +98,25 @@ def read_tf_config():
         raise UserError("TF_CONFIG must be JSON with a 'cluster' of task lists and a 'task' "
                         "{'type', 'index'} that is one of them (see docs/distributed.md).") from None
     return tf_config
+
+
+def local_cluster(workers):
+    """The `TF_CONFIG` (JSON text) of each of `workers` processes on this machine, on free
+    ports of 127.0.0.1: to try `--distribute multi-worker` (or test it) on one machine.
+
+    Example:
+
+    >>> first, second = local_cluster(2)
+    >>> json.loads(second)["task"]
+    {'type': 'worker', 'index': 1}
+    """
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))  # the kernel picks a free port; closed again just below
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]
 
 
 def is_chief(config):

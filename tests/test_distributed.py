@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import write_imdb_folder
+from sentiment_lstm import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "distributed_worker.py"
@@ -47,22 +47,6 @@ def synthetic_reviews(per_class, seed=0):
                                 for _ in range(rng.randint(3, 40)))
                 files[(split, label, f"{i}_{7 if label == 'pos' else 2}.txt")] = text.encode()
     return files
-
-
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_configs(n):
-    """One TF_CONFIG per worker of an `n`-worker cluster on free loopback ports."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(n)]}
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(n)]
 
 
 def start(command, log, tf_config=None, tmpdir=None):
@@ -101,7 +85,7 @@ def train_workers(tmp_path, data, model_dir, epochs, n=2):
     processes = [start(worker_command(1, tmp_path / f"weights{i}", model_dir, data, "--epochs", str(epochs),
                                       "--distribute", "multi-worker"),
                        logs[i], tf_config, tmpdir=tmp_path / f"tmp{i}")
-                 for i, tf_config in enumerate(tf_configs(n))]
+                 for i, tf_config in enumerate(distributed.local_cluster(n))]
     codes = finish(processes, logs)
     assert codes == [0] * n, "\n".join(log.read_text()[-3000:] for log in logs)
     return [tmp_path / f"weights{i}" for i in range(n)]
@@ -245,7 +229,7 @@ def test_killed_worker_stops_the_job_which_resumes(tmp_path, data):
     history_csv = tmp_path / "model.work" / "history.csv"
     command = [sys.executable, "train.py", "--data", str(data), "--model-dir", str(model_dir), *FLAGS,
                "--epochs", "3", "--distribute", "multi-worker"]
-    configs = tf_configs(2)
+    configs = distributed.local_cluster(2)
     logs = [tmp_path / f"run1_worker{i}.log" for i in (0, 1)]
     processes = [start(command, logs[i], configs[i]) for i in (0, 1)]
     deadline = time.monotonic() + TIMEOUT
@@ -269,7 +253,6 @@ def test_killed_worker_stops_the_job_which_resumes(tmp_path, data):
 
 
 def test_multi_worker_needs_tf_config(monkeypatch):
-    from sentiment_lstm import distributed
     from sentiment_lstm.errors import UserError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
@@ -282,7 +265,6 @@ def test_multi_worker_needs_tf_config(monkeypatch):
 
 
 def test_chief_is_the_chief_task_else_worker_zero(monkeypatch):
-    from sentiment_lstm import distributed
     from sentiment_lstm.config import Config
 
     def chief(cluster, task_type, index):
@@ -299,18 +281,26 @@ def test_chief_is_the_chief_task_else_worker_zero(monkeypatch):
 def test_replica_batches_split_each_global_batch_in_order():
     import tensorflow as tf
 
-    from sentiment_lstm import distributed
-
     batches = tf.data.Dataset.from_tensor_slices(tf.range(7)[:, None]).batch(7).concatenate(
         tf.data.Dataset.from_tensor_slices(tf.range(7, 10)[:, None]).batch(3))
     batches = batches.map(lambda x: (x, tf.zeros((tf.shape(x)[0], 2))))
 
     def shares(pipelines, pipeline, replicas):
         context = tf.distribute.InputContext(pipelines, pipeline, replicas)
-        return [(x.numpy().ravel().tolist(), int(n)) for x, _, n in distributed.replica_batches(batches, context, replicas)]
+        shares = distributed.replica_batches(batches, context, replicas)
+        return [(x.numpy().ravel().tolist(), int(n)) for x, _, n in shares]
 
     assert shares(2, 0, 2) == [([0, 1, 2], 7), ([7], 3)]
     assert shares(2, 1, 2) == [([3, 4, 5, 6], 7), ([8, 9], 3)]
     # one pipeline, 4 replicas (mirrored on 4 devices): every slice, in order, each once
     assert shares(1, 0, 4) == [([0], 7), ([1, 2], 7), ([3, 4], 7), ([5, 6], 7),
                                ([], 3), ([7], 3), ([8], 3), ([9], 3)]
+
+
+def test_jit_compile_is_refused_with_distribute():
+    from sentiment_lstm.config import Config
+    from sentiment_lstm.errors import UserError
+
+    with pytest.raises(UserError, match="--jit-compile does not apply with --distribute"):
+        Config(distribute="mirrored", jit_compile=True, deterministic=False)
+    assert Config(distribute="mirrored").distribute == "mirrored"
