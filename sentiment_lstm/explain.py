@@ -255,14 +255,17 @@ class Explainer:
         tokens = tf.constant(ids[None], tf.int32)
         x = self.inputs(tokens)[0]
         mask = tf.ones([len(ids)], tf.bool)
-        alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps  # the midpoint rule
-        total = np.zeros(len(ids), np.float64)
+        midpoints = (np.arange(steps, dtype=np.float32) + 0.5) / steps  # the midpoint rule
+        alphas = np.concatenate([midpoints, [1.0, 0.0]]).astype(np.float32)  # and F(x), F(baseline) in the batch
+        weights = np.concatenate([np.ones(steps), [0.0, 0.0]]).astype(np.float32)
+        total, f = np.zeros(len(ids), np.float64), []
         batch = max(1, GRADIENT_BUDGET // len(ids))
-        for k in range(0, steps, batch):
-            grads, _ = self._gradients(x, mask, tf.constant(alphas[k:k + batch]), tf.constant(direction))
-            total += ops.convert_to_numpy(ops.sum(ops.sum(grads, axis=0) * x, axis=-1)).astype(np.float64)
-        _, ends = self._gradients(x, mask, tf.constant([1.0, 0.0]), tf.constant(direction))
-        f_x, f_base = (float(v) for v in ops.convert_to_numpy(ends))
+        for k in range(0, len(alphas), batch):
+            grads, values = self._gradients(x, mask, tf.constant(alphas[k:k + batch]), tf.constant(direction))
+            summed = ops.tensordot(tf.constant(weights[k:k + batch]), grads, axes=1)  # (time, width)
+            total += ops.convert_to_numpy(ops.sum(summed * x, axis=-1)).astype(np.float64)
+            f.extend(ops.convert_to_numpy(values).tolist())
+        f_x, f_base = f[-2], f[-1]
         linear = ops.convert_to_numpy(self.linear_steps(tokens))[0].astype(np.float64) @ direction
         return total / steps + linear, f_x + float(linear.sum()), f_base
 
