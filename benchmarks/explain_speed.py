@@ -1,11 +1,13 @@
 """Time of one explanation (`sentiment_lstm/explain.py`) of a median-length review.
 
 The review is the validation review (`data.held_out(config, "validation")`) whose
-number of words read is the split's median. After one warm-up call (which traces the
+number of words read is the split's median (`--words N`: nearest to N). After one warm-up call (which traces the
 functions), `explain` runs `--repeats` times, and then each part of it alone
 (Integrated Gradients, occlusion, the step-by-step trace); medians are reported.
 
     python benchmarks/explain_speed.py --model-dir /work/models/best_1epoch
+    python benchmarks/explain_speed.py --model-dir /work/models/best_1epoch --words 230 \
+        --out benchmarks/results/explain_speed_230.json
 """
 import argparse
 import os
@@ -39,6 +41,8 @@ def main(argv=None):
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--steps", type=int, default=explain.DEFAULT_STEPS)
+    parser.add_argument("--words", type=int, help="time a review of about this many words read "
+                        "(default: the validation split's median)")
     parser.add_argument("--data", help="IMDB archive or folder (default: found automatically)")
     parser.add_argument("--out", default="benchmarks/results/explain_speed.json")
     args = parser.parse_args(argv)
@@ -47,7 +51,7 @@ def main(argv=None):
     reviews = data.held_out(classifier.config, "validation", args.data).texts
     lengths = np.array([min(len(explainer.tokenize(r)[2]), explainer.serve_length or 10**9) for r in reviews])
     median = int(np.median(lengths))
-    review = reviews[int(np.argmin(np.abs(lengths - median)))]
+    review = reviews[int(np.argmin(np.abs(lengths - (args.words or median))))]
     tic = time.perf_counter()
     result = explain.explain(classifier, review, steps=args.steps)
     first = time.perf_counter() - tic

@@ -161,8 +161,7 @@ class Explainer:
         spec = tf.TensorSpec
         self._scores = tf.function(self.scores, input_signature=[spec([None, None], tf.int32)])
         self._gradients = tf.function(self.path_gradients, input_signature=[
-            spec([None, self.width], tf.float32), spec([None], tf.bool), spec([None], tf.float32),
-            spec([2], tf.float32)])
+            spec([1, None], tf.int32), spec([None], tf.float32), spec([None], tf.float32), spec([2], tf.float32)])
         self._trace = tf.function(self.trace, input_signature=[spec([1, None], tf.int32)])
 
     # The model, from each point.
@@ -202,23 +201,27 @@ class Explainer:
         recurrent = self.recurrent_scores(self.inputs(tokens), mask)
         return recurrent + ops.sum(self.linear_steps(tokens), axis=1)
 
-    def path_gradients(self, x, mask, alphas, direction):
-        """Gradients of F = scores . `direction` at `alphas[k] * x` on the straight path
-        from the zero baseline to the step inputs `x` `(time, width)`, `(points, time,
-        width)`, and F at each point, `(points,)`: one forward and backward pass."""
+    def path_gradients(self, tokens, alphas, weights, direction):
+        """On the straight path from the zero baseline to the step inputs x of one review's
+        token ids `tokens` `(1, time)`, F = scores . `direction` at `alphas[k] * x`: returns
+        `(sum_k weights[k] * grad F(alphas[k] x) . x_t for each step t, F at each point)`,
+        `(time,)` and `(points,)`, from one forward and backward pass."""
+        x = self.inputs(tokens)[0]  # (time, width)
         scaled = alphas[:, None, None] * x[None]
-        masks = ops.broadcast_to(mask[None], ops.shape(scaled)[:2])
+        masks = ops.ones(ops.shape(scaled)[:2], "bool")
         with tf.GradientTape() as tape:
             tape.watch(scaled)
             f = ops.matmul(self.recurrent_scores(scaled, masks), direction[:, None])[:, 0]
-        return tape.gradient(f, scaled), f
+        grads = tape.gradient(f, scaled)  # (points, time, width)
+        return ops.sum(ops.tensordot(weights, grads, axes=1) * x, axis=-1), f
 
     def trace(self, tokens):
         """The state after each step of one review's token ids `(1, time)` (no padding):
         `(quantities, scores)`, quantities the last recurrent layer's named values
         (`rnn.Recurrent.inspect`; `{"h": outputs}` for Keras' layer) `(1, time, units)`,
         scores the class scores after each prefix `(time, classes)` (unidirectional
-        models; the scores of the whole review for a bidirectional one)."""
+        models; the scores of the whole review `(1, classes)` for a bidirectional one):
+        the last row is the model's prediction."""
         x = self.inputs(tokens)
         for layer in self.recurrent[:-1]:
             x = layer(x, training=False)
@@ -226,8 +229,8 @@ class Explainer:
             quantities = self.last.inspect(x)
         else:
             quantities = {"h": self._sequences(x, training=False)}
-        if self.bidirectional:
-            return quantities, self.recurrent_scores(self.inputs(tokens), None)
+        if self.bidirectional:  # the scores of the whole review, (1, classes)
+            return quantities, self.recurrent_scores(self.inputs(tokens), None) + ops.sum(self.linear_steps(tokens), 1)
         states = quantities["h"][0]  # (time, units)
         if self.pools:  # the pooling of each prefix's outputs
             time = ops.cast(ops.arange(1, ops.shape(states)[0] + 1), "float32")[:, None]
@@ -253,16 +256,17 @@ class Explainer:
         direction = np.zeros(len(self.labels), np.float32)
         direction[predicted], direction[1 - predicted] = 1.0, -1.0
         tokens = tf.constant(ids[None], tf.int32)
-        x = self.inputs(tokens)[0]
-        mask = tf.ones([len(ids)], tf.bool)
-        alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps  # the midpoint rule
-        total = np.zeros(len(ids), np.float64)
+        midpoints = (np.arange(steps, dtype=np.float32) + 0.5) / steps  # the midpoint rule
+        alphas = np.concatenate([midpoints, [1.0, 0.0]]).astype(np.float32)  # and F(x), F(baseline) in the batch
+        weights = np.concatenate([np.ones(steps), [0.0, 0.0]]).astype(np.float32)
+        total, f = np.zeros(len(ids), np.float64), []
         batch = max(1, GRADIENT_BUDGET // len(ids))
-        for k in range(0, steps, batch):
-            grads, _ = self._gradients(x, mask, tf.constant(alphas[k:k + batch]), tf.constant(direction))
-            total += ops.convert_to_numpy(ops.sum(ops.sum(grads, axis=0) * x, axis=-1)).astype(np.float64)
-        _, ends = self._gradients(x, mask, tf.constant([1.0, 0.0]), tf.constant(direction))
-        f_x, f_base = (float(v) for v in ops.convert_to_numpy(ends))
+        for k in range(0, len(alphas), batch):
+            summed, values = self._gradients(tokens, tf.constant(alphas[k:k + batch]), tf.constant(weights[k:k + batch]),
+                                             tf.constant(direction))
+            total += summed.numpy().astype(np.float64)
+            f.extend(values.numpy().tolist())
+        f_x, f_base = f[-2], f[-1]
         linear = ops.convert_to_numpy(self.linear_steps(tokens))[0].astype(np.float64) @ direction
         return total / steps + linear, f_x + float(linear.sum()), f_base
 
@@ -304,7 +308,9 @@ class Explainer:
         if n > max_tokens:
             raise UserError(f"The model reads {n:,} words of this review, more than the {max_tokens:,} "
                             "an explanation covers; explain a shorter review.")
-        scores = self.class_scores((read if n else np.zeros(1, np.int32))[None])[0]
+        quantities, prefix = self._trace(tf.constant(read[None])) if n else ({}, None)
+        # The prediction: the scores after the last step read (of one padding step without words).
+        scores = np.asarray(prefix[-1], np.float64) if n else self.class_scores(np.zeros((1, 1), np.int32))[0]
         probabilities = softmax(scores[None])[0]
         if not np.isfinite(probabilities).all():
             raise UserError("The model gives no prediction for this review (its probabilities are not "
@@ -319,12 +325,11 @@ class Explainer:
         }
         log_odds = float(scores[predicted] - scores[1 - predicted])
         attributions, occluded, trajectory = np.zeros(len(typed)), np.zeros(len(typed)), []
-        base_log_odds, quantities = log_odds, {}
+        base_log_odds = log_odds
         if n:
             ig, log_odds, base_log_odds = self.integrated_gradients(read, predicted, steps)
             attributions[:n] = ig
             occluded[:n] = self.occlusion(read, predicted, float(probabilities[predicted]))
-            quantities, prefix = self._trace(tf.constant(read[None]))
             prefix = self.prefix_scores(read) if self.bidirectional else ops.convert_to_numpy(prefix)
             trajectory = softmax(np.asarray(prefix, np.float64))[:, self.positive].tolist()
         result.update({

@@ -263,3 +263,32 @@ def test_command_mistakes_are_one_sentence(tmp_path, args, status, message):
     stderr = done.stderr.decode()
     assert done.returncode == status and stderr.startswith(message.format(corrupt=corrupt)), stderr
     assert stderr.count("\n") == 1 and done.stdout == b""
+
+
+def test_the_faithfulness_benchmark_scores_by_hand(vectorizer):
+    """benchmarks/explanations.py: comprehensiveness and sufficiency are the predicted
+    class's probability less that of the review without / with only its top words, and
+    a curve's largest jump is matched against the words of largest |attribution|."""
+    from benchmarks import explanations
+
+    classifier = classifier_of(vectorizer, bigram_dim=3)
+    review = "not good at all, a bad bad film but great acting"
+    result = explain.explain(classifier, review, steps=8)
+    token_model, ids = token_ids(classifier, review)
+    j = LABELS.index(result["label"])
+    order = np.argsort(-np.asarray(result["attributions"]), kind="stable")
+    scores = explanations.eraser(explain.explainer(classifier), ids, j, result["score"], {"ig": order})
+    comprehensiveness, sufficiency = scores["ig"]
+    n = len(ids)
+    for k, fraction in enumerate(explanations.FRACTIONS):
+        top = np.zeros(n, bool)
+        top[order[:max(1, int(np.ceil(fraction * n)))]] = True
+        without = token_model.predict(ids[~top][None], verbose=0)[0, j]
+        alone = token_model.predict(ids[top][None], verbose=0)[0, j]
+        assert comprehensiveness[k] == pytest.approx(result["score"] - without, abs=1e-5)
+        assert sufficiency[k] == pytest.approx(result["score"] - alone, abs=1e-5)
+    made_up = {"read_count": 6, "trajectory": [0.5, 0.52, 0.9, 0.88, 0.3, 0.31],
+               "attributions": [0.0, 0.1, 2.0, 0.0, -0.5, 0.0], "occlusion": [0.0, 0.0, 0.0, 0.0, 0.4, 0.0]}
+    hits = explanations.jump_hits(made_up, start=0.5)
+    assert hits[1] == (0.0, 1.0, 1 / 6)  # the largest jump, 0.88 -> 0.3, is at word 4: occlusion's top, not IG's
+    assert hits[3] == (1.0, 2 / 3, 3 / 6)  # jumps at words 4, 2, 1 (ties: the first); IG's top 2, 4, 1; occlusion's 4, 0, 1

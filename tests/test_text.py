@@ -244,7 +244,7 @@ def test_word_spans_are_the_vectorizers_tokens_in_the_review_as_typed():
     standardized = [s.decode("utf-8").split() for s in standardize(tf.constant(reviews)).numpy()]
     for review, expected in zip(reviews, standardized):
         typed = [review[a:b] for a, b in words.word_spans(review)]
-        assert [w.lower().translate({ord(c): "'" for c in "\u2018\u2019\u02bc`\u00b4"}) for w in words] == expected
+        assert [w.lower().translate({ord(c): "'" for c in "\u2018\u2019\u02bc`\u00b4"}) for w in typed] == expected
     review = "<br />It’s GREAT!! <i>Naïve</i> 'rock'n'roll' 7/10"
     assert [review[a:b] for a, b in words.word_spans(review)] == [
         "It’s", "GREAT", "!", "!", "Naïve", "rock'n'roll", "7", "10"]
