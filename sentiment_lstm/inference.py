@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model
+from sentiment_lstm import export, model, serving  # noqa: F401 (model: registers the Keras objects of model.keras)
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
@@ -37,14 +37,23 @@ class SentimentClassifier:
         self.model = model
         self.labels = tuple(labels)
         self.config = config
+        # The SavedModel's serving function (`serving.py`), traced once for any batch size.
+        self._probabilities = tf.function(serving.probabilities_fn(model), input_signature=[serving.SIGNATURE])
 
     def predict_proba(self, texts):
-        """Probabilities `(len(texts), 2)` float32, one row per review, in order."""
+        """Probabilities `(len(texts), 2)` float32, one row per review, in order.
+
+        Reviews go through the model in batches of `BATCH_SIZE` of similar length (by
+        characters), so long reviews are not padded into batches of short ones.
+        """
         texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.labels)), np.float32)
-        batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
-        return self.model.predict(batches.batch(BATCH_SIZE), verbose=0)
+        probabilities = np.zeros((len(texts), len(self.labels)), np.float32)
+        by_length = np.argsort([len(text) for text in texts], kind="stable")
+        for start in range(0, len(texts), BATCH_SIZE):
+            rows = by_length[start:start + BATCH_SIZE]
+            batch = tf.constant([texts[k] for k in rows], tf.string)
+            probabilities[rows] = self._probabilities(batch).numpy()
+        return probabilities
 
     def predict(self, texts):
         """One `{"label": name, "score": probability of that label}` per review, in order."""
