@@ -6,10 +6,13 @@ longest review, and its embeddings and n-gram lookups then run over every padded
 step: when it serves whole reviews, a batch of 256 whose longest review has 1,000
 tokens and whose mean has 230 computes about four times its own size. Here the
 batch is tokenized as the model does it, its rows are sorted by length, longest
-first, and cut into groups of `GROUP` rows; each group is padded only to its own
-longest review and goes through the token model, and the rows come back in the
-batch's order. Each row's probabilities are the end-to-end model's (a row never
-depends on the others; only the float rounding of sums over padding may differ).
+first, and cut into groups: a group starts at the longest row left and takes the
+rows at least half as long (at most `GROUP` of them), so each group, padded only to
+its own longest review, is at least half real tokens. Each group goes through the
+token model, and the rows come back in the batch's order. Few groups, so few passes
+of the recurrence's loop: its steps cost about as much for one row as for many. Each
+row's probabilities are the end-to-end model's (a row never depends on the others;
+only the float rounding of sums over padding may differ).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
 `inference.SentimentClassifier` calls it too, so both compute the same thing.
@@ -23,7 +26,7 @@ TensorShape([3, 2])
 import keras
 import tensorflow as tf
 
-GROUP = 64  # reviews per group of similar length
+GROUP = 256  # the most reviews in a group
 SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of reviews, as the model's input
 
 
@@ -35,7 +38,7 @@ def probabilities_fn(end_to_end, group=GROUP):
         end_to_end: a model built by `model.build_end_to_end` (or loaded from its
             `model.keras`): its layers are the tokenization (the vectorizer, the
             clip, the padding to one step), then the layer "token_model".
-        group: rows per group.
+        group: the most rows in a group.
     """
     token_model = end_to_end.get_layer("token_model")
     tokenization = [layer for layer in end_to_end.layers
@@ -50,17 +53,16 @@ def probabilities_fn(end_to_end, group=GROUP):
         order = tf.argsort(lengths, direction="DESCENDING", stable=True)
         tokens, lengths = tf.gather(tokens, order), tf.gather(lengths, order)
         batch = tf.shape(tokens)[0]
-        groups = (batch + group - 1) // group
 
-        def run_group(g, outputs):
-            start = g * group
-            size = tf.minimum(group, batch - start)
-            width = tf.maximum(lengths[start], 1)  # the group's longest review: its first
-            rows = tf.slice(tokens, [start, 0], [size, width])
-            return g + 1, outputs.write(g, token_model(rows, training=False))
+        def run_group(start, g, outputs):
+            longest = lengths[start]
+            size = tf.reduce_sum(tf.cast(2 * lengths[start:start + group] >= longest, tf.int32))  # >= 1: the first
+            rows = tf.slice(tokens, [start, 0], [size, tf.maximum(longest, 1)])
+            return start + size, g + 1, outputs.write(g, token_model(rows, training=False))
 
-        outputs = tf.TensorArray(tf.float32, size=groups, infer_shape=False, element_shape=[None, 2])
-        _, outputs = tf.while_loop(lambda g, _: g < groups, run_group, (tf.constant(0), outputs))
+        outputs = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False, element_shape=[None, 2])
+        _, _, outputs = tf.while_loop(lambda start, *_: start < batch, run_group,
+                                      (tf.constant(0), tf.constant(0), outputs))
         return tf.gather(outputs.concat(), tf.math.invert_permutation(order))
 
     return probabilities

@@ -19,7 +19,8 @@ weights, same masking semantics) but:
 4. In inference, a standard LSTM on TensorFlow (outside XLA) runs over packed
    sequences as well, forward only (`packed.lstm_inference`): rows sorted by length,
    finished rows dropped block by block, each block's `BLOCK` steps written out in
-   one loop iteration and its input projection computed beside the recurrence. A
+   one loop iteration and its input projection computed beside the recurrence (never
+   a `(time, batch, 4 * units)` tensor, however long the review). A
    batch of mixed lengths then costs its valid steps, not its longest row's padding.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step

@@ -39,7 +39,6 @@ import tensorflow as tf
 from sentiment_lstm.rnn import fused
 
 BLOCK = 8  # steps per loop iteration
-INFERENCE_BLOCK = 512
 
 
 def applies(cell, recurrent_mask):
@@ -62,53 +61,21 @@ def _in_xla_context():
 
 
 def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True):
-    """The LSTM over the valid steps of `x`, forward only (no gradient is written for it).
-
-    Where TensorFlow has it (`kernel_applies`), each block is one call of its fused
-    LSTM kernel, `BlockLSTMV2` (the same six equations, gates in Keras' order i, f, c, o),
-    over `INFERENCE_BLOCK` steps; else the block's steps are `cell.transition` written
-    out, as in training.
+    """The LSTM over the valid steps of `x`, forward only (no gradient is written for it):
+    the blocks of the forward pass of `lstm_recurrence`, emitting `h` (and `c`) alone.
 
     Arguments and returns as `lstm_recurrence` (without dropout): `({"h": H, "c": C}, read)`,
     `C` only `with_c`.
     """
-    kernel = kernel_applies(cell, x.dtype)
-    layout = _Layout(lengths, tf.shape(x)[1], steps, INFERENCE_BLOCK if kernel else BLOCK)
+    layout = _Layout(lengths, tf.shape(x)[1], steps)
     x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
     h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
     names = ("h", "c") if with_c else ("h",)
     weights = {"W_x": tf.convert_to_tensor(cell.kernel), "b": tf.convert_to_tensor(cell.input_bias()),
                **cell.recurrent_weights()}
-    block = _kernel_block(weights, names, layout.block) if kernel else _forward_block(cell, weights, names)
-    outputs, _ = layout.blocks_loop(block, [x_packed], [h0_sorted, c0_sorted], outputs=len(names))
+    outputs, _ = layout.blocks_loop(_forward_block(cell, weights, names), [x_packed], [h0_sorted, c0_sorted],
+                                    outputs=len(names))
     return dict(zip(names, outputs)), layout.read
-
-
-def kernel_applies(cell, dtype):
-    """Whether `lstm_inference` runs TensorFlow's fused `BlockLSTMV2` kernel: the op
-    exists here, and the cell computes in float32 (what `packed.applies` asks besides)."""
-    return hasattr(tf.raw_ops, "BlockLSTMV2") and tf.as_dtype(dtype) == tf.float32
-
-
-def _kernel_block(weights, names, block):
-    """`body` of `blocks_loop` for inference: a block's `block` steps in one call of
-    `BlockLSTMV2`, which computes `[x_t, h_{t-1}] [W_x; W_h] + b` and the six equations
-    of `LSTMCell` at each step (no peepholes, no clipping); it emits `h` (and `c`) of
-    the block's steps, packed."""
-    W = tf.concat([weights["W_x"], weights["W_h"]], 0)  # (features + units, 4 * units)
-    units = weights["W_h"].shape[0]
-    no_peephole = tf.zeros((units,), W.dtype)
-
-    def body(inputs, states, n):
-        h, c = (s[:n] for s in states)  # the rows that run in this block
-        _, C, _, _, _, _, H = tf.raw_ops.BlockLSTMV2(
-            seq_len_max=tf.constant(block, tf.int64), x=_steps(inputs[0], n, block), cs_prev=c, h_prev=h, w=W,
-            wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=weights["b"], cell_clip=-1.0,
-            use_peephole=False)  # H, C: (block, n, units)
-        emitted = {"h": H, "c": C}
-        return tuple(tf.reshape(emitted[name], (-1, units)) for name in names), [H[-1], C[-1]]
-
-    return body
 
 
 def _forward_block(cell, weights, names):
