@@ -67,7 +67,7 @@ def main(argv=None):
         work = Path(work)
         runs = [(name, ["predict.py", "--model-dir", model_dir, "--file", args.file, "--out", str(work / f"{name}.jsonl")])
                 for name, _, model_dir in (m.partition("=") for m in args.model)]
-        runs.append(("NB-LR", [__file__, "--run-nb-lr", "--file", args.file, "--out", str(work / "nb-lr.jsonl")]))
+        runs.append(("NB-LR", [__file__, "--run-nb-lr", "--file", args.file, "--out", str(work / "NB-LR.jsonl")]))
         for name, argv_ in runs:
             status, seconds, peak = run_child(argv_, work / f"{name}.log")
             written = sum(1 for _ in open(work / f"{name}.jsonl")) if status == 0 else 0

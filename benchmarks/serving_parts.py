@@ -31,12 +31,14 @@ from benchmarks import environment  # noqa: E402
 from benchmarks.serving import benchmark_reviews  # noqa: E402
 
 
-def median_ms(function, argument, repeats):
-    function(argument)
+def median_ms(function, arguments, repeats):
+    """The median wall time of `function(*arguments)`, in ms, after one call."""
+    arguments = arguments if isinstance(arguments, tuple) else (arguments,)
+    function(*arguments)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        result = function(argument)
+        result = function(*arguments)
         for tensor in result if isinstance(result, (list, tuple)) else [result]:
             tensor.numpy()
         times.append(time.perf_counter() - start)
@@ -73,7 +75,8 @@ def main(argv=None):
     recurrent = token_model.get_layer("recurrent_0")
     tokenization = [layer for layer in end_to_end.layers
                     if layer is not token_model and not isinstance(layer, keras.layers.InputLayer)]
-    features_model = keras.Model(token_model.input, recurrent.input)
+    inputs = recurrent.input  # the features (and, where Keras lists it, their mask)
+    features_model = keras.Model(token_model.input, inputs[0] if isinstance(inputs, (list, tuple)) else inputs)
 
     def tokenize(texts):
         tokens = texts
@@ -82,8 +85,8 @@ def main(argv=None):
         return tokens
 
     tokenize_fn = tf.function(tokenize)
-    features_fn = tf.function(lambda tokens: features_model(tokens, training=False))
-    recurrence_fn = tf.function(lambda args: recurrent(args[0], mask=args[1], training=False))
+    features_fn = tf.function(lambda tokens: tf.identity(features_model(tokens, training=False)))  # no mask attached
+    recurrence_fn = tf.function(lambda x, mask: recurrent(x, mask=mask, training=False))
     token_fn = tf.function(lambda tokens: token_model(tokens, training=False))
     serve_fn = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
 
