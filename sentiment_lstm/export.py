@@ -5,6 +5,7 @@ A model directory holds
     model.keras    the end-to-end Keras model (raw strings -> probabilities)
     saved_model/   the same as a TensorFlow SavedModel: `serve` and `serving_default`
                    take a 1-D tf.string batch of reviews, return (N, 2) float32
+                   (`serving.py`: computed in groups of reviews of similar length)
     config.json    hyperparameters, vocabulary size, labels, library versions
     MODEL_CARD.md  the model card (`card.py`), from config.json (and metrics.json)
 
@@ -148,9 +149,11 @@ def atomic_file(path):
 
 def write_model(directory, end_to_end, config, vocabulary_size):
     """Write `model.keras`, `saved_model/` and `config.json` of `end_to_end` into `directory`."""
+    from sentiment_lstm import serving
+
     directory = Path(directory)
     end_to_end.save(directory / MODEL_FILE)
-    end_to_end.export(directory / SAVED_MODEL_DIR, format="tf_saved_model", verbose=False)
+    serving.export(end_to_end, directory / SAVED_MODEL_DIR)
     (directory / CONFIG_FILE).write_text(
         config.to_json(vocabulary_size=int(vocabulary_size), labels=list(LABELS),
                        versions=library_versions()))

@@ -16,11 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model, paths, text
+from sentiment_lstm import export, model, paths, serving, streaming, text
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
 BATCH_SIZE = 256  # reviews per forward pass
+CHUNK = 4096  # reviews read, scored and written at a time by `main`
 
 
 class SentimentClassifier:
@@ -37,14 +38,23 @@ class SentimentClassifier:
         self.model = model
         self.labels = tuple(labels)
         self.config = config
+        # The SavedModel's serving function (`serving.py`), traced once for any batch size.
+        self._probabilities = tf.function(serving.probabilities_fn(model), input_signature=[serving.SIGNATURE])
 
     def predict_proba(self, texts):
-        """Probabilities `(len(texts), 2)` float32, one row per review, in order."""
+        """Probabilities `(len(texts), 2)` float32, one row per review, in order.
+
+        Reviews go through the model in batches of `BATCH_SIZE` of similar length (by
+        characters), so long reviews are not padded into batches of short ones.
+        """
         texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.labels)), np.float32)
-        batches = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
-        return self.model.predict(batches.batch(BATCH_SIZE), verbose=0)
+        probabilities = np.zeros((len(texts), len(self.labels)), np.float32)
+        by_length = np.argsort([len(text) for text in texts], kind="stable")
+        for start in range(0, len(texts), BATCH_SIZE):
+            rows = by_length[start:start + BATCH_SIZE]
+            batch = tf.constant([texts[k] for k in rows], tf.string)
+            probabilities[rows] = self._probabilities(batch).numpy()
+        return probabilities
 
     def predict(self, texts):
         """One `{"label": name, "score": probability of that label, "known_words": N}` per
@@ -101,34 +111,52 @@ def read_config(model_dir):
                         "train the model again.") from error
 
 
-def read_texts(texts=(), files=()):
-    """Reviews from command-line `texts`, then from `files` (one review per line).
+def read_texts(texts=(), files=(), text_column=None):
+    """Reviews from command-line `texts`, then from `files`, as a list (`streaming.iter_records`:
+    one review per line, or a table's or JSON lines' `text_column`).
 
     A file named `-`, or a `-` among `texts`, is stdin. Files are read as bytes and
     decoded as UTF-8 with invalid bytes replaced, so any input gets a prediction.
     """
-    reviews = []
-    for name in texts:
-        reviews.extend(read_lines("-") if name == "-" else [name])
-    for name in files:
-        reviews.extend(read_lines(name))
-    return reviews
+    return [review for review, _ in streaming.iter_records(texts, files, text_column)]
 
 
-def read_lines(name):
-    """The lines of file `name` (`-`: stdin), without their line ends."""
-    try:
-        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-    except OSError as error:
-        raise UserError(f"Cannot read {name}: {error.strerror or error}.") from error
-    lines = raw.decode("utf-8", errors="replace").split("\n")
-    if lines[-1] == "":  # the line end of the last line
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
+def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None):
+    """Classify the reviews of `texts` and `files` (`streaming.iter_records`), `CHUNK` at a
+    time, so memory stays bounded whatever the size of the input: one JSON prediction
+    per line on stdout, or into `out`, written atomically; when the one input is a
+    table (`.csv`, `.tsv`), `out` is that table with `label` and `score` columns added.
 
+    Args:
+        progress: report progress on stderr (`streaming.Progress`); None: when files
+            are read and stderr is a terminal or `out` is given.
 
-def main(model_dir, texts=(), files=()):
-    """Print one JSON prediction per review of `read_texts(texts, files)`, one per line."""
-    reviews = read_texts(texts, files)
-    for prediction in load(model_dir).predict(reviews):
-        print(json.dumps(prediction))
+    Raises:
+        UserError: an input cannot be read (checked before the model is loaded).
+    """
+    streaming.check_readable(files)
+    if progress is None:
+        progress = bool(files) and (sys.stderr.isatty() or out is not None)
+    classifier = load(model_dir)
+    meter = streaming.Progress() if progress else None  # its clock starts once the model is loaded
+    records = streaming.iter_records(texts, files, text_column, meter)
+    table = out is not None and not texts and len(files) == 1 and streaming.kind(files[0]) == "table"
+
+    def score(stream):
+        if table:
+            header, _ = streaming.table_header(files[0], text_column)
+            writer = streaming.TableWriter(stream, header, streaming.TABLE_SUFFIXES[Path(files[0]).suffix.lower()])
+        else:
+            writer = streaming.JsonLinesWriter(stream)
+        for chunk in streaming.chunks(records, CHUNK):
+            writer.write(chunk, classifier.predict([review for review, _ in chunk]))
+            if meter is not None:
+                meter.update(len(chunk))
+        if meter is not None:
+            meter.update(0, final=True)
+
+    if out is None:
+        return score(sys.stdout)
+    with export.atomic_file(out) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as stream:
+            score(stream)

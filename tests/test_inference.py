@@ -1,5 +1,6 @@
 """inference.py: predictions, reading reviews from files, and loading a model directory."""
 import argparse
+import io
 
 import numpy as np
 import pytest
@@ -50,8 +51,7 @@ def test_read_texts_decodes_any_bytes(tmp_path, monkeypatch):
         "first", "good", "\ufffd\ufffd broken bytes", "", "last without newline"]
     (tmp_path / "empty.txt").write_bytes(b"")
     assert inference.read_texts(files=[str(tmp_path / "empty.txt")]) == []
-    monkeypatch.setattr("sys.stdin", argparse.Namespace(buffer=argparse.Namespace(
-        read=lambda: "émoji 😀\n".encode())))
+    monkeypatch.setattr("sys.stdin", argparse.Namespace(buffer=io.BytesIO("émoji 😀\n".encode())))
     assert inference.read_texts(["-"]) == ["émoji 😀"]
     with pytest.raises(UserError, match="Cannot read"):
         inference.read_texts(files=[str(tmp_path / "missing.txt")])

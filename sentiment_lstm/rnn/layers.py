@@ -16,6 +16,12 @@ weights, same masking semantics) but:
    Outside XLA on TensorFlow it runs over packed sequences (`packed.py`): only the
    valid steps, with the input projection and the weight gradients beside the
    recurrence on the other core.
+4. In inference, a standard LSTM on TensorFlow (outside XLA) runs over packed
+   sequences as well, forward only (`packed.lstm_inference`): rows sorted by length,
+   finished rows dropped block by block, each block's `BLOCK` steps written out in
+   one loop iteration and its input projection computed beside the recurrence (never
+   a `(time, batch, 4 * units)` tensor, however long the review). A
+   batch of mixed lengths then costs its valid steps, not its longest row's padding.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step
 (`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
@@ -125,10 +131,10 @@ class Recurrent(keras.layers.Layer):
         if self.go_backwards:
             x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        # Packed sequences (`packed.py`) where they apply: training a standard LSTM on
-        # TensorFlow. They read states through the masked path below, all steps valid
-        # when there is no mask.
-        pack = training and not everything and _packs(cell, recurrent_mask)
+        # Packed sequences (`packed.py`) where they apply: a standard LSTM on TensorFlow,
+        # training or inference. They read states through the masked path below, all
+        # steps valid when there is no mask.
+        pack = not everything and _packs(cell, recurrent_mask)
         masked = mask is not None or everything or pack
         if masked:
             valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
@@ -138,8 +144,11 @@ class Recurrent(keras.layers.Layer):
             from sentiment_lstm.rnn import packed  # TensorFlow's: imported only where it runs
 
             lengths = ops.sum(ops.cast(valid, "int32"), axis=1)
-            seqs, read = packed.lstm_recurrence(cell, x, lengths, *states, input_mask, steps=order,
-                                                with_c=self.return_state)
+            if training:
+                seqs, read = packed.lstm_recurrence(cell, x, lengths, *states, input_mask, steps=order,
+                                                    with_c=self.return_state)
+            else:
+                seqs, read = packed.lstm_inference(cell, x, lengths, *states, steps=order, with_c=self.return_state)
         else:
             if order is not None:
                 x = _steps(x, order)  # each row's valid steps first, in order

@@ -24,6 +24,11 @@ TensorFlow runs it on the other core beside the chain: the input projection
 weight gradients in the backward pass (measured on the benchmark: 1.35x -> 1.53x
 Keras' LSTM per training step, against hoisting them out of the loop).
 
+Inference runs over packed sequences too (`lstm_inference`): the same blocks
+forward only, keeping each step's `h` (and `c` where asked), so a batch of reviews
+of mixed lengths computes only its valid steps, and a review of any length reads its
+input projection one block at a time (never a `(time, batch, 4 * units)` tensor).
+
 TensorFlow only (a loop whose state shrinks needs its shape invariants) and not
 under XLA (the shapes depend on the data); `applies()` says when.
 """
@@ -53,6 +58,45 @@ def _in_xla_context():
     except ImportError:  # a TensorFlow without it: assume XLA may be on
         return True
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True):
+    """The LSTM over the valid steps of `x`, forward only (no gradient is written for it):
+    the blocks of the forward pass of `lstm_recurrence`, emitting `h` (and `c`) alone.
+
+    Arguments and returns as `lstm_recurrence` (without dropout): `({"h": H, "c": C}, read)`,
+    `C` only `with_c`.
+    """
+    layout = _Layout(lengths, tf.shape(x)[1], steps)
+    x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
+    h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
+    names = ("h", "c") if with_c else ("h",)
+    weights = {"W_x": tf.convert_to_tensor(cell.kernel), "b": tf.convert_to_tensor(cell.input_bias()),
+               **cell.recurrent_weights()}
+    outputs, _ = layout.blocks_loop(_forward_block(cell, weights, names), [x_packed], [h0_sorted, c0_sorted],
+                                    outputs=len(names))
+    return dict(zip(names, outputs)), layout.read
+
+
+def _forward_block(cell, weights, names):
+    """`body` of `blocks_loop` for the forward pass: a block's input projection, then its
+    `BLOCK` steps of `cell.transition`, written out; it emits each of `names` (quantities
+    of the transition) for the block's steps, packed."""
+
+    def block(inputs, states, n):
+        # This block's input projection: it does not wait for the recurrence, so
+        # TensorFlow runs it on the other core while the previous block recurs.
+        x_proj = _steps(cell.project(inputs[0], weights=weights), n)  # (BLOCK, n, 4 * units)
+        h, c = (s[:n] for s in states)  # the rows that run in this block
+        steps = []
+        for j in range(BLOCK):
+            q = cell.transition(x_proj[j], [h, c], weights)
+            h, c = q["h"], q["c"]
+            steps.append(q)
+        # Each quantity's BLOCK steps, packed, in one copy (not one write per step).
+        return tuple(tf.concat([q[name] for q in steps], 0) for name in names), [h, c]
+
+    return block
 
 
 def lstm_recurrence(cell, x, lengths, h0, c0, input_mask=None, steps=None, with_c=True):
@@ -91,20 +135,21 @@ def lstm_recurrence(cell, x, lengths, h0, c0, input_mask=None, steps=None, with_
 class _Layout:
     """Where each step of each row lives in the packed layout (all int32 tensors)."""
 
-    def __init__(self, lengths, time, steps=None):
+    def __init__(self, lengths, time, steps=None, block=BLOCK):
         lengths = tf.cast(lengths, tf.int32)
         self.batch = batch = tf.shape(lengths)[0]
         self.order = tf.argsort(lengths, direction="DESCENDING", stable=True)  # sorted row -> row
         self.rank = tf.math.invert_permutation(self.order)  # row -> sorted row
         sorted_lengths = tf.gather(lengths, self.order)
         longest = tf.reduce_max(tf.concat([sorted_lengths, [1]], 0))  # one block at least
-        self.blocks = (longest + BLOCK - 1) // BLOCK
-        span = self.blocks * BLOCK  # steps the blocks cover
-        starts = tf.range(self.blocks) * BLOCK
+        self.block = block
+        self.blocks = (longest + block - 1) // block
+        span = self.blocks * block  # steps the blocks cover
+        starts = tf.range(self.blocks) * block
         # Rows that run in block b: those still valid at its first step.
         self.active = tf.reduce_sum(tf.cast(sorted_lengths[None, :] > starts[:, None], tf.int32), axis=1)
-        self.sizes = self.active * BLOCK  # packed rows of each block
-        runs = tf.range(batch)[None, :] < tf.gather(self.active, tf.range(span) // BLOCK)[:, None]
+        self.sizes = self.active * block  # packed rows of each block
+        runs = tf.range(batch)[None, :] < tf.gather(self.active, tf.range(span) // block)[:, None]
         # position[t, r]: where step t of sorted row r is packed (block by block, time-major).
         position = tf.reshape(tf.cumsum(tf.cast(tf.reshape(runs, [-1]), tf.int32)) - 1, (span, batch))
         self.position = tf.where(runs, position, -1)
@@ -195,9 +240,9 @@ def _rows(x, start, size):
     return rows
 
 
-def _steps(x, n):
-    """A block's rows `(BLOCK * n, width)` as its `BLOCK` steps, `(BLOCK, n, width)`."""
-    return tf.reshape(x, (BLOCK, n, _width(x)))
+def _steps(x, n, block=BLOCK):
+    """A block's rows `(block * n, width)` as its `block` steps, `(block, n, width)`."""
+    return tf.reshape(x, (block, n, _width(x)))
 
 
 def _width(x):
@@ -210,21 +255,7 @@ def _recurrence(cell, layout, with_c):
 
     @tf.custom_gradient
     def recurrence(x, W_x, b, h0, c0, W_h):
-        weights = {"W_h": W_h}
-
-        def forward_block(inputs, states, n):
-            # This block's input projection: it does not wait for the recurrence, so
-            # TensorFlow runs it on the other core while the previous block recurs.
-            x_proj = _steps(cell.project(inputs[0], weights={"W_x": W_x, "b": b}), n)  # (BLOCK, n, 4 * units)
-            h, c = (s[:n] for s in states)  # the rows that run in this block
-            steps = []
-            for j in range(BLOCK):
-                q = cell.transition(x_proj[j], [h, c], weights)
-                h, c = q["h"], q["c"]
-                steps.append(q)
-            # Each quantity's BLOCK steps, packed, in one copy (not one write per step).
-            return tuple(tf.concat([q[name] for q in steps], 0) for name in ("h", "c", "i", "f", "c_tilde", "o")), [h, c]
-
+        forward_block = _forward_block(cell, {"W_x": W_x, "b": b, "W_h": W_h}, ("h", "c", "i", "f", "c_tilde", "o"))
         (H, C, I, F, C_tilde, O), _ = layout.blocks_loop(forward_block, [x], [h0, c0], outputs=6)
 
         def grad(dH, dC=None):

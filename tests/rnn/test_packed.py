@@ -1,6 +1,7 @@
-"""The packed LSTM recurrence (`packed.py`, TensorFlow training): equal to Keras' LSTM
-and to the unpacked path, in values and gradients, on batches that span several
-blocks, with rows of equal, zero and full length; used where it applies, not under XLA."""
+"""The packed LSTM recurrence (`packed.py`, TensorFlow): equal to Keras' LSTM and to the
+unpacked path, in values and gradients in training and in values in inference, on
+batches that span several blocks, with rows of equal, zero and full length; used where
+it applies, not under XLA."""
 
 import keras
 import numpy as np
@@ -66,16 +67,40 @@ def test_without_return_state_matches_keras():
         np.testing.assert_allclose(a, b, atol=TOL, rtol=0)
 
 
-def test_training_uses_the_packed_path(monkeypatch):
+def test_training_and_inference_use_the_packed_path(monkeypatch):
     calls = []
-    original = packed.lstm_recurrence
-    monkeypatch.setattr(packed, "lstm_recurrence", lambda *a, **k: calls.append(1) or original(*a, **k))
+    for name in ("lstm_recurrence", "lstm_inference"):
+        original = getattr(packed, name)
+        monkeypatch.setattr(packed, name, lambda *a, _name=name, _original=original, **k:
+                            calls.append(_name) or _original(*a, **k))
     layer = layers.LSTM(UNITS)
     layer(X, mask=RIGHT_PADDED, training=True)
-    assert calls
+    assert calls == ["lstm_recurrence"]
     calls.clear()
-    layer(X, mask=RIGHT_PADDED, training=False)  # inference keeps the plain loop
-    assert not calls
+    layer(X, mask=RIGHT_PADDED, training=False)
+    assert calls == ["lstm_inference"]
+    calls.clear()
+    layer.inspect(X, mask=RIGHT_PADDED)  # every quantity at every step: the plain loop
+    assert calls == []
+
+
+@pytest.mark.parametrize("mask", [None, RIGHT_PADDED, SCATTERED], ids=["no-mask", "right-padded", "scattered"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_inference_matches_keras_and_the_plain_loop(mask, return_sequences, go_backwards, monkeypatch):
+    reference, ours = pair(return_sequences=return_sequences, return_state=True, go_backwards=go_backwards)
+    h0, c0 = (tf.constant(RNG.normal(size=(BATCH, UNITS)).astype("float32")) for _ in range(2))
+    mask = None if mask is None else tf.constant(mask)
+
+    def run(layer):
+        outputs = tf.function(lambda: layer(tf.constant(X), mask=mask, initial_state=[h0, c0], training=False))()
+        return [np.asarray(o) for o in outputs]
+
+    packed_outputs = run(ours)
+    monkeypatch.setattr(layers, "_packs", lambda *a: False)
+    for expected in (run(reference), run(ours)):
+        for a, b in zip(packed_outputs, expected):
+            np.testing.assert_allclose(a, b, atol=TOL, rtol=0)
 
 
 def test_matches_the_unpacked_recurrence_with_input_dropout():

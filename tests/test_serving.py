@@ -1,0 +1,115 @@
+"""serving.py: the SavedModel's `serve` and `SentimentClassifier.predict_proba` give the
+end-to-end model's probabilities (as `model.predict` over the plain loop gave them) on
+reviews of every length, empty and 1 MB ones included, through the fast paths: rows
+grouped by length, the LSTM over packed sequences."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sentiment_lstm import export, inference, model, ngrams, serving, text
+from sentiment_lstm.config import Config
+from sentiment_lstm.data import LABELS
+from sentiment_lstm.rnn import layers, packed
+
+WORDS = "a good bad film plot acting not at all great dull boring moving".split()
+RNG = np.random.default_rng(3)
+# Lengths in words around the block size, the group boundaries (halves) and beyond.
+LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 40, 41, 80, 81, 200, 333]
+# Last, a review of 1 MB: 10,000 tokens, then 955,000 characters the tokenizer drops.
+REVIEWS = [" ".join(RNG.choice(WORDS, n)) for n in LENGTHS] + ["", "   ", "!!!", "bad good " * 5_000 + "." * 955_000]
+TOL = 1e-5
+
+
+def build(max_length=None, **config):
+    """An end-to-end model with bigram and trigram vectors and weights large enough that its
+    probabilities spread over (0, 1); `max_length` None reads whole reviews."""
+    config = Config(units=6, embed_dim=8, bigram_dim=3, trigram_dim=3, dense_dropout=0.0, embedding_dropout=0.0,
+                    **config)
+    vectorizer = text.make_vectorizer(REVIEWS[:-1], max_tokens=12)
+    size = vectorizer.vocabulary_size()
+    tokens = text.tokenize(REVIEWS[:-1], vectorizer, 400)
+    keys = {n: ngrams.frequent(tokens, size, min_count=1, order=n) for n in (2, 3)}
+    token_model = model.build_token_model(size, config, keys)
+    token_model.set_weights([w if w.dtype == np.int64 else RNG.normal(scale=0.8, size=w.shape).astype(w.dtype)
+                             for w in token_model.get_weights()])
+    return model.build_end_to_end(token_model, vectorizer, max_length)
+
+
+@pytest.fixture(scope="module")
+def end_to_end():
+    return build()
+
+
+def plain_probabilities(end_to_end, reviews, monkeypatch):
+    """What serving computed before: `model.predict` in batches of 256 over the plain loop."""
+    with monkeypatch.context() as patch:
+        patch.setattr(layers, "_packs", lambda *args: False)
+        batches = tf.data.Dataset.from_tensor_slices(tf.constant(reviews)).batch(inference.BATCH_SIZE)
+        return end_to_end.predict(batches, verbose=0)
+
+
+def test_saved_model_and_predict_proba_match_the_plain_model(end_to_end, tmp_path, monkeypatch):
+    expected = plain_probabilities(end_to_end, REVIEWS, monkeypatch)
+    assert np.ptp(expected[:, 1]) > 0.2  # the reviews' probabilities differ: the test can see a mistake
+    serving.export(end_to_end, tmp_path / "saved_model")
+    loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
+    shuffled = RNG.permutation(len(REVIEWS))
+    by_serve = loaded.serve(tf.constant([REVIEWS[k] for k in shuffled])).numpy()
+    by_signature = loaded.signatures["serving_default"](review=tf.constant(REVIEWS[:-1]))["output_0"].numpy()
+    by_api = inference.SentimentClassifier(end_to_end, LABELS).predict_proba(REVIEWS)
+    np.testing.assert_allclose(by_serve, expected[shuffled], atol=TOL, rtol=0)
+    np.testing.assert_allclose(by_signature, expected[:-1], atol=TOL, rtol=0)
+    np.testing.assert_allclose(by_api, expected, atol=TOL, rtol=0)
+    assert by_serve.dtype == np.float32 and loaded.serve(tf.constant([], tf.string)).shape == (0, 2)
+    one = [REVIEWS[11]]
+    np.testing.assert_allclose(loaded.serve(tf.constant(one)).numpy(), expected[11:12], atol=TOL, rtol=0)
+
+
+def test_a_clipped_model_serves_its_clip(monkeypatch):
+    clipped = build(max_length=10)
+    expected = plain_probabilities(clipped, REVIEWS, monkeypatch)
+    function = tf.function(serving.probabilities_fn(clipped), input_signature=[serving.SIGNATURE])
+    np.testing.assert_allclose(function(tf.constant(REVIEWS)).numpy(), expected, atol=TOL, rtol=0)
+    assert len(REVIEWS[-1]) == 1_000_000
+
+
+def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
+    """Eagerly, the loop runs in Python: each group's rows reach the token model padded to
+    the group's own longest review; a group takes the rows at least half as long."""
+    token_model = end_to_end.get_layer("token_model")
+    shapes, call = [], token_model.call
+    monkeypatch.setattr(token_model, "call", lambda tokens, *a, **k: shapes.append(tuple(tokens.shape))
+                        or call(tokens, *a, **k))
+    reviews = ["good " * n for n in (3, 40, 0, 20, 19, 41, 10, 5)]
+    probabilities = serving.probabilities_fn(end_to_end, group=2)(tf.constant(reviews))
+    # Sorted: 41 40 | 20 19 | 10 5 | 3 | 0 (less than half of 3).
+    assert shapes == [(2, 41), (2, 20), (2, 10), (1, 3), (1, 1)]
+    np.testing.assert_allclose(probabilities.numpy(), plain_probabilities(end_to_end, reviews, monkeypatch),
+                               atol=TOL, rtol=0)
+
+
+def test_serving_runs_the_packed_inference_recurrence(end_to_end, monkeypatch):
+    calls = []
+    original = packed.lstm_inference
+    monkeypatch.setattr(packed, "lstm_inference", lambda *a, **k: calls.append(1) or original(*a, **k))
+    tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])(tf.constant(REVIEWS[:3]))
+    assert calls
+
+
+def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):
+    monkeypatch.setattr(keras.Model, "predict", lambda *a, **k: pytest.fail("model.predict was called"))
+    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    assert classifier.predict_proba(REVIEWS[:5]).shape == (5, 2)
+
+
+def test_published_model_directory_serves_through_the_grouped_function(end_to_end, tmp_path, monkeypatch):
+    """`export.write_model` exports the grouped function (what `train` publishes)."""
+    exported = []
+    monkeypatch.setattr(serving, "export", lambda e2e, path, original=serving.export: exported.append(path)
+                        or original(e2e, path))
+    export.write_model(tmp_path, end_to_end, Config(), 12)
+    assert exported == [tmp_path / export.SAVED_MODEL_DIR]
+    reloaded = inference.load(tmp_path)
+    np.testing.assert_allclose(reloaded.predict_proba(REVIEWS[:6]),
+                               plain_probabilities(end_to_end, REVIEWS[:6], monkeypatch), atol=TOL, rtol=0)
