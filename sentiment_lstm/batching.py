@@ -18,11 +18,15 @@ Example:
 import asyncio
 import collections
 import dataclasses
+import logging
+import time
 
 import numpy as np
 
 LENGTH_RATIO = 2.0  # a group's longest review is at most this times its shortest...
 SHORT_WORDS = 32  # ...counting every review as at least this many words long
+
+log = logging.getLogger("sentiment_lstm.server.batching")
 
 
 class QueueFull(Exception):
@@ -61,14 +65,14 @@ def length_groups(lengths, ratio=LENGTH_RATIO, short=SHORT_WORDS):
 
 
 def predict_grouped(predict, texts):
-    """`predict(texts)`, called once per `length_groups` group of `texts` (words
-    counted by whitespace), the rows put back in the order of `texts`."""
+    """(rows, groups): `predict(texts)`, called once per `length_groups` group of
+    `texts` (words counted by whitespace), the rows put back in the order of `texts`."""
     groups = length_groups([len(t.split()) for t in texts])
     rows = [None] * len(texts)
     for group in groups:
         for i, row in zip(group, predict([texts[i] for i in group])):
             rows[i] = row
-    return np.stack(rows) if rows else np.zeros((0, 2), np.float32)
+    return (np.stack(rows) if rows else np.zeros((0, 2), np.float32)), len(groups)
 
 
 @dataclasses.dataclass
@@ -104,7 +108,6 @@ class MicroBatcher:
         self.coalesce = coalesce
         self.pending = collections.deque()
         self.queued = 0  # reviews in `pending`
-        self.batches = 0  # model batches run, for the logs and the tests
         self._arrived = asyncio.Event()
         self._task = None
 
@@ -190,7 +193,9 @@ class MicroBatcher:
     def _call(self, pieces):
         """On the model thread: one batch's rows, split back into its pieces."""
         texts = [t for piece in pieces for t in piece]
-        rows = predict_grouped(self.model, texts)
-        self.batches += 1
+        start = time.perf_counter()
+        rows, groups = predict_grouped(self.model, texts)
+        log.debug("batch of %d reviews (%d requests) in %d length groups: %.1f ms", len(texts), len(pieces),
+                  groups, (time.perf_counter() - start) * 1e3)
         bounds = np.cumsum([len(piece) for piece in pieces])[:-1]
         return np.split(rows, bounds)

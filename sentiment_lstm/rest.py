@@ -62,7 +62,7 @@ def parse_predict(data, extra=()):
     if "instances" in data:
         instances = data["instances"]
         if not isinstance(instances, list):
-            raise RestError(400, f'"instances" must be a list of reviews, not {_kind(instances)}.')
+            raise RestError(400, f'The field "instances" must be a list of reviews, not {_kind(instances)}.')
         return [_review(item, f"Instance {k}") for k, item in enumerate(instances)], "instances"
     if "inputs" in data:
         inputs = data["inputs"]
@@ -70,7 +70,7 @@ def parse_predict(data, extra=()):
             _check_fields(inputs, {INPUT}, '"inputs"')
             inputs = inputs.get(INPUT)
         if not isinstance(inputs, list):
-            raise RestError(400, f'"inputs" must be a list of reviews (or {{"{INPUT}": [...]}}), '
+            raise RestError(400, f'The field "inputs" must be a list of reviews (or {{"{INPUT}": [...]}}), '
                                  f'not {_kind(inputs)}.')
         return [_string(item, f"Input {k}") for k, item in enumerate(inputs)], "inputs"
     raise RestError(400, 'A predict request needs "instances" (row format) or "inputs" (columnar format).')
@@ -98,9 +98,9 @@ def parse_explain(data, default_steps):
     reviews, form = parse_predict(data, extra=("steps", "gates"))
     steps, gates = data.get("steps", default_steps), data.get("gates", False)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_EXPLAIN_STEPS:
-        raise RestError(400, f'"steps" must be a whole number from 1 to {MAX_EXPLAIN_STEPS}, not {steps!r}.')
+        raise RestError(400, f'The field "steps" must be a whole number from 1 to {MAX_EXPLAIN_STEPS}, not {steps!r}.')
     if not isinstance(gates, bool):
-        raise RestError(400, f'"gates" must be true or false, not {_kind(gates)}.')
+        raise RestError(400, f'The field "gates" must be true or false, not {_kind(gates)}.')
     return reviews, form, steps, gates
 
 
