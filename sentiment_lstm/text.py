@@ -10,10 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 from sentiment_lstm.errors import UserError
+from sentiment_lstm.words import APOSTROPHES as _APOSTROPHES
+from sentiment_lstm.words import HTML_TAG as _HTML_TAG
+from sentiment_lstm.words import WORD_CHAR as _WORD_CHAR
 
-_HTML_TAG = r"<\s*/?\s*[a-zA-Z][^<>]*>"
-_APOSTROPHES = "[\u2018\u2019\u02bc`\u00b4]"
-_WORD_CHAR = r"\pL\pN\pM"
 _VECTORIZE_BATCH = 1024
 _NUM_BUCKETS = 10
 

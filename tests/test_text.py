@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from sentiment_lstm.data import Reviews
 from sentiment_lstm.errors import UserError
-from sentiment_lstm import text
+from sentiment_lstm import text, words
 from sentiment_lstm.text import ClipTokens, clip_tokens, make_dataset, make_vectorizer, standardize
 
 
@@ -228,3 +228,24 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch(vectorizer):
 def test_make_dataset_rejects_bad_input(vectorizer, reviews, kwargs):
     with pytest.raises(UserError):
         make_dataset(reviews, vectorizer, **kwargs)
+
+
+# Pieces of text where tokenization has edge cases: tags, case, apostrophes of every kind
+# and in every place, `!`/`?`, non-ASCII letters, marks, digits and symbols, odd whitespace.
+SPAN_PIECES = ["<br />", "<i>", "</ I >", "< b", ">", "<>", "<1>", "<a href='x'>", "Don't", "don''t", "x'''y",
+               "'", "\u2019", "`", "\u00b4", "\u02bc", "!", "?", "!?", "...", "ÉTÉ", "naïve", "İstanbul", "ß",
+               "ǅ", "e\u0301", "😀", "日本語", "\u00a0", "\t", "\n", "\v", "\x85", "\u2028", " ", "7/10", "-",
+               "_", "a", "Bad", "GOOD", "rock'n'roll", "'quoted'", "x'", "'x", "\ufffd", "١٢٣", "ﬁ", "Ⅻ", "²"]
+
+
+def test_word_spans_are_the_vectorizers_tokens_in_the_review_as_typed():
+    rng = np.random.default_rng(0)
+    reviews = ["".join(rng.choice(SPAN_PIECES, size=rng.integers(0, 12))) for _ in range(3000)]
+    standardized = [s.decode("utf-8").split() for s in standardize(tf.constant(reviews)).numpy()]
+    for review, expected in zip(reviews, standardized):
+        typed = [review[a:b] for a, b in words.word_spans(review)]
+        assert [w.lower().translate({ord(c): "'" for c in "\u2018\u2019\u02bc`\u00b4"}) for w in words] == expected
+    review = "<br />It’s GREAT!! <i>Naïve</i> 'rock'n'roll' 7/10"
+    assert [review[a:b] for a, b in words.word_spans(review)] == [
+        "It’s", "GREAT", "!", "!", "Naïve", "rock'n'roll", "7", "10"]
+    assert words.word_spans("") == [] and words.word_spans(" \n<br />") == []

@@ -13,8 +13,13 @@ HELP = "classify reviews with a trained model"
 
 
 def add_arguments(parser):
+    add_review_arguments(parser, "classify")
+
+
+def add_review_arguments(parser, verb):
+    """The flags of the reviews to `verb` (TEXT..., --file, --model-dir), as predict and explain read them."""
     parser.add_argument("texts", nargs="*", metavar="TEXT",
-                        help="a review to classify; - reads reviews from stdin, one per line")
+                        help=f"a review to {verb}; - reads reviews from stdin, one per line")
     parser.add_argument("--file", action="append", default=[], metavar="F",
                         help="a file of reviews, one per line (- is stdin); may be repeated")
     parser.add_argument("--model-dir", default=config.Config().output_dir,
