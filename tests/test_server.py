@@ -8,6 +8,8 @@ one review, which also takes the SIGTERM at the end.
 """
 import asyncio
 import json
+import os
+import re
 import signal
 import socket
 import time
@@ -18,6 +20,7 @@ import pytest
 from conftest import TINY_IMDB, write_imdb_folder
 from script_runner import run_script
 
+from benchmarks import browser as chromium
 from benchmarks.server_process import ServerProcess
 
 NAME = "tiny"
@@ -40,11 +43,16 @@ def model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def expected(model_dir):
-    """`sentiment_lstm.load(model_dir).predict_proba`, in this process."""
+def classifier(model_dir):
+    """`sentiment_lstm.load(model_dir)`, in this process."""
     import sentiment_lstm
 
-    return sentiment_lstm.load(model_dir).predict_proba
+    return sentiment_lstm.load(model_dir)
+
+
+@pytest.fixture(scope="session")
+def expected(classifier):
+    return classifier.predict_proba
 
 
 def post_json(url, data, timeout=60):
@@ -153,6 +161,52 @@ def test_classify_gives_label_probability_pairs(server, expected):
     for pairs, row in zip(body["result"], expected(REVIEWS[:3]), strict=True):
         assert [label for label, _ in pairs] == LABELS
         np.testing.assert_allclose([p for _, p in pairs], row, atol=ATOL)
+
+
+def assert_same_tree(got, want, where="explanation"):
+    """`got` (parsed JSON) equals `want` (`explain.explain`'s dict): numbers to ATOL, the rest exactly."""
+    if isinstance(want, dict):
+        assert sorted(got) == sorted(want), where
+        for key in want:
+            assert_same_tree(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list | tuple):
+        assert len(got) == len(want), where
+        for k, (g, w) in enumerate(zip(got, want)):
+            assert_same_tree(g, w, f"{where}[{k}]")
+    elif isinstance(want, float):
+        assert abs(got - want) <= ATOL, (where, got, want)
+    else:
+        assert got == want, (where, got, want)
+
+
+EXPLANATION_FIELDS = ("label", "score", "tokens", "read", "attributions", "occlusion", "trajectory", "log_odds",
+                      "baseline_log_odds", "completeness_gap", "steps")
+
+
+def test_explain_gives_predictions_and_the_explanations_of_explain_py(server, classifier):
+    from sentiment_lstm import explain
+
+    reviews = ["A great film, I loved it.", "Dull plot. Awful acting."]
+    status, body = call(server, "explain", {"instances": reviews, "steps": 8, "gates": True})
+    assert status == 200 and list(body) == ["predictions", "explanations"]
+    np.testing.assert_allclose(body["predictions"], classifier.predict_proba(reviews), atol=ATOL)
+    for got, review in zip(body["explanations"], reviews, strict=True):
+        want = explain.explain(classifier, review, steps=8, gates=True)
+        assert set(EXPLANATION_FIELDS + ("gates",)) <= set(got)
+        assert_same_tree(got, want)
+        assert got["steps"] == 8 and len(got["attributions"]) == len(got["tokens"])
+    status, body = call(server, "explain", {"inputs": reviews[:1]})
+    assert status == 200 and list(body) == ["outputs", "explanations"]
+    assert body["explanations"][0]["steps"] == 64 and body["explanations"][0].get("gates") is None
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"instances": ["good"], "steps": 0}, ['"steps"', "1 to 1024"]),
+    ({"instances": ["good"], "gates": "yes"}, ['"gates"', "true or false"]),
+    ({"instances": ["good"] * 17}, ["at most 16 reviews", "17"]),
+])
+def test_bad_explain_requests_are_400(server, data, words):
+    assert_error(*call(server, "explain", data), 400, *words)
 
 
 def test_page_is_self_contained(server):
@@ -341,3 +395,49 @@ def test_sigterm_answers_the_request_in_flight_and_refuses_new_ones(small, expec
     assert head.startswith(b"HTTP/1.1 200"), answer
     np.testing.assert_allclose(json.loads(payload)["predictions"], expected(["a good film"]), atol=ATOL)
     assert small.process.wait(60) == 0
+
+
+# --- the demo page in a real browser -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    found, reason = chromium.find_chromium()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test, but {reason}")
+        pytest.skip(reason)
+    with chromium.chromium() as session:
+        yield session
+
+
+def test_demo_page_shows_the_label_the_coloured_words_and_the_curve(server, browser, classifier):
+    from selenium.webdriver.common.by import By
+
+    review = "A wonderful film: I loved every minute, though the ending was weak."
+    shown = chromium.classify_in_page(browser, server.url("/"), review)
+    (row,) = classifier.predict_proba([review])
+    label = LABELS[int(row.argmax())]
+    assert shown == f"{label} ({100 * row.max():.1f}%)"
+    words = browser.find_elements(By.CSS_SELECTOR, "#review .word")
+    _, body = call(server, "explain", {"instances": [review]})
+    explanation = body["explanations"][0]
+    assert [w.text for w in words] == explanation["tokens"]
+    assert browser.find_element(By.ID, "review").text == review  # the review as typed, words in place
+    sign = 1 if label == "positive" else -1
+    for word, attribution in zip(words, explanation["attributions"]):
+        colour = word.value_of_css_property("background-color")
+        green, red = re.fullmatch(r"rgba\(26, 160, 70, [\d.]+\)", colour), re.fullmatch(r"rgba\(210, 40, 30, [\d.]+\)", colour)
+        assert (green if sign * attribution >= 0 else red), (word.text, attribution, colour)
+    points = browser.find_element(By.ID, "trajectory").get_attribute("points").split()
+    assert len(points) == len(explanation["trajectory"]) == explanation["read_count"]
+
+
+def test_demo_page_shows_errors_in_words(server, browser):
+    from selenium.webdriver.common.by import By
+
+    assert chromium.classify_in_page(browser, server.url("/"), " ") == "Type a review first."
+    browser.execute_script("document.getElementById('text').value = 'good '.repeat(arguments[0])", BODY_LIMIT // 4)
+    shown = chromium.classify_in_page(browser, server.url("/"))
+    assert shown == f"The request body is larger than {BODY_LIMIT:,} bytes (--max-body-bytes)."
+    assert not browser.find_element(By.ID, "result").is_displayed()
