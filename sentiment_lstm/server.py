@@ -83,7 +83,7 @@ class ServedModel:
     the model ready; until then requests for predictions are answered 503.
     """
 
-    def __init__(self, options, labels):
+    def __init__(self, options, labels, serve_length=None):
         self.options = options
         self.name = options.model_name
         self.labels = tuple(labels)
@@ -96,7 +96,7 @@ class ServedModel:
             self._predict_proba, self.executor, max_batch_size=batch_size,
             batch_timeout_micros=options.batch_timeout_micros,
             max_enqueued_batches=options.max_enqueued_batches,
-            coalesce=options.batching and batch_size > 1)
+            coalesce=options.batching and batch_size > 1, max_length=serve_length)
 
     @property
     def ready(self):
@@ -112,7 +112,8 @@ class ServedModel:
         start = time.perf_counter()
         classifier = sentiment_lstm.load(self.options.model_dir)
         classifier.predict_proba(WARM_UP[:1])
-        batching.predict_grouped(classifier.predict_proba, WARM_UP * (self.options.max_batch_size // 2 or 1))
+        batching.predict_grouped(classifier.predict_proba, WARM_UP * (self.options.max_batch_size // 2 or 1),
+                                 self.batcher.max_length)
         self.classifier = classifier
         log.info("Model %s is ready (loaded and warmed up in %.1f s).", self.name, time.perf_counter() - start)
 
@@ -290,7 +291,8 @@ class AccessLog:
 
 
 def check(options):
-    """The model's labels, checking `options` and the model directory without TensorFlow.
+    """(labels, serving length) of the model, checking `options` and the model
+    directory without TensorFlow.
 
     Raises:
         UserError: a flag out of range, or a missing or corrupt model directory.
@@ -306,8 +308,8 @@ def check(options):
         raise UserError(f"--port must be from 0 to 65535, not {options.port}.")
     if options.name is not None and not re.fullmatch(r"[^/:\s]+", options.name):
         raise UserError(f"--name must be a name without '/', ':' or spaces, not {options.name!r}.")
-    _, saved = export.read_model_dir(options.model_dir)
-    return saved["labels"]
+    config, saved = export.read_model_dir(options.model_dir)
+    return saved["labels"], config.serve_length
 
 
 def listen(host, port):
@@ -342,6 +344,10 @@ class _Server(uvicorn.Server):
         except UserError as error:
             self.served.error = str(error)
             self.should_exit = True
+        except Exception:  # a bug: its traceback in the log, and the server stops
+            log.exception("The model failed to load.")
+            self.served.error = "The model failed to load; the log above has the details."
+            self.should_exit = True
 
     async def shutdown(self, sockets=None):
         await super().shutdown(sockets)
@@ -369,9 +375,9 @@ def serve(options):
     Raises:
         UserError: bad options, a missing or corrupt model directory, a port in use.
     """
-    labels = check(options)
+    labels, serve_length = check(options)
     sock = listen(options.host, options.port)
-    served = ServedModel(options, labels)
+    served = ServedModel(options, labels, serve_length)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(create_app(served), host=host, port=port, log_config=logging_config(options.log_level),
                             log_level=options.log_level, access_log=False, http="h11", loop="asyncio",
