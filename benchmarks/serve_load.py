@@ -17,7 +17,9 @@ sends real test reviews from the IMDB archive:
 Reported per run: errors (non-200 answers and failed connections), throughput (reviews
 per second of wall time), p50/p95/p99 latency per request, and the server's peak RSS.
 The in-process figures call the model directory's SavedModel `serve` function on the
-same reviews (single reviews; batches of `--batch-size`), so the server's cost is a ratio.
+same reviews (single reviews; batches of `--batch-size`), so the server's cost is a ratio;
+and `sentiment_lstm.load(DIR).predict_proba`, the server's own model call (the first
+`--sequential` reviews one by one, and the batches).
 Every request is bounded by `--timeout` seconds. The client shares the CPU with the
 server, so on a small machine its own work lowers the server's figures.
 """
@@ -105,10 +107,12 @@ def load_run(url, groups, concurrency, timeout, expected):
             "max_abs_diff_vs_in_process": worst}
 
 
-def in_process(model_dir, singles, batches):
+def in_process(model_dir, singles, batches, sequential):
     """The SavedModel `serve` function on the same reviews, in this process: single-review
     latency and batch throughput, and its rows (the reference of the server's answers)."""
     import tensorflow as tf
+
+    import sentiment_lstm
 
     saved = tf.saved_model.load(str(Path(model_dir) / "saved_model"))  # kept: `serve` uses its variables
 
@@ -125,10 +129,25 @@ def in_process(model_dir, singles, batches):
     start = time.perf_counter()
     batch_rows = [call(batch) for batch in batches]
     wall = time.perf_counter() - start
+    predict_proba = sentiment_lstm.load(model_dir).predict_proba  # what the server calls
+    predict_proba(batches[0])
+    predict_proba(singles[:1])
+    proba_durations = []
+    for review in singles[:sequential]:
+        start = time.perf_counter()
+        predict_proba([review])
+        proba_durations.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    for batch in batches:
+        predict_proba(batch)
+    proba_wall = time.perf_counter() - start
     reviews = sum(len(b) for b in batches)
     return ({"single": {"calls": len(singles), "latency": percentiles(durations)},
              "batch": {"batches": len(batches), "batch_size": len(batches[0]), "wall_s": round(wall, 2),
-                       "throughput_reviews_per_s": round(reviews / wall, 1)}},
+                       "throughput_reviews_per_s": round(reviews / wall, 1)},
+             "single_predict_proba": {"calls": len(proba_durations), "latency": percentiles(proba_durations)},
+             "batch_predict_proba": {"wall_s": round(proba_wall, 2),
+                                     "throughput_reviews_per_s": round(reviews / proba_wall, 1)}},
             np.array(single_rows), batch_rows)
 
 
@@ -174,18 +193,24 @@ def main(argv=None):
                "mean_review_words": round(float(np.mean([len(r.split()) for r in reviews])), 1), "models": []}
     for model_dir in args.models:
         batches_in = [reviews[k * args.batch_size:(k + 1) * args.batch_size] for k in range(args.batch_clients)]
-        figures, singles, batch_rows = in_process(model_dir, reviews[:max(args.clients, args.sequential)], batches_in)
+        figures, singles, batch_rows = in_process(model_dir, reviews[:max(args.clients, args.sequential)], batches_in,
+                                                 args.sequential)
         reference = {"singles": singles, "batches": batch_rows}
         entry = {"model_dir": model_dir, "in_process_saved_model": figures, "server": []}
         for mode in args.modes:
             run = serve_runs(model_dir, mode, reviews, args, reference)
             run["ratios"] = {
+                "sequential_p50_vs_in_process_predict_proba_single_p50": round(
+                    run["sequential"]["latency"]["p50_ms"] / figures["single_predict_proba"]["latency"]["p50_ms"], 2),
                 "sequential_p50_vs_in_process_single_p50": round(
                     run["sequential"]["latency"]["p50_ms"] / figures["single"]["latency"]["p50_ms"], 2),
                 "concurrent_throughput_vs_in_process_batch": round(
                     run["concurrent"]["throughput_reviews_per_s"] / figures["batch"]["throughput_reviews_per_s"], 3),
                 "batch_throughput_vs_in_process_batch": round(
-                    run["batch"]["throughput_reviews_per_s"] / figures["batch"]["throughput_reviews_per_s"], 3)}
+                    run["batch"]["throughput_reviews_per_s"] / figures["batch"]["throughput_reviews_per_s"], 3),
+                "batch_throughput_vs_in_process_predict_proba": round(
+                    run["batch"]["throughput_reviews_per_s"]
+                    / figures["batch_predict_proba"]["throughput_reviews_per_s"], 3)}
             entry["server"].append(run)
             print(json.dumps({"model": model_dir, **run}), flush=True)
         results["models"].append(entry)
