@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-# The estimated cost of one padded model call, in steps of one review's recurrence
-# (/work/shared/notes/serving-profile.md, best recipe's model, 2 cores): a call's own
-# overhead is about 10 ms, a step about 78 us, so CALL_COST ~ 128 steps; batches of 256
-# ran at 210 reviews/s, so each further review of a batch adds ROW_COST ~ 0.04 to a step.
+# The estimated cost of one padded model call, in steps of one review's recurrence, as
+# profiled on the best recipe's model (2 cores): `predict`'s own overhead is about 10 ms a
+# call and a step about 78 us, so CALL_COST ~ 128 steps; batches of 256 ran at 210
+# reviews/s, so each further review of a batch adds ROW_COST ~ 0.04 to a step's cost.
 CALL_COST = 128.0
 ROW_COST = 0.04
 
