@@ -5,6 +5,7 @@ in, one-sentence errors out.
     sentiment-lstm evaluate --model-dir DIR    (also: python evaluate.py ...)
     sentiment-lstm predict --model-dir DIR "A great film."
     sentiment-lstm explain --model-dir DIR "A great film."    (also: python explain.py ...)
+    sentiment-lstm serve --model-dir DIR       (also: python serve.py ...)
 
 Each subcommand is a module of `sentiment_lstm.commands` with `add_arguments(parser)`
 and `run(args)`; the top-level scripts call the same `main`. Parsing and checking the
@@ -19,10 +20,11 @@ import os
 import sys
 
 import sentiment_lstm
-from sentiment_lstm.commands import evaluate, explain, predict, train
+from sentiment_lstm.commands import evaluate, explain, predict, serve, train
 from sentiment_lstm.errors import UsageError, UserError
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "explain": explain}  # name -> module
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "explain": explain,
+            "serve": serve}  # name -> module
 USAGE_ERROR = 2  # a bad command line, as argparse reports it
 RUN_ERROR = 1  # a good command line that cannot be carried out
 

@@ -14,6 +14,7 @@ temporary sibling directory that then replaces the old one by renames, so a cras
 at any point leaves either the old model or the new one, never half of one.
 """
 import contextlib
+import json
 import os
 import platform
 import re
@@ -22,7 +23,8 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
-from sentiment_lstm import lock
+from sentiment_lstm import lock, paths
+from sentiment_lstm.config import Config
 from sentiment_lstm.data import LABELS
 from sentiment_lstm.errors import UserError
 from sentiment_lstm.paths import CONFIG_FILE, check_replaceable
@@ -166,3 +168,27 @@ def library_versions():
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     return versions
+
+
+def read_model_dir(model_dir):
+    """(`Config`, the whole saved JSON of `config.json`) of a complete model directory,
+    checked without loading TensorFlow: the folder, its config and its `model.keras`.
+
+    Raises:
+        UserError: when `model_dir` is missing, is not a model directory, or its
+            config is unreadable.
+    """
+    model_dir = paths.model_dir(model_dir)  # a directory with a config.json, or one sentence why not
+    path = model_dir / CONFIG_FILE
+    try:
+        text = path.read_text()
+        saved = json.loads(text)
+        if len(saved["labels"]) != 2:
+            raise ValueError(f"expected 2 labels, got {saved['labels']}")
+        config = Config.from_json(text)
+    except (ValueError, KeyError, TypeError, UserError) as error:
+        raise UserError(f"{path} is corrupt or was written by an incompatible version; "
+                        "train the model again.") from error
+    if not (model_dir / MODEL_FILE).is_file():
+        raise UserError(f"{model_dir} is not a complete model directory: it has no {MODEL_FILE}.")
+    return config, saved

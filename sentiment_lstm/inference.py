@@ -16,8 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model, paths, serving, streaming, text
-from sentiment_lstm.config import Config
+from sentiment_lstm import export, model, serving, streaming, text  # noqa: F401 (model: registers the Keras objects of model.keras)
 from sentiment_lstm.errors import UserError
 
 BATCH_SIZE = 256  # reviews per forward pass
@@ -84,31 +83,14 @@ def load(model_dir):
     Raises:
         UserError: when `model_dir` is not a readable model directory.
     """
-    model_dir = Path(model_dir)
-    config, saved = read_config(model_dir)
-    path = model_dir / export.MODEL_FILE
-    if not path.is_file():
-        raise UserError(f"{model_dir} is not a complete model directory: it has no {path.name}.")
+    config, saved = export.read_model_dir(model_dir)
+    path = Path(model_dir) / export.MODEL_FILE
     try:
         end_to_end = keras.saving.load_model(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise UserError(f"{path} is corrupt or was saved by an incompatible version; "
                         "train the model again.") from error
     return SentimentClassifier(end_to_end, saved["labels"], config)
-
-
-def read_config(model_dir):
-    """(`Config`, the whole saved JSON) of `model_dir/config.json`."""
-    path = paths.model_dir(model_dir) / export.CONFIG_FILE
-    try:
-        text = path.read_text()
-        saved = json.loads(text)
-        if len(saved["labels"]) != 2:
-            raise ValueError(f"expected 2 labels, got {saved['labels']}")
-        return Config.from_json(text), saved
-    except (ValueError, KeyError, TypeError, UserError) as error:
-        raise UserError(f"{path} is corrupt or was written by an incompatible version; "
-                        "train the model again.") from error
 
 
 def read_texts(texts=(), files=(), text_column=None):

@@ -1,0 +1,151 @@
+"""batching.py with a fake model that records its calls: groups by length, coalescing,
+splitting, the bounded queue. No TensorFlow; the server's tests cover the real model."""
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from sentiment_lstm import batching
+
+
+def test_length_groups_by_hand():
+    # cost of a group: call_cost + longest * (1 + row_cost * size)
+    assert batching.length_groups([100, 1, 101, 2], call_cost=10, row_cost=1) == [[1, 3], [0, 2]]  # 16 + 313
+    assert batching.length_groups([100, 1, 101, 2], call_cost=10, row_cost=0) == [[1, 3, 0, 2]]  # 111 < 12 + 111
+    assert batching.length_groups([7, 1], call_cost=0, row_cost=1) == [[1], [0]]  # 2 + 14 < 21
+    assert batching.length_groups([]) == []
+    # the defaults: one 3,000-word review among 63 short ones runs on its own
+    groups = batching.length_groups([3000] + [50 + k for k in range(63)])
+    assert groups == [list(range(1, 64)), [0]]
+    assert batching.length_groups([200] * 64) == [list(range(64))]
+
+
+def test_lengths_stop_at_the_serving_length():
+    calls = []
+
+    def model(texts):
+        calls.append(texts)
+        return np.zeros((len(texts), 2), np.float32)
+
+    reviews = ["word " * 3000] + ["word " * 150] * 63
+    assert len(batching.predict_grouped(model, reviews)[0]) == 64 and len(calls) == 2
+    calls.clear()
+    batching.predict_grouped(model, reviews, max_length=200)  # the model reads 200 tokens of each
+    assert len(calls) == 1
+
+
+class FakeModel:
+    """Rows `[len(text), k]` per review (k: the call's number); records each call's texts."""
+
+    def __init__(self, gate=None):
+        self.calls = []
+        self.gate = gate
+
+    def __call__(self, texts):
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.calls.append(list(texts))
+        return np.array([[len(t), len(self.calls)] for t in texts], np.float32)
+
+
+def run(coroutine_function, *args):
+    executor = ThreadPoolExecutor(max_workers=1)
+    try:
+        return asyncio.run(coroutine_function(executor, *args))
+    finally:
+        executor.shutdown()
+
+
+async def concurrently(batcher, requests):
+    batcher.start()
+    try:
+        return await asyncio.gather(*(batcher.predict(r) for r in requests), return_exceptions=True)
+    finally:
+        await batcher.stop()
+
+
+def test_concurrent_requests_share_a_call_and_each_gets_its_rows():
+    model = FakeModel()
+    requests = [["a" * k] for k in range(1, 11)] + [["long " * 3000, "b"]]
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, max_batch_size=64, batch_timeout_micros=200_000)
+        return await concurrently(batcher, requests)
+
+    answers = run(go)
+    for request, rows in zip(requests, answers):
+        assert rows[:, 0].tolist() == [len(t) for t in request]  # its own rows, in order
+    reviews = sum(model.calls, [])
+    assert sorted(reviews) == sorted(sum(requests, []))
+    assert len(model.calls) == 2  # one batch: the short reviews together, the long one alone
+    assert model.calls[1] == ["long " * 3000]
+
+
+def test_a_large_request_is_split_at_max_batch_size_and_reassembled():
+    model = FakeModel()
+    request = [f"review {k}" for k in range(10)]
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, max_batch_size=4, batch_timeout_micros=0)
+        return await concurrently(batcher, [request])
+
+    (rows,) = run(go)
+    assert rows[:, 0].tolist() == [len(t) for t in request]
+    assert [len(c) for c in model.calls] == [4, 4, 2]
+
+
+def test_without_coalescing_each_request_runs_alone():
+    model = FakeModel()
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, max_batch_size=64, coalesce=False)
+        return await concurrently(batcher, [["a"], ["bb"], ["ccc"]])
+
+    run(go)
+    assert sorted(model.calls) == [["a"], ["bb"], ["ccc"]]
+
+
+def test_a_full_queue_refuses_at_once_and_a_request_too_large_names_the_limit():
+    gate = threading.Event()
+    model = FakeModel(gate)
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, max_batch_size=2, batch_timeout_micros=0,
+                                        max_enqueued_batches=2)
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.predict(["x", "y"]))  # runs, held at the gate
+            await asyncio.sleep(0.2)
+            waiting = asyncio.ensure_future(batcher.predict(["a", "b", "c", "d"]))  # fills the queue
+            await asyncio.sleep(0)
+            with pytest.raises(batching.QueueFull, match="queue is full"):
+                await batcher.predict(["one more"])
+            with pytest.raises(batching.TooLarge, match="at most 4 reviews"):
+                await batcher.predict(["r"] * 5)
+            gate.set()
+            return await first, await waiting
+        finally:
+            gate.set()
+            await batcher.stop()
+
+    first, waiting = run(go)
+    assert first.shape == (2, 2) and waiting.shape == (4, 2)
+
+
+def test_a_failing_model_fails_its_requests_only():
+    calls = []
+
+    def model(texts):
+        calls.append(texts)
+        if "boom" in texts:
+            raise ValueError("model failed")
+        return np.ones((len(texts), 2), np.float32)
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, coalesce=False)
+        return await concurrently(batcher, [["boom"], ["fine"]])
+
+    failed, fine = run(go)
+    assert isinstance(failed, ValueError) and fine.shape == (1, 2)
