@@ -345,11 +345,12 @@ def test_epoch_speed_runs_each_pipeline_in_its_own_process(tmp_path):
     folder = write_imdb_folder(tmp_path, TINY_IMDB)
     out = tmp_path / "speed.json"
     result = run_script("benchmarks/epoch_speed.py", "--data", str(folder), "--rounds", "2", "--no-torch",
-                        "--warmup-batches", "1", "--out", str(out))
+                        "--no-jax", "--warmup-batches", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr.decode()
     report = json.loads(out.read_text())
     assert report["settings"]["reviews"] == 4
     assert report["pipelines"]["pytorch"] == {"skipped": "--no-torch was given"}
+    assert report["pipelines"]["keras-jax"] == {"skipped": "--no-jax was given"}
     for name in ("ours", "keras", "keras-same-threads"):
         assert len(report["pipelines"][name]["rounds_seconds"]) == 2
         assert report["pipelines"][name]["peak_rss_mib"] > 100  # a process with TensorFlow loaded
