@@ -1,4 +1,4 @@
-"""Seconds per training epoch on IMDB: our pipeline, the plain Keras reference, and PyTorch.
+"""Seconds per training epoch on IMDB: our pipeline, the plain Keras reference, PyTorch and JAX.
 
     python benchmarks/epoch_speed.py                # 25,000 training reviews -> benchmarks/results/epoch_speed.json
     python benchmarks/epoch_speed.py --limit 2000   # a quick slice -> benchmarks/out/epoch_speed.json
@@ -20,17 +20,29 @@ op determinism on):
     keras-same-threads
                 the same reference with our thread setting, to show what that setting
                 does for it (`--no-keras-same-threads` leaves it out)
-    pytorch     nn.LSTM over `pack_padded_sequence` (benchmarks/torch_lstm.py) on the very
-                token batches of our pipeline (one epoch's worth, taken from it beforehand);
-                skipped, with the reason, when PyTorch is not installed
+    pytorch     nn.LSTM over `pack_padded_sequence` (benchmarks/torch_lstm.py)
+    pytorch-unpacked
+                nn.LSTM over the whole padded batch, each row's state read at its last
+                valid step with a gather: the same function, padding computed and not read
+    pytorch-compiled
+                the unpacked model under `torch.compile`
+    keras-jax   the reference's model (keras.layers.LSTM) on the JAX backend, jit-compiled
+    ours-jax    `model.build_token_model` (our LSTM layer) on the JAX backend, jit-compiled
+
+The pytorch* and *-jax pipelines train on the very token batches of our pipeline (one
+epoch's worth, taken from it beforehand and saved to a temporary .npz), the same epoch
+each round; they are skipped, with the reason, when PyTorch or JAX is not installed. The
+jit-compiled ones are warmed up on one batch of every batch shape as well, so no
+compilation falls in a timed epoch.
 
 Each pipeline runs in its own process (TensorFlow's thread settings are fixed per
-process), on the same reviews and vocabulary; the processes take turns and only one
-trains at a time. Each first trains on `--warmup-batches` batches (tracing,
-allocation); then `--rounds` rounds run one epoch of each pipeline in turn, so
+process, the Keras backend too), on the same reviews and vocabulary; the processes take
+turns and only one trains at a time. Each first trains on `--warmup-batches` batches
+(tracing, allocation); then `--rounds` rounds run one epoch of each pipeline in turn, so
 background load hits them alike; reported: the median seconds per epoch, samples/s,
-the speed-ups ours vs keras and ours vs pytorch (bars: >= 2x and >= 1x), and the
-peak RSS of each pipeline's process during its epochs.
+the speed-ups of ours against each other pipeline (bars: >= 3x the Keras reference,
+>= 2x the fastest of the other frameworks' pipelines), and the peak RSS of each
+pipeline's process during its epochs.
 """
 import argparse
 import dataclasses
@@ -39,6 +51,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -55,8 +68,12 @@ from sentiment_lstm.errors import UserError  # noqa: E402
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "epoch_speed.json"
 QUICK_OUT = ROOT / "benchmarks" / "out" / "epoch_speed.json"
 QUICK_LIMIT = 2000
-BARS = {"ours_vs_keras": 2.0, "ours_vs_pytorch": 1.0}
-PIPELINES = ("ours", "keras", "keras-same-threads", "pytorch")
+BARS = {"ours_vs_keras": 3.0, "ours_vs_pytorch": 1.0, "ours_vs_fastest_peer": 2.0}
+TORCH_PIPELINES = {"pytorch": "packed", "pytorch-unpacked": "unpacked", "pytorch-compiled": "compiled"}
+JAX_PIPELINES = ("keras-jax", "ours-jax")
+PIPELINES = ("ours", "keras", "keras-same-threads", *TORCH_PIPELINES, *JAX_PIPELINES)
+BATCH_FED = (*TORCH_PIPELINES, *JAX_PIPELINES)  # trained on our batches, saved beforehand
+PEERS = ("keras", *TORCH_PIPELINES, "keras-jax")  # the other frameworks' pipelines
 
 
 class PeakRSS:
@@ -117,27 +134,50 @@ def summarize(seconds, samples, peaks):
     """The report of one pipeline from its per-round epoch `seconds` and RSS `peaks`."""
     median = statistics.median(seconds)
     return {"seconds_per_epoch": median, "samples_per_s": samples / median,
-            "rounds_seconds": [round(s, 2) for s in seconds], "peak_rss_mib": max(peaks)}
+            "rounds_seconds": [round(s, 2) for s in seconds],
+            "samples_per_s_min_max": [samples / max(seconds), samples / min(seconds)], "peak_rss_mib": max(peaks)}
 
 
 def ratios(pipelines):
-    """Speed-ups of ours (epoch seconds of the other / ours), and whether each meets its bar."""
+    """Speed-ups of ours (epoch seconds of the other / ours), and whether each meets its bar.
+
+    `ours_vs_keras` and `ours_vs_pytorch` are always there (speedup None when skipped);
+    the other pipelines that ran get `ours_vs_<name>` (without a bar), and with any of
+    `PEERS` besides the Keras reference, `ours_vs_fastest_peer` names the fastest of
+    `PEERS` and has the bar of 2x.
+    """
     ours = pipelines["ours"]["seconds_per_epoch"]
-    result = {}
-    for key, other in (("ours_vs_keras", "keras"), ("ours_vs_pytorch", "pytorch")):
-        theirs = pipelines.get(other, {}).get("seconds_per_epoch")
-        speedup = None if theirs is None else theirs / ours
-        result[key] = {"speedup": speedup, "bar": BARS[key],
-                       "meets_bar": None if speedup is None else speedup >= BARS[key]}
-    same_threads = pipelines.get("keras-same-threads", {}).get("seconds_per_epoch")
-    if same_threads is not None:  # for information: the bar is against the plain reference
-        result["ours_vs_keras_same_threads"] = {"speedup": same_threads / ours, "bar": None, "meets_bar": None}
+    seconds = {name: entry["seconds_per_epoch"] for name, entry in pipelines.items()
+               if "seconds_per_epoch" in entry}
+
+    def entry(key, other):
+        speedup = seconds[other] / ours if other in seconds else None
+        bar = BARS.get(key)
+        return {"speedup": speedup, "bar": bar,
+                "meets_bar": None if speedup is None or bar is None else speedup >= bar}
+
+    result = {"ours_vs_keras": entry("ours_vs_keras", "keras"), "ours_vs_pytorch": entry("ours_vs_pytorch", "pytorch")}
+    for name in PIPELINES[1:]:  # for information: the bars are against the reference and the fastest peer
+        if name not in ("keras", "pytorch") and name in seconds:
+            result["ours_vs_" + name.replace("-", "_")] = entry(None, name)
+    if any(name in seconds for name in PEERS if name not in ("keras", "pytorch")):
+        fastest = min((name for name in PEERS if name in seconds), key=seconds.get)
+        result["ours_vs_fastest_peer"] = {**entry("ours_vs_fastest_peer", fastest), "peer": fastest}
     return result
 
 
 def skipped_pytorch(reason):
     """The pytorch entry of the report when it did not run."""
     return {"skipped": reason}
+
+
+def jax_availability():
+    """`(True, None)` when JAX imports, else `(False, reason)` with one sentence."""
+    try:
+        import jax  # noqa: F401
+    except ImportError as error:
+        return False, f"JAX is not installed ({error}), so the JAX pipelines are skipped."
+    return True, None
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,8 +193,16 @@ def keras_reference(vocabulary, settings):
     vectorizer = keras.layers.TextVectorization(
         max_tokens=settings.max_tokens, standardize=text.standardize, output_mode="int",
         output_sequence_length=settings.max_length, vocabulary=vocabulary)
-    tokens = keras.Input(shape=(settings.max_length,), dtype="int32")
-    x = keras.layers.Embedding(len(vocabulary), settings.embed_dim, mask_zero=True)(tokens)
+    return vectorizer, reference_model(len(vocabulary), settings, settings.max_length)
+
+
+def reference_model(vocabulary_size, settings, length=None, **compile_options):
+    """The plain Keras model of the reference, compiled: Embedding(mask_zero) ->
+    SpatialDropout1D -> keras.layers.LSTM -> Dropout -> Dense(2, softmax), Adam."""
+    import keras
+
+    tokens = keras.Input(shape=(length,), dtype="int32")
+    x = keras.layers.Embedding(vocabulary_size, settings.embed_dim, mask_zero=True)(tokens)
     x = keras.layers.SpatialDropout1D(settings.embedding_dropout)(x)
     x = keras.layers.LSTM(settings.units, dropout=settings.dropout,
                           recurrent_dropout=settings.recurrent_dropout)(x)
@@ -162,8 +210,8 @@ def keras_reference(vocabulary, settings):
     probabilities = keras.layers.Dense(2, activation="softmax")(x)
     model = keras.Model(tokens, probabilities, name="keras_reference")
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    return vectorizer, model
+                  loss="categorical_crossentropy", metrics=["accuracy"], **compile_options)
+    return model
 
 
 def fixed_length_dataset(reviews, vectorizer, settings):
@@ -196,8 +244,7 @@ def build(name, reviews, settings, args):
         training.set_threads(settings.intra_op_threads)  # as train.py, before TensorFlow's first op
     import tensorflow as tf
 
-    training.seed_everything(settings.seed, settings.deterministic)
-    vectorizer = text.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
+    ours_ds, vectorizer = our_dataset(reviews, settings)
     vocabulary = vectorizer.get_vocabulary()
     setup = {"vocabulary_size": len(vocabulary), "tensorflow_intra_op_threads":
              tf.config.threading.get_intra_op_parallelism_threads() or f"default ({os.cpu_count()} cores)"}
@@ -206,30 +253,105 @@ def build(name, reviews, settings, args):
         reference_vectorizer, reference = keras_reference(vocabulary, settings)
         dataset = fixed_length_dataset(reviews, reference_vectorizer, settings)
         return (lambda: keras_epoch(reference, dataset)), (lambda: keras_epoch(reference, dataset.take(warm))), setup
-    ours_ds = text.make_dataset(reviews, vectorizer, batch_size=settings.batch_size,
+    ours = model.build_token_model(len(vocabulary), settings)
+    return (lambda: keras_epoch(ours, ours_ds)), (lambda: keras_epoch(ours, ours_ds.take(warm))), setup
+
+
+def our_dataset(reviews, settings):
+    """(train.py's tf.data pipeline of token batches, its vectorizer), seeded as train.py."""
+    from sentiment_lstm import text, training
+
+    training.seed_everything(settings.seed, settings.deterministic)
+    vectorizer = text.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
+    dataset = text.make_dataset(reviews, vectorizer, batch_size=settings.batch_size,
                                 max_length=settings.max_length, shuffle=True, seed=settings.seed,
                                 bucket=settings.bucket)
-    if name == "ours":
-        ours = model.build_token_model(len(vocabulary), settings)
-        return (lambda: keras_epoch(ours, ours_ds)), (lambda: keras_epoch(ours, ours_ds.take(warm))), setup
+    return dataset, vectorizer
 
-    from benchmarks import torch_lstm
 
-    torch, reason = torch_lstm.availability()
-    if torch is None:
-        raise UserError(f"PyTorch is not available: {reason}")
-    batches = [(x.numpy(), y.numpy()) for x, y in ours_ds]  # one epoch of our batches
-    trainer = torch_lstm.TorchLSTMTrainer(len(vocabulary), settings, threads=args.threads, seed=settings.seed)
-    setup.update(batches_ours=len(batches), torch_version=torch.__version__, torch_intra_op_threads=trainer.threads,
-                 torch_note=f"torch.set_num_threads({args.threads}); the machine has {os.cpu_count()} cores")
-    return (lambda: trainer.train_epoch(batches)), (lambda: trainer.train_epoch(batches[:warm])), setup
+def epoch_batches(reviews, settings):
+    """(our pipeline's first epoch of `(tokens, labels)` batches as NumPy arrays, the
+    vocabulary size): the batches the pytorch* and *-jax pipelines train on."""
+    dataset, vectorizer = our_dataset(reviews, settings)
+    return [(x.numpy(), y.numpy()) for x, y in dataset], vectorizer.vocabulary_size()
+
+
+def save_batches(path, batches, vocabulary_size):
+    import numpy as np
+
+    arrays = {f"tokens_{k}": x for k, (x, _) in enumerate(batches)}
+    arrays.update({f"labels_{k}": y for k, (_, y) in enumerate(batches)})
+    np.savez(path, vocabulary_size=vocabulary_size, **arrays)
+
+
+def load_batches(path):
+    """(batches, vocabulary size) saved by `save_batches`."""
+    import numpy as np
+
+    with np.load(path) as saved:
+        count = sum(key.startswith("tokens_") for key in saved.files)
+        return [(saved[f"tokens_{k}"], saved[f"labels_{k}"]) for k in range(count)], int(saved["vocabulary_size"])
+
+
+def warmup_batches(batches, count):
+    """The first `count` batches, then one of each batch shape not among them: so a
+    pipeline that compiles per shape has compiled them all before its timed epochs."""
+    chosen, shapes = list(batches[:count]), {x.shape for x, _ in batches[:count]}
+    for x, y in batches[count:]:
+        if x.shape not in shapes:
+            chosen.append((x, y))
+            shapes.add(x.shape)
+    return chosen
+
+
+def build_batch_fed(name, batches, vocabulary_size, settings, args):
+    """(run one epoch, run the warm-up, setup) of a pipeline that trains on `batches`:
+    one of `TORCH_PIPELINES` or `JAX_PIPELINES`."""
+    setup = {"vocabulary_size": vocabulary_size, "batches": len(batches),
+             "batch_shapes": len({x.shape for x, _ in batches})}
+    warm = warmup_batches(batches, args.warmup_batches)
+    if name in TORCH_PIPELINES:
+        from benchmarks import torch_lstm
+
+        torch, reason = torch_lstm.availability()
+        if torch is None:
+            raise UserError(f"PyTorch is not available: {reason}")
+        trainer = torch_lstm.TorchLSTMTrainer(vocabulary_size, settings, threads=args.threads,
+                                              seed=settings.seed, mode=TORCH_PIPELINES[name])
+        setup.update(torch_version=torch.__version__, torch_intra_op_threads=trainer.threads,
+                     torch_note=f"torch.set_num_threads({args.threads}); the machine has {os.cpu_count()} cores")
+        return (lambda: trainer.train_epoch(batches)), (lambda: trainer.train_epoch(warm)), setup
+
+    import jax
+    import keras
+
+    keras.utils.set_random_seed(settings.seed)
+    if name == "keras-jax":
+        trained = reference_model(vocabulary_size, settings, jit_compile=True)
+    else:
+        from sentiment_lstm import model
+
+        trained = model.build_token_model(vocabulary_size, settings)
+        trained.compile(optimizer=model.optimizer(settings), loss="categorical_crossentropy",
+                        metrics=["accuracy"], jit_compile=True)
+    setup.update(keras_backend=keras.backend.backend(), jax_version=jax.__version__,
+                 jax_devices=[str(device) for device in jax.devices()],
+                 note="jit-compiled train_on_batch per batch; warmed up on every batch shape")
+
+    def train(chosen):
+        for x, y in chosen:
+            trained.train_on_batch(x, y)
+
+    return (lambda: train(batches)), (lambda: train(warm)), setup
 
 
 def worker(name, args, settings):
     """One pipeline's process: build and warm up, say `ready`, then run one epoch for
     each `epoch` line read from stdin, answering each with one JSON line."""
-    reviews = load(args, settings)
-    epoch, warm_up, setup = build(name, reviews, settings, args)
+    if name in BATCH_FED:
+        epoch, warm_up, setup = build_batch_fed(name, *load_batches(args.batches), settings, args)
+    else:
+        epoch, warm_up, setup = build(name, load(args, settings), settings, args)
     start = time.perf_counter()
     warm_up()
     _say({"ready": True, "setup": setup, "warmup_seconds": time.perf_counter() - start,
@@ -256,8 +378,9 @@ class Pipeline:
 
     def __init__(self, name, argv):
         self.name = name
+        env = {**os.environ, "KERAS_BACKEND": "jax" if name in JAX_PIPELINES else "tensorflow"}
         self.process = subprocess.Popen([sys.executable, __file__, "--worker", name, *argv],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def read(self):
         """The worker's next message; what else it prints is passed on."""
@@ -323,10 +446,14 @@ def make_parser():
                         help="batches each pipeline trains on before timing (default: %(default)s)")
     parser.add_argument("--threads", type=positive_int, default=os.cpu_count(),
                         help="PyTorch intra-op threads (default: the machine's cores, %(default)s)")
+    parser.add_argument("--pipelines", nargs="+", choices=PIPELINES, default=list(PIPELINES), metavar="NAME",
+                        help=f"the pipelines to run, of {' '.join(PIPELINES)} (default: all; ours always runs)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--no-jax", action="store_true", help="leave the JAX pipelines out")
     parser.add_argument("--no-keras-same-threads", action="store_true",
                         help="leave out the Keras reference run with our thread setting")
     parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)  # one pipeline's process
+    parser.add_argument("--batches", help=argparse.SUPPRESS)  # a batch-fed worker's .npz
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
                         default=config.Config().deterministic,
                         help="TensorFlow op determinism, as train.py's default (both Keras pipelines)")
@@ -347,11 +474,30 @@ def load(args, settings):
     return data.load_reviews(source, "train", limit=settings.limit, seed=settings.seed)
 
 
-def worker_argv(args, limit):
+def worker_argv(args, limit, batches=None):
     """The flags each worker process gets: those that shape its pipeline."""
     argv = ["--warmup-batches", str(args.warmup_batches), "--threads", str(args.threads),
             "--deterministic" if args.deterministic else "--no-deterministic"]
+    argv += ["--batches", str(batches)] if batches else []
     return argv + (["--limit", str(limit)] if limit is not None else []) + (["--data", args.data] if args.data else [])
+
+
+def chosen_pipelines(args):
+    """(the pipelines to run, in order, {skipped pipeline: why})."""
+    from benchmarks import torch_lstm
+
+    wanted = ["ours", *(name for name in PIPELINES[1:] if name in args.pipelines)]
+    skipped = {}
+    torch, torch_reason = (None, "--no-torch was given") if args.no_torch else torch_lstm.availability()
+    jax, jax_reason = (False, "--no-jax was given") if args.no_jax else jax_availability()
+    for name in wanted:
+        if name in TORCH_PIPELINES and torch is None:
+            skipped[name] = torch_reason
+        elif name in JAX_PIPELINES and not jax:
+            skipped[name] = jax_reason
+        elif name == "keras-same-threads" and args.no_keras_same_threads:
+            skipped[name] = "--no-keras-same-threads was given"
+    return [name for name in wanted if name not in skipped], skipped
 
 
 def main(argv=None):
@@ -363,19 +509,20 @@ def main(argv=None):
     out = Path(args.out) if args.out else (DEFAULT_OUT if limit is None else QUICK_OUT)
     reviews = load(args, settings)  # a bad --data fails here, before any worker starts
 
-    from benchmarks import torch_lstm
-
-    names = ["ours", "keras"] + ([] if args.no_keras_same_threads else ["keras-same-threads"])
-    torch, reason = (None, "--no-torch was given") if args.no_torch else torch_lstm.availability()
-    if torch is None:
-        print(f"pytorch: skipped: {reason}", flush=True)
-    else:
-        names.append("pytorch")
+    names, skipped = chosen_pipelines(args)
+    for name, reason in skipped.items():
+        print(f"{name}: skipped: {reason}", flush=True)
     print(f"epoch speed: {len(reviews)} training reviews, batch {settings.batch_size}, "
           f"{args.rounds} round(s), pipelines: {', '.join(names)}", flush=True)
-    pipelines, setup = measure(names, worker_argv(args, limit), len(reviews), args.rounds)
-    if torch is None:
-        pipelines["pytorch"] = skipped_pytorch(reason)
+    with tempfile.TemporaryDirectory(prefix="epoch_speed_") as scratch:
+        batches = None
+        if any(name in BATCH_FED for name in names):
+            batches = Path(scratch) / "batches.npz"
+            save_batches(batches, *epoch_batches(reviews, settings))
+        pipelines, setup = measure(names, worker_argv(args, limit, batches), len(reviews), args.rounds)
+    pipelines.update({name: skipped_pytorch(reason) for name, reason in skipped.items()})
+    if "pytorch" not in pipelines:
+        pipelines["pytorch"] = skipped_pytorch("not among --pipelines")
     report_ratios = ratios(pipelines)
 
     from benchmarks.environment import describe, write_json
@@ -416,7 +563,8 @@ def main(argv=None):
         if value["speedup"] is not None:
             verdict = "" if value["bar"] is None else (
                 " (meets the bar of {:g}x)" if value["meets_bar"] else " (misses the bar of {:g}x)").format(value["bar"])
-            print(f"{key}: {value['speedup']:.2f}x{verdict}")
+            peer = f" ({value['peer']})" if "peer" in value else ""
+            print(f"{key}{peer}: {value['speedup']:.2f}x{verdict}")
     print(f"wrote {out}")
 
 
