@@ -61,7 +61,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.flags import positive_int  # noqa: E402
+from sentiment_lstm.config import positive_int  # noqa: E402
 from sentiment_lstm import cli, config  # noqa: E402
 from sentiment_lstm.errors import UserError  # noqa: E402
 
@@ -238,7 +238,7 @@ def keras_epoch(model, dataset):
 def build(name, reviews, settings, args):
     """(run one epoch, run the warm-up, what the report says about the setup) of
     pipeline `name`, built in this process."""
-    from sentiment_lstm import model, text, training
+    from sentiment_lstm import model, training
 
     if name in ("ours", "keras-same-threads"):
         training.set_threads(settings.intra_op_threads)  # as train.py, before TensorFlow's first op

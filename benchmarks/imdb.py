@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.flags import positive_int  # noqa: E402
+from sentiment_lstm.config import positive_int  # noqa: E402
 from benchmarks.processes import ChildFailed, last_line, run_child  # noqa: E402
 from sentiment_lstm import cli, config, recipe  # noqa: E402
 from sentiment_lstm.errors import UserError  # noqa: E402

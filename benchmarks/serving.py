@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import environment  # noqa: E402
 from benchmarks.imdb import latency_percentiles, nb_lr_baseline, tfidf_baseline  # noqa: E402
+from sentiment_lstm.config import positive_int  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving.json"
 
@@ -126,13 +127,6 @@ def markdown_table(results):
         lines.append(f"| {r['name']} | {r['throughput_reviews_per_s']:.0f} ({rounds}) | "
                      f"{r['latency_ms']['p50_ms']:.2f} | {r['latency_ms']['p99_ms']:.2f} |")
     return "\n".join(lines)
-
-
-def positive_int(value):
-    number = int(value) if value.isdigit() else 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
 
 
 def named_dir(value):

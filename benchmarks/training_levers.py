@@ -21,7 +21,6 @@ rounds, in one process (train.py's thread setting unless `--intra-op-threads`):
 Reported: the median and min-max over rounds of milliseconds per 64 reviews, and each
 variant's saving against the default.
 """
-import argparse
 import dataclasses
 import os
 import statistics
@@ -33,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.flags import positive_int  # noqa: E402
+from sentiment_lstm.config import positive_int  # noqa: E402
 from sentiment_lstm import cli, config  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "training_levers.json"

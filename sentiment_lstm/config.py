@@ -225,6 +225,20 @@ def parse_type(name):
     return parse
 
 
+def positive_int(text):
+    """An argparse `type`: a whole number of at least 1 (`explain --steps`, the server's sizes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+positive_int.__name__ = "int"  # argparse names the type in its messages
+
+
 def from_args(args):
     """The `Config` of command-line `args` parsed by `make_parser`'s flags: the
     defaults, replaced by `--recipe`'s values (`recipe.py`), replaced by the flags given."""

@@ -7,7 +7,6 @@ Example:
 >>> classifier.predict(["A wonderful, moving film.", "Dull."])
 [{'label': 'positive', 'score': 0.93..., 'known_words': 4}, {'label': 'negative', 'score': 0.88..., 'known_words': 1}]
 """
-import json
 import sys
 import zipfile
 from pathlib import Path

@@ -75,3 +75,19 @@ def real_archive():
     if not REAL_ARCHIVE.is_file():
         pytest.skip(f"the IMDB archive is not at {REAL_ARCHIVE}")
     return REAL_ARCHIVE.resolve()
+
+
+TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
+
+
+@pytest.fixture(scope="module")
+def end_to_end():
+    """An untrained end-to-end model (4 units, 8-d embedding, no dropout) over a
+    vocabulary adapted on TEXTS, reading 5 tokens."""
+    from sentiment_lstm import model, text
+    from sentiment_lstm.config import Config
+
+    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
+    tiny = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
+    token_model = model.build_token_model(vectorizer.vocabulary_size(), tiny)
+    return model.build_end_to_end(token_model, vectorizer, max_length=5)

@@ -350,7 +350,7 @@ def test_torch_pipeline_is_skipped_with_a_reason_without_torch(monkeypatch):
 
 
 def test_torch_twin_trains_on_padded_batches():
-    torch = pytest.importorskip("torch", reason="PyTorch is a test dependency (requirements-test.txt)")
+    pytest.importorskip("torch", reason="PyTorch is a test dependency (requirements-test.txt)")
     tokens = np.array([[5, 6, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]], dtype=np.int32)
     assert torch_lstm.lengths_of(tokens).tolist() == [3, 1, 1]
     labels = np.eye(2, dtype=np.float32)[[1, 0, 1]]

@@ -4,22 +4,13 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import TEXTS
 import tensorflow as tf
 
-from sentiment_lstm import export, inference, model, text
+from sentiment_lstm import export, inference, model
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
-TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
-TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
-
-
-@pytest.fixture(scope="module")
-def end_to_end():
-    """An untrained end-to-end model over a vocabulary adapted on TEXTS, max_length 5."""
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), TINY)
-    return model.build_end_to_end(token_model, vectorizer, max_length=5)
 
 
 def hidden_siblings(directory):
@@ -95,7 +86,7 @@ def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
 
 def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeypatch):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: export.write_model(d, end_to_end, TINY, 20))
+    export.publish_dir(target, lambda d: export.write_model(d, end_to_end, Config(units=4, embed_dim=8), 20))
     before = inference.load(target).predict_proba(TEXTS)
     old_config = (target / export.CONFIG_FILE).read_text()
 

@@ -2,22 +2,14 @@
 import keras
 import numpy as np
 import pytest
+from conftest import TEXTS
 import tensorflow as tf
 
-from sentiment_lstm import model, rnn, text
+from sentiment_lstm import model, rnn
 from sentiment_lstm.config import Config
 from sentiment_lstm.errors import UserError
 
 TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
-TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
-
-
-@pytest.fixture(scope="module")
-def end_to_end():
-    """An untrained end-to-end model over a vocabulary adapted on TEXTS, max_length 5."""
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), TINY)
-    return model.build_end_to_end(token_model, vectorizer, max_length=5)
 
 
 @pytest.mark.parametrize("cell, expected", [

@@ -12,9 +12,8 @@ it (Integrated Gradients of the predicted class's log-odds, see
 `--html` also writes a self-contained page colouring each word by its attribution,
 with the curve of p(positive) word by word and the gates' heatmaps.
 """
-import argparse
 
-from sentiment_lstm import startup
+from sentiment_lstm import config, startup
 from sentiment_lstm.commands import predict
 from sentiment_lstm.errors import UsageError
 
@@ -25,19 +24,8 @@ def add_arguments(parser):
     predict.add_review_arguments(parser, "explain")
     parser.add_argument("--json", action="store_true", help="print each whole explanation as one JSON line")
     parser.add_argument("--html", metavar="OUT.html", help="also write a self-contained page of the explanations")
-    parser.add_argument("--steps", type=steps_type, default=64,
+    parser.add_argument("--steps", type=config.positive_int, default=64,
                         help="Riemann steps of Integrated Gradients, at least 1 (default: %(default)s)")
-
-
-def steps_type(text):
-    """argparse type of `--steps`: a whole number of at least 1."""
-    try:
-        steps = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if steps < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {steps}")
-    return steps
 
 
 def run(args):
