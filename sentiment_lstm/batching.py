@@ -4,9 +4,10 @@ Serving's batching does, with its parameter names.
 A request's reviews wait in a bounded queue. The first review to arrive opens a batch;
 the batch closes when it holds `max_batch_size` reviews or `batch_timeout_micros` have
 passed since then, whichever comes first, and goes to the one model thread while the
-next batch fills. Inside a batch the reviews are sorted by length and cut into groups
-of similar length (`length_groups`), one model call each, so a long review does not pad
-the short ones when another call costs less than the padding. A request larger than `max_batch_size` is split across batches. The
+next batch fills, as one call of the model. The model call sorts the batch by length
+and runs it in groups padded to their own longest review (`serving.probabilities_fn`,
+behind `SentimentClassifier.predict_proba`), so a long review does not pad the short
+ones. A request larger than `max_batch_size` is split across batches. The
 queue holds at most `max_enqueued_batches * max_batch_size` reviews: past that a request
 is refused at once (`QueueFull`) instead of the queue growing without bound.
 
@@ -19,17 +20,9 @@ import asyncio
 import collections
 import dataclasses
 import logging
-import math
 import time
 
 import numpy as np
-
-# The estimated cost of one padded model call, in steps of one review's recurrence, as
-# profiled on the best recipe's model (2 cores): `predict`'s own overhead is about 10 ms a
-# call and a step about 78 us, so CALL_COST ~ 128 steps; batches of 256 ran at 210
-# reviews/s, so each further review of a batch adds ROW_COST ~ 0.04 to a step's cost.
-CALL_COST = 128.0
-ROW_COST = 0.04
 
 log = logging.getLogger("sentiment_lstm.server.batching")
 
@@ -40,57 +33,6 @@ class QueueFull(Exception):
 
 class TooLarge(Exception):
     """A request has more reviews than the queue can ever hold; its message is a sentence."""
-
-
-def length_groups(lengths, call_cost=CALL_COST, row_cost=ROW_COST):
-    """Indices of `lengths` sorted by length and cut into the groups of similar length
-    whose padded model calls take the least estimated time, by dynamic programming
-    over the cut points. A group of `n` reviews, the longest `L` steps long, costs
-
-        call_cost + L * (1 + row_cost * n)        (in steps of one review)
-
-    so a long review is split off from short ones when padding them to its length
-    would cost more than another call.
-
-    Args:
-        lengths: one length (steps the model reads) per review.
-        call_cost: a model call's fixed cost, in steps.
-        row_cost: what each review adds to a step's cost, relative to one review's step.
-
-    Returns:
-        A list of lists of indices into `lengths`, shortest reviews first.
-
-    Example:
-
-    >>> length_groups([100, 1, 101, 2], call_cost=10, row_cost=1)   # 16 + 313, not 515 for one group
-    [[1, 3], [0, 2]]
-    """
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    best, cut = [0.0] + [math.inf] * len(order), [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):  # best[end]: the cheapest cover of the `end` shortest
-        longest = lengths[order[end - 1]]
-        for start in range(end):
-            cost = best[start] + call_cost + longest * (1 + row_cost * (end - start))
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    groups, end = [], len(order)
-    while end:
-        groups.append(order[cut[end]:end])
-        end = cut[end]
-    return groups[::-1]
-
-
-def predict_grouped(predict, texts, max_length=None):
-    """(rows, groups): `predict(texts)`, called once per `length_groups` group of
-    `texts`, the rows put back in the order of `texts`. A review's length is its
-    whitespace-separated words, at most `max_length` (the model's serving length; None:
-    it reads whole reviews)."""
-    groups = length_groups([min(len(t.split()), max_length or math.inf) for t in texts])
-    rows = [None] * len(texts)
-    for group in groups:
-        for i, row in zip(group, predict([texts[i] for i in group])):
-            rows[i] = row
-    return (np.stack(rows) if rows else np.zeros((0, 2), np.float32)), len(groups)
 
 
 @dataclasses.dataclass
@@ -114,14 +56,11 @@ class MicroBatcher:
         max_enqueued_batches: the queue holds at most this many full batches of reviews.
         coalesce: False runs each request on its own (split at `max_batch_size`),
             for comparison; the queue bound still holds.
-        max_length: the most tokens the model reads of a review (None: all), which
-            bounds the lengths that `length_groups` sees.
     """
 
     def __init__(self, model, executor, max_batch_size=64, batch_timeout_micros=2000,
-                 max_enqueued_batches=100, coalesce=True, max_length=None):
+                 max_enqueued_batches=100, coalesce=True):
         self.model = model
-        self.max_length = max_length
         self.executor = executor
         self.max_batch_size = max_batch_size
         self.timeout = batch_timeout_micros / 1e6
@@ -215,8 +154,8 @@ class MicroBatcher:
         """On the model thread: one batch's rows, split back into its pieces."""
         texts = [t for piece in pieces for t in piece]
         start = time.perf_counter()
-        rows, groups = predict_grouped(self.model, texts, self.max_length)
-        log.debug("batch of %d reviews (%d requests) in %d length groups: %.1f ms", len(texts), len(pieces),
-                  groups, (time.perf_counter() - start) * 1e3)
+        rows = np.asarray(self.model(texts))
+        log.debug("batch of %d reviews (%d requests): %.1f ms", len(texts), len(pieces),
+                  (time.perf_counter() - start) * 1e3)
         bounds = np.cumsum([len(piece) for piece in pieces])[:-1]
         return np.split(rows, bounds)

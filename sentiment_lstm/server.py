@@ -83,7 +83,7 @@ class ServedModel:
     the model ready; until then requests for predictions are answered 503.
     """
 
-    def __init__(self, options, labels, serve_length=None):
+    def __init__(self, options, labels):
         self.options = options
         self.name = options.model_name
         self.labels = tuple(labels)
@@ -96,7 +96,7 @@ class ServedModel:
             self._predict_proba, self.executor, max_batch_size=batch_size,
             batch_timeout_micros=options.batch_timeout_micros,
             max_enqueued_batches=options.max_enqueued_batches,
-            coalesce=options.batching and batch_size > 1, max_length=serve_length)
+            coalesce=options.batching and batch_size > 1)
 
     @property
     def ready(self):
@@ -112,8 +112,7 @@ class ServedModel:
         start = time.perf_counter()
         classifier = sentiment_lstm.load(self.options.model_dir)
         classifier.predict_proba(WARM_UP[:1])
-        batching.predict_grouped(classifier.predict_proba, WARM_UP * (self.options.max_batch_size // 2 or 1),
-                                 self.batcher.max_length)
+        classifier.predict_proba(WARM_UP * (self.options.max_batch_size // 2 or 1))
         self.classifier = classifier
         log.info("Model %s is ready (loaded and warmed up in %.1f s).", self.name, time.perf_counter() - start)
 
@@ -291,7 +290,7 @@ class AccessLog:
 
 
 def check(options):
-    """(labels, serving length) of the model, checking `options` and the model
+    """The labels of the model, checking `options` and the model
     directory without TensorFlow.
 
     Raises:
@@ -308,8 +307,7 @@ def check(options):
         raise UserError(f"--port must be from 0 to 65535, not {options.port}.")
     if options.name is not None and not re.fullmatch(r"[^/:\s]+", options.name):
         raise UserError(f"--name must be a name without '/', ':' or spaces, not {options.name!r}.")
-    config, saved = export.read_model_dir(options.model_dir)
-    return saved["labels"], config.serve_length
+    return export.read_model_dir(options.model_dir)[1]["labels"]
 
 
 def listen(host, port):
@@ -375,9 +373,9 @@ def serve(options):
     Raises:
         UserError: bad options, a missing or corrupt model directory, a port in use.
     """
-    labels, serve_length = check(options)
+    labels = check(options)
     sock = listen(options.host, options.port)
-    served = ServedModel(options, labels, serve_length)
+    served = ServedModel(options, labels)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(create_app(served), host=host, port=port, log_config=logging_config(options.log_level),
                             log_level=options.log_level, access_log=False, http="h11", loop="asyncio",

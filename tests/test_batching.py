@@ -1,5 +1,5 @@
-"""batching.py with a fake model that records its calls: groups by length, coalescing,
-splitting, the bounded queue. No TensorFlow; the server's tests cover the real model."""
+"""batching.py with a fake model that records its calls: coalescing, splitting, the
+bounded queue. No TensorFlow; the server's tests cover the real model."""
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -8,32 +8,6 @@ import numpy as np
 import pytest
 
 from sentiment_lstm import batching
-
-
-def test_length_groups_by_hand():
-    # cost of a group: call_cost + longest * (1 + row_cost * size)
-    assert batching.length_groups([100, 1, 101, 2], call_cost=10, row_cost=1) == [[1, 3], [0, 2]]  # 16 + 313
-    assert batching.length_groups([100, 1, 101, 2], call_cost=10, row_cost=0) == [[1, 3, 0, 2]]  # 111 < 12 + 111
-    assert batching.length_groups([7, 1], call_cost=0, row_cost=1) == [[1], [0]]  # 2 + 14 < 21
-    assert batching.length_groups([]) == []
-    # the defaults: one 3,000-word review among 63 short ones runs on its own
-    groups = batching.length_groups([3000] + [50 + k for k in range(63)])
-    assert groups == [list(range(1, 64)), [0]]
-    assert batching.length_groups([200] * 64) == [list(range(64))]
-
-
-def test_lengths_stop_at_the_serving_length():
-    calls = []
-
-    def model(texts):
-        calls.append(texts)
-        return np.zeros((len(texts), 2), np.float32)
-
-    reviews = ["word " * 3000] + ["word " * 150] * 63
-    assert len(batching.predict_grouped(model, reviews)[0]) == 64 and len(calls) == 2
-    calls.clear()
-    batching.predict_grouped(model, reviews, max_length=200)  # the model reads 200 tokens of each
-    assert len(calls) == 1
 
 
 class FakeModel:
@@ -79,8 +53,7 @@ def test_concurrent_requests_share_a_call_and_each_gets_its_rows():
         assert rows[:, 0].tolist() == [len(t) for t in request]  # its own rows, in order
     reviews = sum(model.calls, [])
     assert sorted(reviews) == sorted(sum(requests, []))
-    assert len(model.calls) == 2  # one batch: the short reviews together, the long one alone
-    assert model.calls[1] == ["long " * 3000]
+    assert len(model.calls) == 1  # one batch, one model call (which groups the reviews by length itself)
 
 
 def test_a_large_request_is_split_at_max_batch_size_and_reassembled():
