@@ -12,7 +12,7 @@ rounds, in one process (train.py's thread setting unless `--intra-op-threads`):
     frozen-embedding  the embedding not trained: no embedding gradient, no Adam update of
                       its 20,000 x 64 table; the most any embedding lever can save
     lazy-adam         `--lazy-adam`: Adam updates only the embedding rows the batch uses
-                      (changes training: see docs/results_training_speed.md)
+                      (changes training: see docs/results.md)
     no-recurrence     the LSTM replaced by a masked mean of the embeddings: what the step
                       costs besides the recurrence (data, embedding, softmax, optimizer)
     batch-128         train.py's model on batches of 128 of the same reviews (changes
