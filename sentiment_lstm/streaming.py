@@ -258,7 +258,7 @@ def _duration(seconds):
 
 
 class JsonLinesWriter:
-    """Writes one `{"label": ..., "score": ...}` JSON object per line to a text stream."""
+    """Writes one `{"label": ..., "score": ..., "known_words": ...}` JSON object per line to a text stream."""
 
     def __init__(self, stream):
         self.stream = stream

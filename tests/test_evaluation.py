@@ -10,11 +10,10 @@ import shutil
 
 import pytest
 from script_runner import run_script
+from conftest import publish_tiny
 
-from sentiment_lstm import card, evaluation, export, model, text
-from sentiment_lstm.config import Config
+from sentiment_lstm import card, evaluation
 
-TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
 TEXTS = ["loved it", "hated it", "a great film", "a dull plot"]
 FULL_TEST = ("metrics.json", "confusion_matrix.png", "roc_curve.png")
 
@@ -22,12 +21,7 @@ FULL_TEST = ("metrics.json", "confusion_matrix.png", "roc_curve.png")
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """A model directory of an untrained tiny model (vocabulary adapted on TEXTS)."""
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), TINY)
-    end_to_end = model.build_end_to_end(token_model, vectorizer, max_length=5)
-    directory = tmp_path_factory.mktemp("published") / "model"
-    export.publish_model(directory, end_to_end, TINY, vectorizer.vocabulary_size())
-    return directory
+    return publish_tiny(tmp_path_factory.mktemp("published") / "model", TEXTS)
 
 
 @pytest.fixture

@@ -7,25 +7,19 @@ import json
 
 import numpy as np
 import pytest
+from conftest import publish_tiny
+from script_runner import run_script
 
-from sentiment_lstm import export, inference, model, streaming, text
-from sentiment_lstm.config import Config
+from sentiment_lstm import inference, streaming
 from sentiment_lstm.errors import UserError
-from tests.script_runner import run_script
 
-TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
 TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A published (untrained) model directory over a vocabulary adapted on TEXTS."""
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), TINY)
-    end_to_end = model.build_end_to_end(token_model, vectorizer, max_length=50)
-    directory = tmp_path_factory.mktemp("models") / "tiny"
-    export.publish_model(directory, end_to_end, TINY, vectorizer.vocabulary_size())
-    return directory
+    return publish_tiny(tmp_path_factory.mktemp("models") / "tiny", TEXTS, max_length=50)
 
 
 def reviews(*args, **kwargs):
@@ -90,7 +84,7 @@ def test_out_is_the_table_with_predictions_or_json_lines(tmp_path, model_dir, ca
 
     inference.main(model_dir, ["good"], [str(table)], out=tmp_path / "all.jsonl", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
-    assert lines[1:] == expected and set(lines[0]) == {"label", "score"}
+    assert lines[1:] == expected and set(lines[0]) == {"label", "score", "known_words"}
 
 
 def test_a_failed_run_leaves_no_out_file(tmp_path, model_dir):
