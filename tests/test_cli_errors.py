@@ -1,7 +1,7 @@
 """Every mistake a user can make on the command line ends with one sentence on stderr:
 a non-zero exit status, and stderr is exactly one line `error: ...`, no traceback.
 
-The bad inputs of the issue run each script in a fresh interpreter, so TensorFlow's
+The bad inputs below run each script in a fresh interpreter, so TensorFlow's
 own start-up noise would show; they run concurrently, since most of their time is
 TensorFlow's import. Further mistakes run the scripts in this process.
 """
