@@ -36,8 +36,10 @@ class SentimentClassifier:
         self.model = model
         self.labels = tuple(labels)
         self.config = config
-        # The SavedModel's serving function (`serving.py`), traced once for any batch size.
-        self._probabilities = tf.function(serving.probabilities_fn(model), input_signature=[serving.SIGNATURE])
+        # The SavedModel's serving function (`serving.py`), traced once for any batch size,
+        # also counting each review's known words from the same tokens.
+        self._scores = tf.function(serving.probabilities_fn(model, with_known=True),
+                                   input_signature=[serving.SIGNATURE])
 
     def predict_proba(self, texts):
         """Probabilities `(len(texts), 2)` float32, one row per review, in order.
@@ -45,35 +47,40 @@ class SentimentClassifier:
         Reviews go through the model in batches of `BATCH_SIZE` of similar length (by
         characters), so long reviews are not padded into batches of short ones.
         """
-        texts = list(texts)
-        probabilities = np.zeros((len(texts), len(self.labels)), np.float32)
-        by_length = np.argsort([len(text) for text in texts], kind="stable")
-        for start in range(0, len(texts), BATCH_SIZE):
-            rows = by_length[start:start + BATCH_SIZE]
-            batch = tf.constant([texts[k] for k in rows], tf.string)
-            probabilities[rows] = self._probabilities(batch).numpy()
-        return probabilities
+        return self._score(list(texts))[0]
 
     def predict(self, texts):
         """One `{"label": name, "score": probability of that label, "known_words": N}` per
         review, in order. `known_words` (`known_words`) tells "no evidence" (0: the
         score is the model's prior, near 0.5) from a weak opinion."""
-        texts = list(texts)
-        probabilities = self.predict_proba(texts)
-        return [{"label": self.labels[k], "score": float(row[k]), "known_words": int(known)}
-                for row, k, known in zip(probabilities, probabilities.argmax(axis=1), self.known_words(texts))]
+        probabilities, known = self._score(list(texts))
+        return [{"label": self.labels[k], "score": float(row[k]), "known_words": int(n)}
+                for row, k, n in zip(probabilities, probabilities.argmax(axis=1), known)]
 
     def known_words(self, texts):
         """How many of the tokens the model reads of each review (after its serving clip)
         are in its vocabulary (id > 1: neither padding nor out-of-vocabulary), as an int array."""
-        layers = self.model.layers
-        vectorizer = next(layer for layer in layers if isinstance(layer, keras.layers.TextVectorization))
-        clip = next((layer.max_length for layer in layers if isinstance(layer, text.ClipTokens)), None)
-        counts = [np.zeros(0, np.int64)]
+        return self._score(list(texts))[1]
+
+    def _score(self, texts):
+        """`(probabilities, known words)` of `texts`, a batch of `BATCH_SIZE` at a time."""
+        probabilities = np.zeros((len(texts), len(self.labels)), np.float32)
+        known = np.zeros(len(texts), np.int64)
+        by_length = np.argsort([len(text) for text in texts], kind="stable")
         for start in range(0, len(texts), BATCH_SIZE):
-            ids = keras.ops.convert_to_numpy(vectorizer(tf.constant(texts[start:start + BATCH_SIZE], tf.string)))
-            counts.append(np.count_nonzero(text.clip_tokens(ids, clip or ids.shape[-1]) > 1, axis=-1))
-        return np.concatenate(counts)
+            rows = by_length[start:start + BATCH_SIZE]
+            batch_probabilities, batch_known = self._scores(tf.constant([texts[k] for k in rows], tf.string))
+            probabilities[rows], known[rows] = batch_probabilities.numpy(), batch_known.numpy()
+        return probabilities, known
+
+    def warm_up(self):
+        """Compile now what serving compiles when first used: the LSTM's compiled chunks
+        for every row count (`rnn.compiled.ROW_SIZES`), a few seconds in all, so no request
+        waits for it."""
+        from sentiment_lstm.rnn import compiled
+
+        for rows in compiled.ROW_SIZES:
+            self._score(["A fine film."] * rows)
 
 
 def load(model_dir):

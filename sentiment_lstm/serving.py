@@ -30,7 +30,7 @@ GROUP = 256  # the most reviews in a group
 SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of reviews, as the model's input
 
 
-def probabilities_fn(end_to_end, group=GROUP):
+def probabilities_fn(end_to_end, group=GROUP, with_known=False):
     """`probabilities(texts)`: `(batch,)` strings -> `(batch, 2)` float32, the
     probabilities `end_to_end` gives, computed group by group (the module's text).
 
@@ -39,6 +39,9 @@ def probabilities_fn(end_to_end, group=GROUP):
             `model.keras`): its layers are the tokenization (the vectorizer, the
             clip, the padding to one step), then the layer "token_model".
         group: the most rows in a group.
+        with_known: also return, as int32 `(batch,)`, how many of the tokens each
+            review is read by are in the vocabulary (id > 1: neither padding nor
+            out-of-vocabulary), from the same tokenization.
     """
     token_model = end_to_end.get_layer("token_model")
     tokenization = [layer for layer in end_to_end.layers
@@ -50,6 +53,7 @@ def probabilities_fn(end_to_end, group=GROUP):
             tokens = layer(tokens)
         tokens = tf.convert_to_tensor(tokens)  # (batch, >= 1 steps), right-padded with 0
         lengths = tf.math.count_nonzero(tokens, axis=1, dtype=tf.int32)
+        known = tf.math.count_nonzero(tokens > 1, axis=1, dtype=tf.int32)
         order = tf.argsort(lengths, direction="DESCENDING", stable=True)
         tokens, lengths = tf.gather(tokens, order), tf.gather(lengths, order)
         batch = tf.shape(tokens)[0]
@@ -63,7 +67,8 @@ def probabilities_fn(end_to_end, group=GROUP):
         outputs = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False, element_shape=[None, 2])
         _, _, outputs = tf.while_loop(lambda start, *_: start < batch, run_group,
                                       (tf.constant(0), tf.constant(0), outputs))
-        return tf.gather(outputs.concat(), tf.math.invert_permutation(order))
+        probabilities = tf.gather(outputs.concat(), tf.math.invert_permutation(order))
+        return (probabilities, known) if with_known else probabilities
 
     return probabilities
 

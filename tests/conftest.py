@@ -105,3 +105,34 @@ def publish_tiny(directory, texts=TEXTS, max_length=5):
 def end_to_end():
     """`tiny_end_to_end()`: over TEXTS, reading 5 tokens."""
     return tiny_end_to_end()[0]
+
+
+@pytest.fixture
+def recurrence_runs(monkeypatch):
+    """Counts, as the graph runs (not as it is traced: a `tf.cond` traces both branches),
+    the chunks the compiled LSTM runs and the calls of packed inference:
+    `{"compiled": tf.Variable, "packed": tf.Variable}`."""
+    import tensorflow as tf
+
+    from sentiment_lstm.rnn import compiled, packed
+
+    counts = {name: tf.Variable(0) for name in ("compiled", "packed")}
+    compiled_chunk, lstm_inference = compiled._compiled_chunk, packed.lstm_inference
+
+    def counting_chunk(cell):
+        run = compiled_chunk(cell)
+
+        def counted(*args):
+            with tf.control_dependencies([counts["compiled"].assign_add(1)]):
+                return run(*[tf.identity(a) for a in args])
+
+        return counted
+
+    def counting_inference(cell, x, *args, **kwargs):
+        with tf.control_dependencies([counts["packed"].assign_add(1)]):
+            x = tf.identity(x)
+        return lstm_inference(cell, x, *args, **kwargs)
+
+    monkeypatch.setattr(compiled, "_compiled_chunk", counting_chunk)
+    monkeypatch.setattr(packed, "lstm_inference", counting_inference)
+    return counts

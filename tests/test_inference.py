@@ -2,6 +2,7 @@
 import argparse
 import io
 
+import keras
 import numpy as np
 import pytest
 from conftest import TEXTS
@@ -33,6 +34,36 @@ def test_known_words_counts_the_vocabulary_words_the_model_reads(end_to_end):
     reviews = {"a good good film": 4, "": 0, "😀😀 ∑": 0, "zzz qqq": 0, "とても良い": 0,
                "good zzz bad": 2, "good " * 10: 5}  # the model reads 5 tokens (max_length 5)
     assert [p["known_words"] for p in classifier.predict(list(reviews))] == list(reviews.values())
+
+
+def test_known_words_come_from_the_same_call_as_the_probabilities(end_to_end, monkeypatch):
+    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier.predict(["a film"])  # traces the scoring function
+    vectorizer = next(layer for layer in end_to_end.layers if isinstance(layer, keras.layers.TextVectorization))
+    monkeypatch.setattr(vectorizer, "call", lambda *a, **k: pytest.fail("the vectorizer ran outside the scoring call"))
+    assert [p["known_words"] for p in classifier.predict(["good zzz bad"])] == [2]
+
+
+def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, monkeypatch):
+    import tensorflow as tf
+
+    from sentiment_lstm.rnn import compiled
+
+    rows_seen, compiled_chunk = set(), compiled._compiled_chunk
+
+    def recording_chunk(cell):
+        run = compiled_chunk(cell)
+
+        def recorded(x, *args):
+            seen = tf.py_function(lambda rows: rows_seen.add(int(rows)) or 0, [tf.shape(x)[0]], tf.int32)
+            with tf.control_dependencies([seen]):
+                return run(tf.identity(x), *args)
+
+        return recorded
+
+    monkeypatch.setattr(compiled, "_compiled_chunk", recording_chunk)
+    inference.SentimentClassifier(end_to_end, LABELS).warm_up()
+    assert rows_seen == set(compiled.ROW_SIZES)  # one XLA program per row count, each compiled now
 
 
 def test_read_texts_decodes_any_bytes(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """serving.py: the SavedModel's `serve` and `SentimentClassifier.predict_proba` give the
 end-to-end model's probabilities (as `model.predict` over the plain loop gave them) on
 reviews of every length, empty and 1 MB ones included, through the fast paths: rows
-grouped by length, the LSTM over packed sequences."""
+grouped by length, the LSTM in compiled chunks for a few rows and over packed sequences
+for more."""
 import keras
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import tensorflow as tf
 from sentiment_lstm import export, inference, model, ngrams, serving, text
 from sentiment_lstm.config import Config
 from sentiment_lstm.data import LABELS
-from sentiment_lstm.rnn import layers, packed
+from sentiment_lstm.rnn import compiled, layers
 
 WORDS = "a good bad film plot acting not at all great dull boring moving".split()
 RNG = np.random.default_rng(3)
@@ -89,12 +90,15 @@ def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
                                atol=TOL, rtol=0)
 
 
-def test_serving_runs_the_packed_inference_recurrence(end_to_end, monkeypatch):
-    calls = []
-    original = packed.lstm_inference
-    monkeypatch.setattr(packed, "lstm_inference", lambda *a, **k: calls.append(1) or original(*a, **k))
-    tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])(tf.constant(REVIEWS[:3]))
-    assert calls
+def test_one_review_runs_compiled_chunks_and_a_large_group_packed_sequences(end_to_end, recurrence_runs,
+                                                                           monkeypatch):
+    serve = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
+    serve(tf.constant(REVIEWS[-2:-1]))
+    assert int(recurrence_runs["compiled"].numpy()) == 1 and int(recurrence_runs["packed"].numpy()) == 0
+    group = [REVIEWS[14]] * (compiled.MOST_ROWS + 1)  # one group: the reviews are alike
+    np.testing.assert_allclose(serve(tf.constant(group)).numpy(), plain_probabilities(end_to_end, group, monkeypatch),
+                               atol=TOL, rtol=0)
+    assert int(recurrence_runs["compiled"].numpy()) == 1 and int(recurrence_runs["packed"].numpy()) == 1
 
 
 def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):

@@ -22,6 +22,9 @@ weights, same masking semantics) but:
    one loop iteration and its input projection computed beside the recurrence (never
    a `(time, batch, 4 * units)` tensor, however long the review). A
    batch of mixed lengths then costs its valid steps, not its longest row's padding.
+   Where only the last states are wanted, a batch of a few rows (one review) runs
+   instead in chunks of steps compiled by XLA (`compiled.lstm_last_states`), which
+   saves the per-operation dispatch that dominates a small batch's steps.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step
 (`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
@@ -140,6 +143,15 @@ class Recurrent(keras.layers.Layer):
             valid = ops.ones(ops.shape(x)[:2], "bool") if mask is None else ops.cast(mask, "bool")
         order = None if mask is None else _valid_first(valid)  # each row's valid steps first
         names = cell.quantity_names if everything else cell.state_names
+        if pack and not training and not self.return_sequences:
+            from sentiment_lstm.rnn import compiled  # TensorFlow's: imported only where it runs
+
+            lengths = ops.sum(ops.cast(valid, "int32"), axis=1)
+            final = compiled.lstm_last_states(cell, x, lengths, *states, steps=order, with_c=self.return_state)
+            # The output, as below: zeros for a row without a valid step (its states stay
+            # the initial ones) and, with zero_output_for_mask, where the last step is masked.
+            last_valid = valid[:, -1:] if self.zero_output_for_mask else lengths[:, None] > 0
+            return ops.where(last_valid, final[0], ops.zeros_like(final[0])), final, {}
         if pack:
             from sentiment_lstm.rnn import packed  # TensorFlow's: imported only where it runs
 

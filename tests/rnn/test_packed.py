@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm.rnn import fused, layers, packed
+from sentiment_lstm.rnn import compiled, fused, layers, packed
 from sentiment_lstm.rnn.cells import LSTMCell
 
 tf = pytest.importorskip("tensorflow")
@@ -77,7 +77,13 @@ def test_training_and_inference_use_the_packed_path(monkeypatch):
     layer(X, mask=RIGHT_PADDED, training=True)
     assert calls == ["lstm_recurrence"]
     calls.clear()
-    layer(X, mask=RIGHT_PADDED, training=False)
+    layer(X, mask=RIGHT_PADDED, training=False)  # the last states of a small batch: `compiled.py`
+    assert calls == []
+    layers.LSTM(UNITS, return_sequences=True)(X, mask=RIGHT_PADDED, training=False)
+    assert calls == ["lstm_inference"]
+    calls.clear()
+    big = np.resize(X, (compiled.MOST_ROWS + 1, TIME, FEATURES))
+    layer(big, mask=np.resize(RIGHT_PADDED, big.shape[:2]), training=False)
     assert calls == ["lstm_inference"]
     calls.clear()
     layer.inspect(X, mask=RIGHT_PADDED)  # every quantity at every step: the plain loop

@@ -1,0 +1,131 @@
+"""The LSTM's last states in inference, over chunks of steps compiled by XLA.
+
+On TensorFlow without XLA every small operation of a step (the `(rows, U) @ (U, 4U)`
+product, the gates, the state update) is dispatched by itself: for one review that
+costs tens of microseconds a step, far above the step's arithmetic. Compiled by XLA,
+a step is one fused loop body. XLA wants fixed shapes, and reviews come in every
+length and every batch size, so the recurrence runs in chunks of `CHUNK` steps:
+
+- the rows are sorted by length, longest first, and chunk k runs only the rows still
+  going at its first step, rounded up to a size in `ROW_SIZES` (so a few compiled
+  shapes serve every batch: padding rows and rows that have ended keep their states);
+- inside the compiled chunk, `W_x x + b` for the chunk's steps is one product, then a
+  `while` loop runs `LSTMCell.transition` for as many steps as the chunk's longest row
+  has left (its count is data, not shape), each row keeping its state once its own
+  steps are done.
+
+So a review of any length costs its own steps, plus at most one chunk's rounding of
+rows, and XLA compiles one program per row size that occurs (once per process, about
+a second each; the exported SavedModel keeps the chunk as a function XLA compiles
+where it runs).
+
+The layers take it in inference for a standard LSTM on TensorFlow when only the last
+states are wanted (`return_sequences=False`), for batches of up to `MOST_ROWS` rows:
+one review, or a server's small batches. Larger batches run over packed sequences
+(`packed.lstm_inference`), which drop finished rows every few steps.
+"""
+
+import keras
+import tensorflow as tf
+
+CHUNK = 64  # steps per compiled call
+ROW_SIZES = (1, 2, 4, 8, 16)  # the row counts XLA compiles a chunk for
+MOST_ROWS = ROW_SIZES[-1]  # larger batches run over packed sequences
+
+
+def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
+    """Each row's LSTM states after its valid steps, in inference: `[h]`, or `[h, c]`
+    `with_c`, `(batch, units)` each. Batches of at most `MOST_ROWS` rows run in compiled
+    chunks (`compiled_last_states`); larger ones over packed sequences
+    (`packed.lstm_inference`), whose blocks drop finished rows more finely. A batch
+    size known only when the graph runs is decided then.
+
+    Args:
+        cell: a standard `LSTMCell` for which `packed.applies` holds.
+        x: `(batch, time, features)`.
+        lengths: int `(batch,)`, each row's number of valid steps.
+        steps: int `(batch, time)`: row b's k-th valid step is `x[b, steps[b, k]]`
+            (`layers._valid_first`); None: its first `lengths[b]` steps.
+        h0, c0: the initial states `(batch, units)`.
+    """
+    count = x.shape[0]
+    if count is not None:
+        small = count <= MOST_ROWS
+        return (compiled_last_states if small else _packed_last_states)(cell, x, lengths, h0, c0, steps, with_c)
+    return tf.cond(tf.shape(x)[0] <= MOST_ROWS,
+                   lambda: compiled_last_states(cell, x, lengths, h0, c0, steps, with_c),
+                   lambda: _packed_last_states(cell, x, lengths, h0, c0, steps, with_c))
+
+
+def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c):
+    from sentiment_lstm.rnn import packed
+
+    sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c)
+    count = tf.cast(lengths, tf.int32)[:, None]
+    return [read(sequences[name], start, count)[:, 0] for name, start in zip(("h", "c"), (h0, c0))
+            if name in sequences]
+
+
+def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
+    """`lstm_last_states` in compiled chunks, whatever the batch size (the module's text)."""
+    lengths = tf.cast(lengths, tf.int32)
+    batch, time = tf.shape(x)[0], tf.shape(x)[1]
+    order = tf.argsort(lengths, direction="DESCENDING", stable=True)
+    sizes = tf.constant(ROW_SIZES, tf.int32)
+
+    def row_size(rows):  # the smallest size that holds `rows`, or `rows` past the largest
+        return tf.maximum(sizes[tf.minimum(tf.reduce_sum(tf.cast(sizes < rows, tf.int32)), len(ROW_SIZES) - 1)], rows)
+
+    padded = row_size(batch)
+    # Row r of the padded, sorted batch reads row `order[r]`; rows past the batch run no step.
+    source = tf.gather(order, tf.minimum(tf.range(padded), batch - 1))
+    remaining = tf.concat([tf.gather(lengths, order), tf.zeros([padded - batch], tf.int32)], 0)
+    pad = lambda s: tf.concat([tf.gather(s, order), tf.zeros([padded - batch, cell.units], s.dtype)], 0)  # noqa: E731
+    h, c = pad(h0), pad(c0)
+    x_flat = tf.reshape(x, (-1, x.shape[-1]))
+    weights = (tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()),
+               tf.convert_to_tensor(cell.recurrent_kernel))
+    run_chunk = _compiled_chunk(cell)
+    chunks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + CHUNK - 1) // CHUNK
+
+    def body(k, h, c):
+        start = k * CHUNK
+        rows = row_size(tf.reduce_sum(tf.cast(remaining > start, tf.int32)))  # the rows still going
+        t = tf.minimum(start + tf.range(CHUNK), time - 1)[None, :]  # (1, CHUNK); past the end: any step
+        r = source[:rows, None]
+        if steps is not None:
+            shape = [rows, CHUNK]
+            t = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([tf.broadcast_to(r, shape), tf.broadcast_to(t, shape)], -1))
+        n = tf.clip_by_value(remaining[:rows] - start, 0, CHUNK)  # each row's steps in this chunk
+        h_rows, c_rows = run_chunk(tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *weights)
+        h_next, c_next = tf.concat([h_rows, h[rows:]], 0), tf.concat([c_rows, c[rows:]], 0)
+        h_next.set_shape(h.shape)
+        c_next.set_shape(c.shape)
+        return k + 1, h_next, c_next
+
+    _, h, c = tf.while_loop(lambda k, *_: k < chunks, body, (tf.constant(0), h, c))
+    rank = tf.math.invert_permutation(order)
+    return [tf.gather(h, rank), tf.gather(c, rank)][: 2 if with_c else 1]
+
+
+def _compiled_chunk(cell):
+    """`chunk(x, n, h, c, W_x, b, W_h) -> (h, c)`, compiled by XLA: row r runs its first
+    `n[r]` steps of `x` `(rows, CHUNK, features)` from `(h[r], c[r])`."""
+
+    @tf.function(jit_compile=True)
+    def chunk(x, n, h, c, W_x, b, W_h):
+        rows = tf.shape(x)[0]
+        x_proj = tf.reshape(tf.matmul(tf.reshape(x, (-1, x.shape[-1])), W_x) + b, (rows, CHUNK, -1))
+        x_proj = tf.transpose(x_proj, (1, 0, 2))  # (CHUNK, rows, 4 * units)
+        weights = {"W_h": W_h}
+
+        def step(t, h, c):
+            q = cell.transition(x_proj[t], [h, c], weights)
+            running = (t < n)[:, None]
+            return t + 1, tf.where(running, q["h"], h), tf.where(running, q["c"], c)
+
+        _, h, c = tf.while_loop(lambda t, *_: t < tf.reduce_max(n), step, (tf.constant(0), h, c),
+                                maximum_iterations=CHUNK)
+        return h, c
+
+    return chunk
