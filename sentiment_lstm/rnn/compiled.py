@@ -10,9 +10,9 @@ length and every batch size, so the recurrence runs in chunks of `CHUNK` steps:
   going at its first step, rounded up to a size in `ROW_SIZES` (so a few compiled
   shapes serve every batch: padding rows and rows that have ended keep their states);
 - inside the compiled chunk, `W_x x + b` for the chunk's steps is one product, then a
-  `while` loop runs `LSTMCell.transition` for as many steps as the chunk's longest row
-  has left (its count is data, not shape), each row keeping its state once its own
-  steps are done.
+  `while` loop runs `LSTMCell.transition`, `UNROLL` steps per iteration, for as many
+  steps as the chunk's longest row has left (its count is data, not shape), each row
+  keeping its state once its own steps are done.
 
 So a review of any length costs its own steps, plus at most one chunk's rounding of
 rows, and XLA compiles one program per row size that occurs (once per process, about
@@ -29,6 +29,7 @@ import keras
 import tensorflow as tf
 
 CHUNK = 64  # steps per compiled call
+UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
 ROW_SIZES = (1, 2, 4, 8, 16)  # the row counts XLA compiles a chunk for
 MOST_ROWS = ROW_SIZES[-1]  # larger batches run over packed sequences
 
@@ -119,13 +120,15 @@ def _compiled_chunk(cell):
         x_proj = tf.transpose(x_proj, (1, 0, 2))  # (CHUNK, rows, 4 * units)
         weights = {"W_h": W_h}
 
-        def step(t, h, c):
-            q = cell.transition(x_proj[t], [h, c], weights)
-            running = (t < n)[:, None]
-            return t + 1, tf.where(running, q["h"], h), tf.where(running, q["c"], c)
+        def steps(t, h, c):  # UNROLL steps from step t
+            for j in range(UNROLL):
+                q = cell.transition(x_proj[t + j], [h, c], weights)
+                running = (t + j < n)[:, None]
+                h, c = tf.where(running, q["h"], h), tf.where(running, q["c"], c)
+            return t + UNROLL, h, c
 
-        _, h, c = tf.while_loop(lambda t, *_: t < tf.reduce_max(n), step, (tf.constant(0), h, c),
-                                maximum_iterations=CHUNK)
+        _, h, c = tf.while_loop(lambda t, *_: t < tf.reduce_max(n), steps, (tf.constant(0), h, c),
+                                maximum_iterations=CHUNK // UNROLL)
         return h, c
 
     return chunk
