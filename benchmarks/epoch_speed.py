@@ -12,7 +12,7 @@ op determinism on):
     ours        train.py's pipeline: `text.make_dataset` (length buckets, each batch padded
                 to its bucket), `model.build_token_model(vocab, Config())` with the
                 project's LSTM layer, and train.py's thread setting
-                (`training.set_threads(Config().intra_op_threads)`)
+                (`training.set_threads(Config().intra_op_threads)`, or `--intra-op-threads`)
     keras       the plain Keras reference: TextVectorization with the project's
                 `standardize` and `output_sequence_length=200` (every batch padded to 200),
                 Embedding(mask_zero) -> SpatialDropout1D -> keras.layers.LSTM -> Dropout ->
@@ -457,6 +457,9 @@ def make_parser():
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
                         default=config.Config().deterministic,
                         help="TensorFlow op determinism, as train.py's default (both Keras pipelines)")
+    parser.add_argument("--intra-op-threads", type=config.parse_type("intra_op_threads"),
+                        default=config.Config().intra_op_threads,
+                        help="TensorFlow threads per op for ours, as train.py's flag (default: %(default)s)")
     parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
     parser.add_argument("--out", help="the JSON report (default: benchmarks/results/epoch_speed.json, "
                                       "or benchmarks/out/epoch_speed.json with --limit/--quick)")
@@ -477,6 +480,7 @@ def load(args, settings):
 def worker_argv(args, limit, batches=None):
     """The flags each worker process gets: those that shape its pipeline."""
     argv = ["--warmup-batches", str(args.warmup_batches), "--threads", str(args.threads),
+            "--intra-op-threads", str(args.intra_op_threads),
             "--deterministic" if args.deterministic else "--no-deterministic"]
     argv += ["--batches", str(batches)] if batches else []
     return argv + (["--limit", str(limit)] if limit is not None else []) + (["--data", args.data] if args.data else [])
@@ -503,7 +507,7 @@ def chosen_pipelines(args):
 def main(argv=None):
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     limit = args.limit if args.limit is not None else (QUICK_LIMIT if args.quick else None)
-    settings = config.Config(limit=limit, deterministic=args.deterministic)
+    settings = config.Config(limit=limit, deterministic=args.deterministic, intra_op_threads=args.intra_op_threads)
     if args.worker:
         return worker(args.worker, args, settings)
     out = Path(args.out) if args.out else (DEFAULT_OUT if limit is None else QUICK_OUT)
