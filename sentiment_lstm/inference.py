@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import export, model, serving, streaming, text  # noqa: F401 (model: registers the Keras objects of model.keras)
+from sentiment_lstm import export, model, serving, streaming, text  # noqa: F401 (model, text: register the Keras objects of model.keras)
 from sentiment_lstm.errors import UserError
 
 BATCH_SIZE = 256  # reviews per forward pass

@@ -25,8 +25,9 @@ one review, or a server's small batches. Larger batches run over packed sequence
 (`packed.lstm_inference`), which drop finished rows every few steps.
 """
 
-import keras
 import tensorflow as tf
+
+from sentiment_lstm.rnn import packed
 
 CHUNK = 64  # steps per compiled call
 UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
@@ -59,8 +60,6 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
 
 
 def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c):
-    from sentiment_lstm.rnn import packed
-
     sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c)
     count = tf.cast(lengths, tf.int32)[:, None]
     return [read(sequences[name], start, count)[:, 0] for name, start in zip(("h", "c"), (h0, c0))
