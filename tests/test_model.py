@@ -70,6 +70,33 @@ def test_masked_max_pooling_takes_the_valid_steps_only():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model.MaskedMaxPooling1D()(x)), x.max(axis=1))
 
 
+def test_masked_mean_pooling_is_keras_mean_over_valid_steps_and_zero_without_one():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(5, 6, 3)).astype("float32")
+    mask = rng.random((5, 6)) < 0.6
+    mask[0] = True
+    mask[3] = False  # a row without a valid step: Keras' layer gives NaN there
+    got = keras.ops.convert_to_numpy(model.MaskedMeanPooling1D()(x, mask=mask))
+    keras_mean = keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D()(x, mask=mask))
+    for row in range(5):
+        expected = keras_mean[row] if mask[row].any() else np.zeros(3)
+        np.testing.assert_allclose(got[row], expected, rtol=1e-6, atol=1e-7)
+    assert np.isnan(keras_mean[3]).all()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.MaskedMeanPooling1D()(x)), x.mean(axis=1), rtol=1e-6)
+
+
+def test_a_mean_pooled_model_predicts_an_empty_review():
+    from sentiment_lstm import inference, text
+    from sentiment_lstm.data import LABELS
+
+    texts = ["a good film", "a bad film"]
+    vectorizer = text.make_vectorizer(texts, max_tokens=10)
+    config = Config(units=4, embed_dim=8, pooling="mean", dense_dropout=0.0, embedding_dropout=0.0)
+    end_to_end = model.build_end_to_end(model.build_token_model(vectorizer.vocabulary_size(), config), vectorizer, 5)
+    [prediction] = inference.SentimentClassifier(end_to_end, LABELS).predict([""])
+    assert np.isfinite(prediction["score"]) and prediction["known_words"] == 0
+
+
 @pytest.mark.parametrize("pooling, width", [("max", 4), ("mean", 4), ("max-mean", 8)])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_pooled_review_vector_ignores_padding(pooling, width, bidirectional):
