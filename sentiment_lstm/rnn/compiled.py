@@ -59,22 +59,52 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
                    lambda: _packed_last_states(cell, x, lengths, h0, c0, steps, with_c))
 
 
-def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c):
-    sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c)
+def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c, weights=None):
+    sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c, weights=weights)
     count = tf.cast(lengths, tf.int32)[:, None]
     return [read(sequences[name], start, count)[:, 0] for name, start in zip(("h", "c"), (h0, c0))
             if name in sequences]
 
 
 def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
-    """`lstm_last_states` in compiled chunks, whatever the batch size (the module's text)."""
+    """`lstm_last_states` in compiled chunks, whatever the batch size (the module's text).
+
+    Differentiable, for what asks for gradients in inference (explanations, the gradient
+    flow): XLA cannot hand a loop's saved steps back to TensorFlow, so the gradient
+    reruns the rows over packed sequences and takes theirs (the same function).
+    """
     lengths = tf.cast(lengths, tf.int32)
+    weights = [tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()),
+               tf.convert_to_tensor(cell.recurrent_kernel)]
+
+    @tf.custom_gradient
+    def last_states(x, h0, c0, W_x, b, W_h):
+        states = _chunks(cell, x, lengths, h0, c0, steps, (W_x, b, W_h))
+
+        def grad(dh, dc, variables=None):  # variables: none are read here but the weights, passed in
+            inputs = [x, h0, c0, W_x, b, W_h]
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                again = _packed_last_states(cell, x, lengths, h0, c0, steps, True, {"W_x": W_x, "b": b, "W_h": W_h})
+            upstream = [tf.zeros_like(s) if d is None else d for s, d in zip(states, (dh, dc))]
+            grads = tape.gradient(again, inputs, output_gradients=upstream,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return grads if variables is None else (grads, [None] * len(variables))
+
+        return states, grad
+
+    return last_states(x, h0, c0, *weights)[: 2 if with_c else 1]
+
+
+def _chunks(cell, x, lengths, h0, c0, steps, weights):
+    """`[h, c]` of `compiled_last_states`, forward only, with `weights` `(W_x, b, W_h)`."""
     batch, time = tf.shape(x)[0], tf.shape(x)[1]
     order = tf.argsort(lengths, direction="DESCENDING", stable=True)
     sizes = tf.constant(ROW_SIZES, tf.int32)
 
-    def row_size(rows):  # the smallest size that holds `rows`, or `rows` past the largest
-        return tf.maximum(sizes[tf.minimum(tf.reduce_sum(tf.cast(sizes < rows, tf.int32)), len(ROW_SIZES) - 1)], rows)
+    def row_size(rows):  # the smallest size that holds `rows`, `rows` past the largest, 0 for 0
+        size = tf.maximum(sizes[tf.minimum(tf.reduce_sum(tf.cast(sizes < rows, tf.int32)), len(ROW_SIZES) - 1)], rows)
+        return tf.where(rows > 0, size, 0)  # an empty batch (a replica's share may be one)
 
     padded = row_size(batch)
     # Row r of the padded, sorted batch reads row `order[r]`; rows past the batch run no step.
@@ -83,8 +113,6 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
     pad = lambda s: tf.concat([tf.gather(s, order), tf.zeros([padded - batch, cell.units], s.dtype)], 0)  # noqa: E731
     h, c = pad(h0), pad(c0)
     x_flat = tf.reshape(x, (-1, x.shape[-1]))
-    weights = (tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()),
-               tf.convert_to_tensor(cell.recurrent_kernel))
     run_chunk = _compiled_chunk(cell)
     chunks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + CHUNK - 1) // CHUNK
 
@@ -97,7 +125,9 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
             shape = [rows, CHUNK]
             t = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([tf.broadcast_to(r, shape), tf.broadcast_to(t, shape)], -1))
         n = tf.clip_by_value(remaining[:rows] - start, 0, CHUNK)  # each row's steps in this chunk
-        h_rows, c_rows = run_chunk(tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *weights)
+        inputs = [tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *weights]
+        # No tape may watch the compiled call (its gradient is `compiled_last_states`' own).
+        h_rows, c_rows = run_chunk(*[tf.stop_gradient(v) for v in inputs])
         h_next, c_next = tf.concat([h_rows, h[rows:]], 0), tf.concat([c_rows, c[rows:]], 0)
         h_next.set_shape(h.shape)
         c_next.set_shape(c.shape)
@@ -105,7 +135,7 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
 
     _, h, c = tf.while_loop(lambda k, *_: k < chunks, body, (tf.constant(0), h, c))
     rank = tf.math.invert_permutation(order)
-    return [tf.gather(h, rank), tf.gather(c, rank)][: 2 if with_c else 1]
+    return [tf.gather(h, rank), tf.gather(c, rank)]
 
 
 def _compiled_chunk(cell):

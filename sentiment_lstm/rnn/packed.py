@@ -60,19 +60,20 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True):
+def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=None):
     """The LSTM over the valid steps of `x`, forward only (no gradient is written for it):
     the blocks of the forward pass of `lstm_recurrence`, emitting `h` (and `c`) alone.
 
     Arguments and returns as `lstm_recurrence` (without dropout): `({"h": H, "c": C}, read)`,
-    `C` only `with_c`.
+    `C` only `with_c`. `weights`: `{"W_x", "b", "W_h"}` tensors to use instead of the cell's.
     """
     layout = _Layout(lengths, tf.shape(x)[1], steps)
     x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
     h0_sorted, c0_sorted = tf.gather(h0, layout.order), tf.gather(c0, layout.order)
     names = ("h", "c") if with_c else ("h",)
-    weights = {"W_x": tf.convert_to_tensor(cell.kernel), "b": tf.convert_to_tensor(cell.input_bias()),
-               **cell.recurrent_weights()}
+    if weights is None:
+        weights = {"W_x": tf.convert_to_tensor(cell.kernel), "b": tf.convert_to_tensor(cell.input_bias()),
+                   **cell.recurrent_weights()}
     outputs, _ = layout.blocks_loop(_forward_block(cell, weights, names), [x_packed], [h0_sorted, c0_sorted],
                                     outputs=len(names))
     return dict(zip(names, outputs)), layout.read
