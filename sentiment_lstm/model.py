@@ -193,8 +193,23 @@ def pool(outputs, pooling):
     return pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pools")(pooled)
 
 
+class OverTime(keras.layers.Layer):
+    """The base of the layers below: a reduction over the time axis, `(batch, time,
+    features)` -> `(batch, features)`, that takes the padding mask and passes none on."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
 @keras.saving.register_keras_serializable(package="sentiment_lstm")
-class MaskedMaxPooling1D(keras.layers.Layer):
+class MaskedMaxPooling1D(OverTime):
     """The maximum over time of `(batch, time, features)`, over the unmasked steps only
     (Keras' `GlobalMaxPooling1D` takes no mask); 0 for a row without one.
 
@@ -205,10 +220,6 @@ class MaskedMaxPooling1D(keras.layers.Layer):
     array([[1.]], dtype=float32)
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
     def call(self, inputs, mask=None):
         if mask is None:
             return keras.ops.max(inputs, axis=1)
@@ -217,15 +228,9 @@ class MaskedMaxPooling1D(keras.layers.Layer):
         maximum = keras.ops.max(keras.ops.where(valid, inputs, lowest), axis=1)
         return keras.ops.where(keras.ops.any(valid, axis=1), maximum, 0.0)
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
-
 
 @keras.saving.register_keras_serializable(package="sentiment_lstm")
-class MaskedMeanPooling1D(keras.layers.Layer):
+class MaskedMeanPooling1D(OverTime):
     """The mean over time of `(batch, time, features)`, over the unmasked steps only; 0 for
     a row without one, where Keras' `GlobalAveragePooling1D` divides 0 by 0 (an empty
     review would get no prediction).
@@ -237,10 +242,6 @@ class MaskedMeanPooling1D(keras.layers.Layer):
     array([[-0.5]], dtype=float32)
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
     def call(self, inputs, mask=None):
         if mask is None:
             return keras.ops.mean(inputs, axis=1)
@@ -248,15 +249,9 @@ class MaskedMeanPooling1D(keras.layers.Layer):
         steps = keras.ops.sum(valid, axis=1)  # (batch, 1)
         return keras.ops.sum(inputs * valid, axis=1) / keras.ops.maximum(steps, 1.0)
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
-
 
 @keras.saving.register_keras_serializable(package="sentiment_lstm")
-class MaskedSum(keras.layers.Layer):
+class MaskedSum(OverTime):
     """The sum over time of `(batch, time, features)`, over the unmasked steps only.
 
     Example:
@@ -266,20 +261,10 @@ class MaskedSum(keras.layers.Layer):
     array([[-1.]], dtype=float32)
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
     def call(self, inputs, mask=None):
         if mask is not None:
             inputs = inputs * keras.ops.expand_dims(keras.ops.cast(mask, inputs.dtype), -1)
         return keras.ops.sum(inputs, axis=1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
 
 
 @keras.saving.register_keras_serializable(package="sentiment_lstm")
