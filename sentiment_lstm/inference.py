@@ -73,13 +73,14 @@ class SentimentClassifier:
             probabilities[rows], known[rows] = batch_probabilities.numpy(), batch_known.numpy()
         return probabilities, known
 
-    def warm_up(self):
+    def warm_up(self, most_rows=None):
         """Compile now what serving compiles when first used: the LSTM's compiled chunks
-        for every row count (`rnn.compiled.ROW_SIZES`), a few seconds in all, so no request
-        waits for it."""
+        for every row count (`rnn.compiled.ROW_SIZES`), about a second each, so no request
+        waits for it. `most_rows`: the largest batch that will be scored (a server's
+        batch size); the row counts above the one that holds it are left out."""
         from sentiment_lstm.rnn import compiled
 
-        for rows in compiled.ROW_SIZES:
+        for rows in compiled.row_sizes(most_rows):
             self._score(["A fine film."] * rows)
 
 

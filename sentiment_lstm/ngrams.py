@@ -77,13 +77,27 @@ def lookup(keys, tokens, vocabulary_size, order=2):
     tokens = ops.cast(tokens, "int64")
     if ops.shape(keys)[0] == 0:
         return ops.zeros_like(tokens)
+    key = keys_of(tokens, vocabulary_size, order)
+    at = ops.minimum(ops.searchsorted(keys, ops.reshape(key, [-1])), ops.shape(keys)[0] - 1)
+    at = ops.reshape(ops.cast(at, "int64"), ops.shape(key))
+    return ops.where(ops.take(keys, at) == key, at + 1, 0)
+
+
+def keys_of(tokens, vocabulary_size, order=2):
+    """Token ids `(batch, time)` -> the int64 key of the n-gram of `order` tokens each
+    step ends (the module's text), 0 standing for the places before the first token.
+
+    Example:
+
+    >>> keys_of(np.array([[2, 3, 5, 0]]), 10)
+    <tf.Tensor: shape=(1, 4), dtype=int64, numpy=array([[ 2, 23, 35, 50]])>
+    """
+    tokens = ops.cast(tokens, "int64")
     padded = ops.pad(tokens, [[0, 0], [order - 1, 0]])  # 0 before the first token
     key = ops.zeros_like(tokens)
     for back in range(order - 1, -1, -1):  # the token `back` steps earlier: a digit of the key
         key = key * vocabulary_size + padded[:, order - 1 - back:(-back or None)]
-    at = ops.minimum(ops.searchsorted(keys, ops.reshape(key, [-1])), ops.shape(keys)[0] - 1)
-    at = ops.reshape(ops.cast(at, "int64"), ops.shape(key))
-    return ops.where(ops.take(keys, at) == key, at + 1, 0)
+    return key
 
 
 @keras.saving.register_keras_serializable(package="sentiment_lstm")

@@ -111,7 +111,7 @@ class ServedModel:
 
         start = time.perf_counter()
         classifier = sentiment_lstm.load(self.options.model_dir)
-        classifier.warm_up()  # the compiled chunks of every row count
+        classifier.warm_up(self.options.max_batch_size)  # the compiled chunks of every row count of a batch
         classifier.predict_proba(WARM_UP * (self.options.max_batch_size // 2 or 1))
         self.classifier = classifier
         log.info("Model %s is ready (loaded and warmed up in %.1f s).", self.name, time.perf_counter() - start)

@@ -11,8 +11,10 @@ rows at least half as long (at most `GROUP` of them), so each group, padded only
 its own longest review, is at least half real tokens. Each group goes through the
 token model, and the rows come back in the batch's order. Few groups, so few passes
 of the recurrence's loop: its steps cost about as much for one row as for many. Each
-row's probabilities are the end-to-end model's (a row never depends on the others;
-only the float rounding of sums over padding may differ).
+group goes through the token model with its word embedding folded into the recurrent
+layer's input weights where the model allows it (`folding.py`). Each row's
+probabilities are the end-to-end model's (a row never depends on the others; only
+the float rounding of sums may differ).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
 `inference.SentimentClassifier` calls it too, so both compute the same thing.
@@ -25,6 +27,8 @@ TensorShape([3, 2])
 """
 import keras
 import tensorflow as tf
+
+from sentiment_lstm import folding
 
 GROUP = 256  # the most reviews in a group
 SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of reviews, as the model's input
@@ -42,10 +46,15 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False):
         with_known: also return, as int32 `(batch,)`, how many of the tokens each
             review is read by are in the vocabulary (id > 1: neither padding nor
             out-of-vocabulary), from the same tokenization.
+
+    The weights are read when this is called, for the fold (`folding.fold`): call it
+    again after changing them.
     """
     token_model = end_to_end.get_layer("token_model")
     tokenization = [layer for layer in end_to_end.layers
                     if layer is not token_model and not isinstance(layer, keras.layers.InputLayer)]
+    folded = folding.fold(token_model)  # None: the token model as it is
+    forward = folded or (lambda rows: token_model(rows, training=False))
 
     def probabilities(texts):
         tokens = texts
@@ -62,7 +71,7 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False):
             longest = lengths[start]
             size = tf.reduce_sum(tf.cast(2 * lengths[start:start + group] >= longest, tf.int32))  # >= 1: the first
             rows = tf.slice(tokens, [start, 0], [size, tf.maximum(longest, 1)])
-            return start + size, g + 1, outputs.write(g, token_model(rows, training=False))
+            return start + size, g + 1, outputs.write(g, forward(rows))
 
         outputs = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False, element_shape=[None, 2])
         _, _, outputs = tf.while_loop(lambda start, *_: start < batch, run_group,
@@ -70,15 +79,19 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False):
         probabilities = tf.gather(outputs.concat(), tf.math.invert_permutation(order))
         return (probabilities, known) if with_known else probabilities
 
+    probabilities.resources = folded.resources if folded else []  # what an export keeps beside the model
     return probabilities
 
 
 def export(end_to_end, path):
     """Write `end_to_end` as a TensorFlow SavedModel at `path` whose `serve` (also
     `serving_default`) is `probabilities_fn(end_to_end)`: a 1-D tf.string batch of
-    reviews in, `(N, 2)` float32 out. Keras' `ExportArchive` tracks the weights and
-    the vocabulary's lookup table."""
+    reviews in, `(N, 2)` float32 out. Keras' `ExportArchive` tracks the weights and the
+    vocabulary's lookup table, and the fold's table and n-gram hash tables beside them."""
     archive = keras.export.ExportArchive()
     archive.track(end_to_end)
-    archive.add_endpoint("serve", probabilities_fn(end_to_end), input_signature=[SIGNATURE])
+    serve = probabilities_fn(end_to_end)
+    for resource in serve.resources:
+        archive.track(resource)
+    archive.add_endpoint("serve", serve, input_signature=[SIGNATURE])
     archive.write_out(str(path), verbose=False)

@@ -31,11 +31,20 @@ from sentiment_lstm.rnn import packed
 
 CHUNK = 64  # steps per compiled call
 UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
-ROW_SIZES = (1, 2, 4, 8, 16)  # the row counts XLA compiles a chunk for
+ROW_SIZES = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256)  # the row counts XLA compiles a chunk for
 MOST_ROWS = ROW_SIZES[-1]  # larger batches run over packed sequences
 
 
-def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
+def row_sizes(most_rows=None):
+    """The row counts in `ROW_SIZES` that batches of at most `most_rows` rows run at (all
+    of them for None)."""
+    if most_rows is None:
+        return ROW_SIZES
+    most = min(most_rows, MOST_ROWS)
+    return tuple(size for size in ROW_SIZES if size < most) + (next(size for size in ROW_SIZES if size >= most),)
+
+
+def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projected=False):
     """Each row's LSTM states after its valid steps, in inference: `[h]`, or `[h, c]`
     `with_c`, `(batch, units)` each. Batches of at most `MOST_ROWS` rows run in compiled
     chunks (`compiled_last_states`); larger ones over packed sequences
@@ -49,24 +58,25 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
         steps: int `(batch, time)`: row b's k-th valid step is `x[b, steps[b, k]]`
             (`layers._valid_first`); None: its first `lengths[b]` steps.
         h0, c0: the initial states `(batch, units)`.
+        projected: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`.
     """
     count = x.shape[0]
+    arguments = (cell, x, lengths, h0, c0, steps, with_c, projected)
     if count is not None:
-        small = count <= MOST_ROWS
-        return (compiled_last_states if small else _packed_last_states)(cell, x, lengths, h0, c0, steps, with_c)
+        return (compiled_last_states if count <= MOST_ROWS else _packed_last_states)(*arguments)
     return tf.cond(tf.shape(x)[0] <= MOST_ROWS,
-                   lambda: compiled_last_states(cell, x, lengths, h0, c0, steps, with_c),
-                   lambda: _packed_last_states(cell, x, lengths, h0, c0, steps, with_c))
+                   lambda: compiled_last_states(*arguments), lambda: _packed_last_states(*arguments))
 
 
-def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c, weights=None):
-    sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c, weights=weights)
+def _packed_last_states(cell, x, lengths, h0, c0, steps, with_c, projected=False, weights=None):
+    sequences, read = packed.lstm_inference(cell, x, lengths, h0, c0, steps=steps, with_c=with_c, weights=weights,
+                                            projected=projected)
     count = tf.cast(lengths, tf.int32)[:, None]
     return [read(sequences[name], start, count)[:, 0] for name, start in zip(("h", "c"), (h0, c0))
             if name in sequences]
 
 
-def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
+def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projected=False):
     """`lstm_last_states` in compiled chunks, whatever the batch size (the module's text).
 
     Differentiable, for what asks for gradients in inference (explanations, the gradient
@@ -79,13 +89,14 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
 
     @tf.custom_gradient
     def last_states(x, h0, c0, W_x, b, W_h):
-        states = _chunks(cell, x, lengths, h0, c0, steps, (W_x, b, W_h))
+        states = _chunks(cell, x, lengths, h0, c0, steps, (W_x, b, W_h), projected)
 
         def grad(dh, dc, variables=None):  # variables: none are read here but the weights, passed in
             inputs = [x, h0, c0, W_x, b, W_h]
             with tf.GradientTape() as tape:
                 tape.watch(inputs)
-                again = _packed_last_states(cell, x, lengths, h0, c0, steps, True, {"W_x": W_x, "b": b, "W_h": W_h})
+                again = _packed_last_states(cell, x, lengths, h0, c0, steps, True, projected,
+                                            {"W_x": W_x, "b": b, "W_h": W_h})
             upstream = [tf.zeros_like(s) if d is None else d for s, d in zip(states, (dh, dc))]
             grads = tape.gradient(again, inputs, output_gradients=upstream,
                                   unconnected_gradients=tf.UnconnectedGradients.ZERO)
@@ -96,8 +107,9 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True):
     return last_states(x, h0, c0, *weights)[: 2 if with_c else 1]
 
 
-def _chunks(cell, x, lengths, h0, c0, steps, weights):
-    """`[h, c]` of `compiled_last_states`, forward only, with `weights` `(W_x, b, W_h)`."""
+def _chunks(cell, x, lengths, h0, c0, steps, weights, projected=False):
+    """`[h, c]` of `compiled_last_states`, forward only, with `weights` `(W_x, b, W_h)`
+    (`W_x` and `b` unread where `x` is `projected`)."""
     batch, time = tf.shape(x)[0], tf.shape(x)[1]
     order = tf.argsort(lengths, direction="DESCENDING", stable=True)
     sizes = tf.constant(ROW_SIZES, tf.int32)
@@ -113,7 +125,7 @@ def _chunks(cell, x, lengths, h0, c0, steps, weights):
     pad = lambda s: tf.concat([tf.gather(s, order), tf.zeros([padded - batch, cell.units], s.dtype)], 0)  # noqa: E731
     h, c = pad(h0), pad(c0)
     x_flat = tf.reshape(x, (-1, x.shape[-1]))
-    run_chunk = _compiled_chunk(cell)
+    run_chunk = _compiled_chunk(cell, projected)
     chunks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + CHUNK - 1) // CHUNK
 
     def body(k, h, c):
@@ -125,7 +137,7 @@ def _chunks(cell, x, lengths, h0, c0, steps, weights):
             shape = [rows, CHUNK]
             t = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([tf.broadcast_to(r, shape), tf.broadcast_to(t, shape)], -1))
         n = tf.clip_by_value(remaining[:rows] - start, 0, CHUNK)  # each row's steps in this chunk
-        inputs = [tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *weights]
+        inputs = [tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *(weights[2:] if projected else weights)]
         # No tape may watch the compiled call (its gradient is `compiled_last_states`' own).
         h_rows, c_rows = run_chunk(*[tf.stop_gradient(v) for v in inputs])
         h_next, c_next = tf.concat([h_rows, h[rows:]], 0), tf.concat([c_rows, c[rows:]], 0)
@@ -138,14 +150,19 @@ def _chunks(cell, x, lengths, h0, c0, steps, weights):
     return [tf.gather(h, rank), tf.gather(c, rank)]
 
 
-def _compiled_chunk(cell):
+def _compiled_chunk(cell, projected=False):
     """`chunk(x, n, h, c, W_x, b, W_h) -> (h, c)`, compiled by XLA: row r runs its first
-    `n[r]` steps of `x` `(rows, CHUNK, features)` from `(h[r], c[r])`."""
+    `n[r]` steps of `x` `(rows, CHUNK, features)` from `(h[r], c[r])`. `projected`:
+    `chunk(x, n, h, c, W_h)`, `x` being `W_x x + b` already."""
+
+    def projection(x, W_x, b):
+        rows = tf.shape(x)[0]
+        return tf.reshape(tf.matmul(tf.reshape(x, (-1, x.shape[-1])), W_x) + b, (rows, CHUNK, -1))
 
     @tf.function(jit_compile=True)
-    def chunk(x, n, h, c, W_x, b, W_h):
-        rows = tf.shape(x)[0]
-        x_proj = tf.reshape(tf.matmul(tf.reshape(x, (-1, x.shape[-1])), W_x) + b, (rows, CHUNK, -1))
+    def chunk(x, n, h, c, *weights):
+        W_h = weights[-1]
+        x_proj = x if projected else projection(x, *weights[:2])
         x_proj = tf.transpose(x_proj, (1, 0, 2))  # (CHUNK, rows, 4 * units)
         weights = {"W_h": W_h}
 

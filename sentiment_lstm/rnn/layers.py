@@ -58,6 +58,9 @@ class Recurrent(keras.layers.Layer):
         initial_state: Optional list of `(batch, units)` tensors.
         mask: Optional boolean `(batch, time)`; False steps are skipped.
         training: Whether dropout is applied.
+        projected: In inference, `sequences` are already the input half of each step,
+            `W_x x_t + b` `(batch, time, k * units)` (`cell.project`), computed some
+            cheaper way (`folding.py` reads the word embedding's part from a table).
     """
 
     cell_class = None
@@ -105,8 +108,10 @@ class Recurrent(keras.layers.Layer):
             return [output_mask] + [None] * len(self.cell.state_names)
         return output_mask
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        output, states = self._run(sequences, initial_state, mask, training)[:2]
+    def call(self, sequences, initial_state=None, mask=None, training=False, projected=False):
+        if projected and training:
+            raise ValueError("`projected` inputs are for inference: training needs the input to project.")
+        output, states = self._run(sequences, initial_state, mask, training, projected=projected)[:2]
         if self.return_state:
             return (output, *states)
         return output
@@ -126,7 +131,7 @@ class Recurrent(keras.layers.Layer):
             self.build(sequences.shape)
         return self._run(sequences, initial_state, mask, False, everything=True)[2]
 
-    def _run(self, sequences, initial_state, mask, training, everything=False):
+    def _run(self, sequences, initial_state, mask, training, everything=False, projected=False):
         cell = self.cell
         states = self._initial_states(sequences, initial_state)
         input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
@@ -147,7 +152,8 @@ class Recurrent(keras.layers.Layer):
             from sentiment_lstm.rnn import compiled  # TensorFlow's: imported only where it runs
 
             lengths = ops.sum(ops.cast(valid, "int32"), axis=1)
-            final = compiled.lstm_last_states(cell, x, lengths, *states, steps=order, with_c=self.return_state)
+            final = compiled.lstm_last_states(cell, x, lengths, *states, steps=order, with_c=self.return_state,
+                                              projected=projected)
             # The output, as below: zeros for a row without a valid step (its states stay
             # the initial ones) and, with zero_output_for_mask, where the last step is masked.
             last_valid = valid[:, -1:] if self.zero_output_for_mask else lengths[:, None] > 0
@@ -160,7 +166,8 @@ class Recurrent(keras.layers.Layer):
                 seqs, read = packed.lstm_recurrence(cell, x, lengths, *states, input_mask, steps=order,
                                                     with_c=self.return_state)
             else:
-                seqs, read = packed.lstm_inference(cell, x, lengths, *states, steps=order, with_c=self.return_state)
+                seqs, read = packed.lstm_inference(cell, x, lengths, *states, steps=order, with_c=self.return_state,
+                                                   projected=projected)
         else:
             if order is not None:
                 x = _steps(x, order)  # each row's valid steps first, in order
@@ -169,8 +176,8 @@ class Recurrent(keras.layers.Layer):
             # Hoist W_x x_t + b out of the loop when training (the backward pass wants it
             # whole) or when it is no wider than x; else the loop reads the narrower x.
             features = x.shape[-1]
-            hoist = training or features is None or cell.gates * cell.units <= features
-            x_proj = cell.project(x, input_mask) if hoist else x  # (time, batch, k * units) when hoisted
+            hoist = projected or training or features is None or cell.gates * cell.units <= features
+            x_proj = x if projected or not hoist else cell.project(x, input_mask)  # (time, batch, k * units) hoisted
             emit = names if masked else ("h",) if self.return_sequences else ()
             final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training, hoist)
 

@@ -60,12 +60,13 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=None):
+def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=None, projected=False):
     """The LSTM over the valid steps of `x`, forward only (no gradient is written for it):
     the blocks of the forward pass of `lstm_recurrence`, emitting `h` (and `c`) alone.
 
     Arguments and returns as `lstm_recurrence` (without dropout): `({"h": H, "c": C}, read)`,
     `C` only `with_c`. `weights`: `{"W_x", "b", "W_h"}` tensors to use instead of the cell's.
+    `projected`: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`.
     """
     layout = _Layout(lengths, tf.shape(x)[1], steps)
     x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
@@ -74,20 +75,21 @@ def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=No
     if weights is None:
         weights = {"W_x": tf.convert_to_tensor(cell.kernel), "b": tf.convert_to_tensor(cell.input_bias()),
                    **cell.recurrent_weights()}
-    outputs, _ = layout.blocks_loop(_forward_block(cell, weights, names), [x_packed], [h0_sorted, c0_sorted],
-                                    outputs=len(names))
+    outputs, _ = layout.blocks_loop(_forward_block(cell, weights, names, projected), [x_packed],
+                                    [h0_sorted, c0_sorted], outputs=len(names))
     return dict(zip(names, outputs)), layout.read
 
 
-def _forward_block(cell, weights, names):
-    """`body` of `blocks_loop` for the forward pass: a block's input projection, then its
-    `BLOCK` steps of `cell.transition`, written out; it emits each of `names` (quantities
-    of the transition) for the block's steps, packed."""
+def _forward_block(cell, weights, names, projected=False):
+    """`body` of `blocks_loop` for the forward pass: a block's input projection (none
+    where the inputs are `projected` already), then its `BLOCK` steps of
+    `cell.transition`, written out; it emits each of `names` (quantities of the
+    transition) for the block's steps, packed."""
 
     def block(inputs, states, n):
         # This block's input projection: it does not wait for the recurrence, so
         # TensorFlow runs it on the other core while the previous block recurs.
-        x_proj = _steps(cell.project(inputs[0], weights=weights), n)  # (BLOCK, n, 4 * units)
+        x_proj = _steps(inputs[0] if projected else cell.project(inputs[0], weights=weights), n)  # (BLOCK, n, 4U)
         h, c = (s[:n] for s in states)  # the rows that run in this block
         steps = []
         for j in range(BLOCK):
