@@ -51,8 +51,8 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
 
     rows_seen, compiled_chunk = set(), compiled._compiled_chunk
 
-    def recording_chunk(cell):
-        run = compiled_chunk(cell)
+    def recording_chunk(cell, projected=False):
+        run = compiled_chunk(cell, projected)
 
         def recorded(x, *args):
             seen = tf.py_function(lambda rows: rows_seen.add(int(rows)) or 0, [tf.shape(x)[0]], tf.int32)
@@ -62,7 +62,10 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
         return recorded
 
     monkeypatch.setattr(compiled, "_compiled_chunk", recording_chunk)
-    inference.SentimentClassifier(end_to_end, LABELS).warm_up()
+    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier.warm_up(most_rows=20)  # a server's batches of at most 20 reviews
+    assert rows_seen == {1, 2, 4, 8, 16, 32}  # up to the row count that holds 20
+    classifier.warm_up()
     assert rows_seen == set(compiled.ROW_SIZES)  # one XLA program per row count, each compiled now
 
 

@@ -1,8 +1,8 @@
 """serving.py: the SavedModel's `serve` and `SentimentClassifier.predict_proba` give the
 end-to-end model's probabilities (as `model.predict` over the plain loop gave them) on
 reviews of every length, empty and 1 MB ones included, through the fast paths: rows
-grouped by length, the LSTM in compiled chunks for a few rows and over packed sequences
-for more."""
+grouped by length, the word embedding folded into the LSTM's input weights, the LSTM in
+compiled chunks."""
 import keras
 import numpy as np
 import pytest
@@ -76,12 +76,12 @@ def test_a_clipped_model_serves_its_clip(monkeypatch):
 
 
 def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
-    """Eagerly, the loop runs in Python: each group's rows reach the token model padded to
-    the group's own longest review; a group takes the rows at least half as long."""
-    token_model = end_to_end.get_layer("token_model")
-    shapes, call = [], token_model.call
-    monkeypatch.setattr(token_model, "call", lambda tokens, *a, **k: shapes.append(tuple(tokens.shape))
-                        or call(tokens, *a, **k))
+    """Eagerly, the loop runs in Python: each group's rows reach the recurrent layer padded
+    to the group's own longest review; a group takes the rows at least half as long."""
+    recurrent = end_to_end.get_layer("token_model").get_layer("recurrent_0")
+    shapes, call = [], recurrent.call
+    monkeypatch.setattr(recurrent, "call", lambda x, *a, **k: shapes.append(tuple(x.shape[:2]))
+                        or call(x, *a, **k))
     reviews = ["good " * n for n in (3, 40, 0, 20, 19, 41, 10, 5)]
     probabilities = serving.probabilities_fn(end_to_end, group=2)(tf.constant(reviews))
     # Sorted: 41 40 | 20 19 | 10 5 | 3 | 0 (less than half of 3).
