@@ -7,10 +7,12 @@ On the benchmark's 2,000 test reviews (`serving.benchmark_reviews`), for one bat
 `--repeats` calls of each part, each its own `tf.function`:
 
     tokenize     the vectorizer (and clip), the batch padded to its longest review
-    features     the token model up to the recurrent layer's input (embeddings, n-gram
-                 lookups, concatenation), per group
-    recurrence   the recurrent layer alone on those features (packed, inference)
-    head         the rest (dense layer, softmax) is what the token model adds to these
+    features     what serving feeds the recurrent layer, per group: where the model
+                 folds (`folding.py`), `FoldedInputs` (the word table's rows, the n-gram
+                 hash lookups and their product with W_ngrams); else the token model up
+                 to the recurrent layer's input (embeddings, n-gram lookups, concatenation)
+    recurrence   the recurrent layer alone on those features (projected where folded)
+    token model  serving's forward pass of a group (the fold's, or the token model's)
     serve        the whole serving function
 
 Writes `--out` (default `benchmarks/results/serving_parts.json`) with `environment.describe()`.
@@ -62,7 +64,7 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serving_parts.json"))
     args = parser.parse_args(argv)
 
-    from sentiment_lstm import data, serving, startup
+    from sentiment_lstm import data, folding, serving, startup
 
     tf = startup.import_tensorflow()
     import keras
@@ -85,9 +87,16 @@ def main(argv=None):
         return tokens
 
     tokenize_fn = tf.function(tokenize)
-    features_fn = tf.function(lambda tokens: tf.identity(features_model(tokens, training=False)))  # no mask attached
-    recurrence_fn = tf.function(lambda x, mask: recurrent(x, mask=mask, training=False))
-    token_fn = tf.function(lambda tokens: token_model(tokens, training=False))
+    folded = folding.fold(token_model)
+    if folded is not None:  # what serving runs
+        folded_inputs = folded.resources[0]
+        features_fn = tf.function(lambda tokens: folded_inputs(tokens))
+        recurrence_fn = tf.function(lambda x, mask: recurrent(x, mask=mask, training=False, projected=True))
+        token_fn = tf.function(folded)
+    else:
+        features_fn = tf.function(lambda tokens: tf.identity(features_model(tokens, training=False)))  # no mask
+        recurrence_fn = tf.function(lambda x, mask: recurrent(x, mask=mask, training=False))
+        token_fn = tf.function(lambda tokens: token_model(tokens, training=False))
     serve_fn = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
 
     reviews = benchmark_reviews(data.resolve_source(None))
@@ -118,7 +127,7 @@ def main(argv=None):
               "serve": median_ms(serve_fn, one, 5 * args.repeats),
               "load().predict": median_ms(lambda texts: [tf.constant(0)] if classifier.predict(
                   [t.decode() for t in texts.numpy()]) else [], one, 5 * args.repeats)}
-    report = {"environment": environment.describe(), "model_dir": args.model_dir,
+    report = {"environment": environment.describe(), "model_dir": args.model_dir, "folded": folded is not None,
               "load_average_1min": round(os.getloadavg()[0], 2),
               "batch": {"reviews": 256, "tokens": int(lengths.sum()), "padded_to": int(tokens.shape[1]),
                         "groups": [{"rows": size, "width": width} for _, size, width in found], "ms": parts},

@@ -31,7 +31,6 @@ from sentiment_lstm import ngrams
 from sentiment_lstm.rnn import Recurrent
 
 
-@keras.saving.register_keras_serializable(package="sentiment_lstm")
 class FoldedInputs(keras.layers.Layer):
     """Token ids `(batch, time)` -> `W_x x_t + b` of each step, `(batch, time, k * units)`,
     from the folded word table and the n-gram vectors (the module's text).
@@ -116,19 +115,18 @@ def _structure(token_model):
         dense = token_model.get_layer("probabilities")
         recurrent = _source(_input(dense), skip=keras.layers.Dropout)
         sources = _input(recurrent)
-    except (ValueError, IndexError, AttributeError):
+        producer = sources._keras_history.operation
+        inputs = list(_input(producer)) if isinstance(producer, keras.layers.Concatenate) else [sources]
+        layers = [_source(tensor, skip=keras.layers.SpatialDropout1D) for tensor in inputs]
+        read_tokens = all(_input(layer) is token_model.inputs[0] for layer in layers)
+    except (ValueError, IndexError, AttributeError):  # not a graph of single calls
         return None
-    if (not isinstance(dense, keras.layers.Dense) or not isinstance(recurrent, Recurrent)
-            or recurrent.return_sequences or recurrent.return_state):
-        return None
-    producer = sources._keras_history.operation
-    inputs = list(_input(producer)) if isinstance(producer, keras.layers.Concatenate) else [sources]
-    layers = [_source(tensor, skip=keras.layers.SpatialDropout1D) for tensor in inputs]
     embedding, ngram_layers = layers[0], layers[1:]
-    if (type(embedding) is not keras.layers.Embedding or not embedding.mask_zero
+    if (not isinstance(dense, keras.layers.Dense) or not isinstance(recurrent, Recurrent)
+            or recurrent.return_sequences or recurrent.return_state
+            or type(embedding) is not keras.layers.Embedding or not embedding.mask_zero
             or not all(isinstance(layer, ngrams.NgramEmbedding) for layer in ngram_layers)
-            or any(_input(layer) is not token_model.inputs[0] for layer in layers)
-            or token_model.outputs[0] is not dense.output):
+            or not read_tokens or token_model.outputs[0] is not dense.output):
         return None
     return embedding, ngram_layers, recurrent, dense
 

@@ -38,8 +38,9 @@ class SentimentClassifier:
         self.config = config
         # The SavedModel's serving function (`serving.py`), traced once for any batch size,
         # also counting each review's known words from the same tokens.
-        self._scores = tf.function(serving.probabilities_fn(model, with_known=True),
-                                   input_signature=[serving.SIGNATURE])
+        scores = serving.probabilities_fn(model, with_known=True)
+        self._folded = bool(scores.resources)  # the LSTM reads projected inputs (`folding.py`)
+        self._scores = tf.function(scores, input_signature=[serving.SIGNATURE])
 
     def predict_proba(self, texts):
         """Probabilities `(len(texts), 2)` float32, one row per review, in order.
@@ -80,7 +81,7 @@ class SentimentClassifier:
         batch size); the row counts above the one that holds it are left out."""
         from sentiment_lstm.rnn import compiled
 
-        for rows in compiled.row_sizes(most_rows):
+        for rows in compiled.row_sizes(most_rows, projected=self._folded):
             self._score(["A fine film."] * rows)
 
 

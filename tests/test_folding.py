@@ -45,7 +45,7 @@ FOLDABLE = {
 }
 
 
-@pytest.mark.parametrize("rows", [8, compiled.MOST_ROWS + 1], ids=["compiled-chunks", "packed-sequences"])
+@pytest.mark.parametrize("rows", [8, compiled.MOST_PROJECTED_ROWS + 1], ids=["compiled-chunks", "packed-sequences"])
 @pytest.mark.parametrize("config", FOLDABLE.values(), ids=FOLDABLE.keys())
 def test_the_fold_gives_the_token_models_probabilities(config, rows, recurrence_runs):
     built = token_model(**config)
@@ -57,7 +57,7 @@ def test_the_fold_gives_the_token_models_probabilities(config, rows, recurrence_
     before = dict(recurrence_runs)
     np.testing.assert_allclose(tf.function(folded)(batch).numpy(), expected, atol=TOL, rtol=0)
     if config.get("cell", "lstm") == "lstm":  # the LSTM's fast paths, each taking projected inputs
-        path = "compiled" if rows <= compiled.MOST_ROWS else "packed"
+        path = "compiled" if rows <= compiled.MOST_PROJECTED_ROWS else "packed"
         assert recurrence_runs[path] == before[path] + 1
 
 

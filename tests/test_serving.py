@@ -95,7 +95,7 @@ def test_one_review_runs_compiled_chunks_and_a_large_group_packed_sequences(end_
     serve = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
     serve(tf.constant(REVIEWS[-2:-1]))
     assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == 0
-    group = [REVIEWS[14]] * (compiled.MOST_ROWS + 1)  # one group: the reviews are alike
+    group = [REVIEWS[14]] * (compiled.MOST_PROJECTED_ROWS + 1)  # one group (the reviews are alike), folded
     np.testing.assert_allclose(serve(tf.constant(group)).numpy(), plain_probabilities(end_to_end, group, monkeypatch),
                                atol=TOL, rtol=0)
     assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == 1

@@ -20,16 +20,20 @@ a second each; the exported SavedModel keeps the chunk as a function XLA compile
 where it runs).
 
 The layers take it in inference for a standard LSTM on TensorFlow when only the last
-states are wanted (`return_sequences=False`), for batches of up to `MOST_ROWS` rows:
-one review, a server's batches, and serving's groups of up to 96 reviews. Larger
+states are wanted (`return_sequences=False`), for batches of a few rows; larger
 batches run over packed sequences (`packed.lstm_inference`), which drop finished rows
-every few steps: there, each step's products are large enough that TensorFlow's own
-kernels (on both cores) beat XLA's (measured on serving's groups of a batch of 256:
-129 rows, 31 ms packed against 39 ms compiled at 192; 232 rows, 49 against 58).
+every few steps. How many rows is "a few" depends on the input:
 
-The input may come projected already (`projected`, the recurrent layers' `projected`
-argument): each step's `W_x x_t + b`, which serving reads from a folded table
-(`sentiment_lstm/folding.py`); the chunk then starts at the recurrence.
+- The input itself: up to `MOST_ROWS` (16). Packed inference computes each block's
+  input projection on the other core beside the recurrence, which makes it level with
+  the chunks from 8 to 64 rows (`benchmarks/inference_paths.py`); past 16, more XLA
+  programs would buy nothing.
+- The input projected already (`projected`, the recurrent layers' argument: each step's
+  `W_x x_t + b`, which serving reads from a folded table, `sentiment_lstm/folding.py`):
+  up to `MOST_PROJECTED_ROWS` (96). With nothing to overlap, the chunks win up to there
+  (serving's groups of a batch of 256: 31 rows 5.7 ms against 7.6 packed, 69 rows 32
+  against 36); past it TensorFlow's own kernels beat XLA's (129 rows: 31 ms packed
+  against 39 ms compiled at 192; 232 rows, 49 against 58).
 """
 
 import tensorflow as tf
@@ -39,22 +43,26 @@ from sentiment_lstm.rnn import packed
 CHUNK = 64  # steps per compiled call
 UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
 ROW_SIZES = (1, 2, 4, 8, 16, 32, 48, 64, 96)  # the row counts XLA compiles a chunk for
-MOST_ROWS = ROW_SIZES[-1]  # larger batches run over packed sequences
+MOST_ROWS = 16  # larger batches of inputs run over packed sequences
+MOST_PROJECTED_ROWS = ROW_SIZES[-1]  # larger batches of projected inputs do
 
 
-def row_sizes(most_rows=None):
-    """The row counts in `ROW_SIZES` that batches of at most `most_rows` rows run at (all
-    of them for None)."""
-    if most_rows is None:
-        return ROW_SIZES
-    most = min(most_rows, MOST_ROWS)
+def most_rows(projected=False):
+    """The largest batch that runs in compiled chunks (the module's text)."""
+    return MOST_PROJECTED_ROWS if projected else MOST_ROWS
+
+
+def row_sizes(rows=None, projected=True):
+    """The row counts in `ROW_SIZES` that batches of at most `rows` rows run at (None: of
+    any size), for projected inputs or not."""
+    most = most_rows(projected) if rows is None else min(rows, most_rows(projected))
     return tuple(size for size in ROW_SIZES if size < most) + (next(size for size in ROW_SIZES if size >= most),)
 
 
 def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projected=False):
     """Each row's LSTM states after its valid steps, in inference: `[h]`, or `[h, c]`
-    `with_c`, `(batch, units)` each. Batches of at most `MOST_ROWS` rows run in compiled
-    chunks (`compiled_last_states`); larger ones over packed sequences
+    `with_c`, `(batch, units)` each. Batches of at most `most_rows(projected)` rows run
+    in compiled chunks (`compiled_last_states`); larger ones over packed sequences
     (`packed.lstm_inference`), whose blocks drop finished rows more finely. A batch
     size known only when the graph runs is decided then.
 
@@ -67,11 +75,11 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projecte
         h0, c0: the initial states `(batch, units)`.
         projected: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`.
     """
-    count = x.shape[0]
+    count, most = x.shape[0], most_rows(projected)
     arguments = (cell, x, lengths, h0, c0, steps, with_c, projected)
     if count is not None:
-        return (compiled_last_states if count <= MOST_ROWS else _packed_last_states)(*arguments)
-    return tf.cond(tf.shape(x)[0] <= MOST_ROWS,
+        return (compiled_last_states if count <= most else _packed_last_states)(*arguments)
+    return tf.cond(tf.shape(x)[0] <= most,
                    lambda: compiled_last_states(*arguments), lambda: _packed_last_states(*arguments))
 
 

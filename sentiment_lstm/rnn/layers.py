@@ -22,7 +22,7 @@ weights, same masking semantics) but:
    one loop iteration and its input projection computed beside the recurrence (never
    a `(time, batch, 4 * units)` tensor, however long the review). A
    batch of mixed lengths then costs its valid steps, not its longest row's padding.
-   Where only the last states are wanted, a batch of up to 96 rows (one review, a
+   Where only the last states are wanted, a batch of a few rows (one review, a
    server's batch) runs instead in chunks of steps compiled by XLA
    (`compiled.lstm_last_states`), which saves the per-operation dispatch that
    dominates a small batch's steps.

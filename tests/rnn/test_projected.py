@@ -1,7 +1,8 @@
 """`Recurrent(projected=True)`: handed `W_x x_t + b` (`cell.project`) instead of `x`, each
-layer computes what it computes from `x`, on every path (one row: the LSTM's compiled
-chunks; more rows than those take: packed sequences; the other cells: the time loop),
-with and without `return_sequences`, masked and backwards; training refuses it."""
+layer computes what it computes from `x`, with and without `return_sequences`, masked,
+forwards and backwards, on every path: the LSTM's compiled chunks up to
+`compiled.MOST_PROJECTED_ROWS` rows (past `MOST_ROWS`, where its raw inputs run packed),
+packed sequences past that, the time loop for the other cells; training refuses it."""
 import keras
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason=
 
 RNG = np.random.default_rng(2)
 TIME, FEATURES, UNITS, TOL = 70, 7, 4, 1e-5
+CASES = [(rnn.LSTM, 1), (rnn.LSTM, compiled.MOST_ROWS + 8), (rnn.LSTM, compiled.MOST_PROJECTED_ROWS + 1),
+         (rnn.GRU, 5), (rnn.SimpleRNN, 5)]
 
 
 def projected(layer, x):
@@ -21,19 +24,24 @@ def projected(layer, x):
     return tf.transpose(layer.cell.project(tf.transpose(tf.constant(x), (1, 0, 2))), (1, 0, 2))
 
 
-@pytest.mark.parametrize("rows", [1, compiled.MOST_ROWS + 1], ids=["one-row", "past-the-compiled-rows"])
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
 @pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
-@pytest.mark.parametrize("layer_class", [rnn.LSTM, rnn.GRU, rnn.SimpleRNN], ids=lambda c: c.__name__)
-def test_projected_inputs_give_what_the_inputs_give(layer_class, return_sequences, go_backwards, rows):
+@pytest.mark.parametrize("layer_class,rows", CASES, ids=lambda v: getattr(v, "__name__", f"{v}-rows"))
+def test_projected_inputs_give_what_the_inputs_give(layer_class, rows, return_sequences, go_backwards,
+                                                    recurrence_runs):
     layer = layer_class(UNITS, return_sequences=return_sequences, go_backwards=go_backwards)
     x = RNG.normal(size=(rows, TIME, FEATURES)).astype("float32")
     lengths = RNG.integers(0, TIME + 1, rows)
     lengths[0] = TIME
     mask = np.arange(TIME)[None, :] < lengths[:, None]
     expected = layer(x, mask=mask).numpy()
+    before = dict(recurrence_runs)
     run = tf.function(lambda inputs, mask: layer(inputs, mask=mask, projected=True))
     np.testing.assert_allclose(run(projected(layer, x), tf.constant(mask)).numpy(), expected, atol=TOL, rtol=0)
+    if layer_class is rnn.LSTM:
+        chunks = not return_sequences and rows <= compiled.MOST_PROJECTED_ROWS
+        assert recurrence_runs["compiled"] - before["compiled"] == int(chunks)
+        assert recurrence_runs["packed"] - before["packed"] == int(not chunks)
 
 
 def test_training_refuses_projected_inputs():
