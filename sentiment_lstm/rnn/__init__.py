@@ -6,8 +6,10 @@
   time, computing what `keras.layers.*` compute; `inspect` returns every gate.
 - `loop.py`: the time-major loop under them.
 - `fused.py`: the LSTM's backward pass written by hand.
-- `packed.py`: LSTM training over packed sequences (TensorFlow only, imported where
-  it runs).
+- `packed.py`: LSTM training and inference over packed sequences (TensorFlow only,
+  imported where it runs).
+- `compiled.py`: the LSTM's last states in inference, in chunks of steps compiled by
+  XLA, for a few rows (TensorFlow only, imported where it runs).
 - `gradients.py`: how far back a layer's gradient reaches.
 
 It depends on nothing else in the package and only on `keras.ops` outside the
