@@ -168,7 +168,21 @@ def _chunks(cell, x, lengths, h0, c0, steps, weights, projected=False):
 def _compiled_chunk(cell, projected=False):
     """`chunk(x, n, h, c, W_x, b, W_h) -> (h, c)`, compiled by XLA: row r runs its first
     `n[r]` steps of `x` `(rows, CHUNK, features)` from `(h[r], c[r])`. `projected`:
-    `chunk(x, n, h, c, W_h)`, `x` being `W_x x + b` already."""
+    `chunk(x, n, h, c, W_h)`, `x` being `W_x x + b` already.
+
+    One function per kind of cell (its class and activations; the weights come in as
+    arguments), so cells alike share XLA's programs, one per input shape, in a process.
+    """
+    key = (type(cell), cell.activation, cell.recurrent_activation, projected)
+    if key not in _CHUNKS:
+        _CHUNKS[key] = _chunk_function(cell, projected)
+    return _CHUNKS[key]
+
+
+_CHUNKS = {}  # `_compiled_chunk`'s functions
+
+
+def _chunk_function(cell, projected):
 
     def projection(x, W_x, b):
         rows = tf.shape(x)[0]

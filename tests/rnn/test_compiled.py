@@ -157,3 +157,10 @@ def test_gradients_through_the_chunks_match_keras(mode, recurrence_runs):
     for a, b in zip(gradients(ours), gradients(reference)):
         np.testing.assert_allclose(a, b, atol=TOL, rtol=0)
     assert recurrence_runs["compiled"] > 0
+
+
+def test_cells_alike_share_one_chunk_function_and_others_do_not():
+    first, second, other = LSTMCell(UNITS), LSTMCell(UNITS + 1), LSTMCell(UNITS, activation="relu")
+    assert compiled._compiled_chunk(first) is compiled._compiled_chunk(second)
+    assert compiled._compiled_chunk(first) is not compiled._compiled_chunk(other)
+    assert compiled._compiled_chunk(first) is not compiled._compiled_chunk(first, projected=True)

@@ -15,8 +15,16 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason=
 
 RNG = np.random.default_rng(2)
 TIME, FEATURES, UNITS, TOL = 70, 7, 4, 1e-5
-CASES = [(rnn.LSTM, 1), (rnn.LSTM, compiled.MOST_ROWS + 8), (rnn.LSTM, compiled.MOST_PROJECTED_ROWS + 1),
-         (rnn.GRU, 5), (rnn.SimpleRNN, 5)]
+CASES = [  # (layer, rows, return_sequences, go_backwards): each path, each direction
+    (rnn.LSTM, 1, False, False),  # compiled chunks
+    (rnn.LSTM, compiled.MOST_ROWS + 8, False, True),  # compiled chunks (raw inputs would run packed)
+    (rnn.LSTM, compiled.MOST_PROJECTED_ROWS + 1, False, False),  # packed sequences
+    (rnn.LSTM, 5, True, True),  # packed sequences, every step
+    (rnn.GRU, 5, False, True),
+    (rnn.GRU, 5, True, False),
+    (rnn.SimpleRNN, 5, False, False),
+    (rnn.SimpleRNN, 5, True, True),
+]
 
 
 def projected(layer, x):
@@ -24,9 +32,9 @@ def projected(layer, x):
     return tf.transpose(layer.cell.project(tf.transpose(tf.constant(x), (1, 0, 2))), (1, 0, 2))
 
 
-@pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
-@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
-@pytest.mark.parametrize("layer_class,rows", CASES, ids=lambda v: getattr(v, "__name__", f"{v}-rows"))
+@pytest.mark.parametrize("layer_class,rows,return_sequences,go_backwards", CASES,
+                         ids=[f"{c.__name__}-{r}-rows-{'sequences' if s else 'last'}-{'backwards' if b else 'forwards'}"
+                              for c, r, s, b in CASES])
 def test_projected_inputs_give_what_the_inputs_give(layer_class, rows, return_sequences, go_backwards,
                                                     recurrence_runs):
     layer = layer_class(UNITS, return_sequences=return_sequences, go_backwards=go_backwards)
