@@ -30,10 +30,11 @@ every few steps. How many rows is "a few" depends on the input:
   programs would buy nothing.
 - The input projected already (`projected`, the recurrent layers' argument: each step's
   `W_x x_t + b`, which serving reads from a folded table, `sentiment_lstm/folding.py`):
-  up to `MOST_PROJECTED_ROWS` (96). With nothing to overlap, the chunks win up to there
+  up to `MOST_PROJECTED_ROWS` (32). With nothing to overlap, the chunks win there
   (serving's groups of a batch of 256: 31 rows 5.7 ms against 7.6 packed, 69 rows 32
-  against 36); past it TensorFlow's own kernels beat XLA's (129 rows: 31 ms packed
-  against 39 ms compiled at 192; 232 rows, 49 against 58).
+  against 36 at 96; 129 rows lose, 31 ms packed against 39 at 192). Each row size
+  is one more XLA program for every process to compile (about 0.7 s): 96 rows served
+  the best model's batches 1.09x faster than 32, for 3 more programs per process.
 """
 
 import tensorflow as tf
@@ -42,7 +43,7 @@ from sentiment_lstm.rnn import packed
 
 CHUNK = 64  # steps per compiled call
 UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
-ROW_SIZES = (1, 2, 4, 8, 16, 32, 48, 64, 96)  # the row counts XLA compiles a chunk for
+ROW_SIZES = (1, 2, 4, 8, 16, 32)  # the row counts XLA compiles a chunk for
 MOST_ROWS = 16  # larger batches of inputs run over packed sequences
 MOST_PROJECTED_ROWS = ROW_SIZES[-1]  # larger batches of projected inputs do
 
