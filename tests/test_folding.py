@@ -96,7 +96,7 @@ NOT_FOLDABLE = {
 
 
 @pytest.mark.parametrize("config", NOT_FOLDABLE.values(), ids=NOT_FOLDABLE.keys())
-def test_other_models_are_not_folded_and_serve_as_they_are(config, monkeypatch):
+def test_other_models_are_not_folded_and_serve_as_they_are(config):
     built = token_model(**config)
     assert folding.fold(built) is None
     texts = ["a b c", "", "b c a b"]
