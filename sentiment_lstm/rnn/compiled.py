@@ -74,7 +74,9 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projecte
         steps: int `(batch, time)`: row b's k-th valid step is `x[b, steps[b, k]]`
             (`layers._valid_first`); None: its first `lengths[b]` steps.
         h0, c0: the initial states `(batch, units)`.
-        projected: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`.
+        projected: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`;
+            or a function that gives it from rows of `x` (`Recurrent.call`): packed
+            sequences call it on each block's rows, the chunks on the whole batch.
     """
     count, most = x.shape[0], most_rows(projected)
     arguments = (cell, x, lengths, h0, c0, steps, with_c, projected)
@@ -99,6 +101,8 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, proj
     flow): XLA cannot hand a loop's saved steps back to TensorFlow, so the gradient
     reruns the rows over packed sequences and takes theirs (the same function).
     """
+    if callable(projected):  # a few rows: the whole projection is small
+        x, projected = projected(x), True
     lengths = tf.cast(lengths, tf.int32)
     weights = [tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()),
                tf.convert_to_tensor(cell.recurrent_kernel)]

@@ -27,7 +27,9 @@ weights, same masking semantics) but:
    (`compiled.lstm_last_states`), which saves the per-operation dispatch that
    dominates a small batch's steps.
 5. In inference the input may come `projected` already (`W_x x_t + b`, computed some
-   cheaper way): every path then starts at the recurrence.
+   cheaper way), or with a function that projects it: every path then starts at the
+   recurrence, and packed sequences project each block's rows inside their loop, so
+   `(batch, time, 4 * units)` is never formed for a large batch.
 
 `inspect(inputs)` returns every named quantity of the equations at every time step
 (`i, f, c_tilde, c, o, h` for the LSTM), aligned with the input steps.
@@ -63,7 +65,10 @@ class Recurrent(keras.layers.Layer):
         training: Whether dropout is applied.
         projected: In inference, `sequences` are already the input half of each step,
             `W_x x_t + b` `(batch, time, k * units)` (`cell.project`), computed some
-            cheaper way (`folding.py` reads the word embedding's part from a table).
+            cheaper way (`folding.py` reads the word embedding's part from a table);
+            or a function giving `W_x x_t + b` `(..., k * units)` from rows of
+            `sequences` `(..., features)`, which may then be anything per step (for
+            `folding.py`, token ids), called on only the rows a path reads.
     """
 
     cell_class = None
@@ -180,7 +185,8 @@ class Recurrent(keras.layers.Layer):
             # whole) or when it is no wider than x; else the loop reads the narrower x.
             features = x.shape[-1]
             hoist = projected or training or features is None or cell.gates * cell.units <= features
-            x_proj = x if projected or not hoist else cell.project(x, input_mask)  # (time, batch, k * units) hoisted
+            x_proj = projected(x) if callable(projected) else x
+            x_proj = x_proj if projected or not hoist else cell.project(x, input_mask)  # (time, batch, k * units) hoisted
             emit = names if masked else ("h",) if self.return_sequences else ()
             final, seqs = self._scan(x_proj, states, recurrent_mask, emit, training, hoist)
 

@@ -66,7 +66,9 @@ def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=No
 
     Arguments and returns as `lstm_recurrence` (without dropout): `({"h": H, "c": C}, read)`,
     `C` only `with_c`. `weights`: `{"W_x", "b", "W_h"}` tensors to use instead of the cell's.
-    `projected`: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`.
+    `projected`: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`;
+    or a function that gives it from rows of `x`, `(rows, features) -> (rows, 4 * units)`,
+    called on each block's packed rows inside the loop.
     """
     layout = _Layout(lengths, tf.shape(x)[1], steps)
     x_packed = tf.gather(tf.reshape(x, (-1, x.shape[-1])), layout.source)  # (packed, features)
@@ -82,14 +84,16 @@ def lstm_inference(cell, x, lengths, h0, c0, steps=None, with_c=True, weights=No
 
 def _forward_block(cell, weights, names, projected=False):
     """`body` of `blocks_loop` for the forward pass: a block's input projection (none
-    where the inputs are `projected` already), then its `BLOCK` steps of
+    where the inputs are `projected` already; `projected(rows)` where it is a function), then its `BLOCK` steps of
     `cell.transition`, written out; it emits each of `names` (quantities of the
     transition) for the block's steps, packed."""
 
     def block(inputs, states, n):
         # This block's input projection: it does not wait for the recurrence, so
         # TensorFlow runs it on the other core while the previous block recurs.
-        x_proj = _steps(inputs[0] if projected else cell.project(inputs[0], weights=weights), n)  # (BLOCK, n, 4U)
+        rows = inputs[0]
+        x_proj = projected(rows) if callable(projected) else rows if projected else cell.project(rows, weights=weights)
+        x_proj = _steps(x_proj, n)  # (BLOCK, n, 4U)
         h, c = (s[:n] for s in states)  # the rows that run in this block
         steps = []
         for j in range(BLOCK):
@@ -215,11 +219,11 @@ class _Layout:
         `inputs` is a list of packed tensors `(packed, width)`; block b hands `body`
         its rows of each, `(BLOCK * n, width)` with `n = active[b]`, time-major (step
         j of the block is rows `j * n` to `(j + 1) * n`). `body` returns `outputs`
-        tensors of the same form, one write each per block, which come back packed.
+        tensors of the same form (of the states' dtype), one write each per block, which come back packed.
         Block by block from the last one when `reverse`.
         """
         starts = tf.cumsum(self.sizes, exclusive=True)
-        ys = tuple(tf.TensorArray(inputs[0].dtype, size=self.blocks, infer_shape=False,
+        ys = tuple(tf.TensorArray(states[0].dtype, size=self.blocks, infer_shape=False,
                                   element_shape=tf.TensorShape([None, None])) for _ in range(outputs))
 
         def step(k, states, ys):

@@ -58,3 +58,35 @@ def test_training_refuses_projected_inputs():
     layer(x)
     with pytest.raises(ValueError, match="projected"):
         layer(projected(layer, x), training=True, projected=True)
+
+
+@pytest.mark.parametrize("layer_class,rows,return_sequences,go_backwards", CASES,
+                         ids=[f"{c.__name__}-{r}-rows-{'sequences' if s else 'last'}-{'backwards' if b else 'forwards'}"
+                              for c, r, s, b in CASES])
+def test_a_projecting_function_gives_what_projected_inputs_give(layer_class, rows, return_sequences, go_backwards,
+                                                                recurrence_runs):
+    """`projected=f`: the layer is handed ids, and `f` gives `W_x x_t + b` from rows of
+    them (as `folding.py` reads a table): the same outputs as `projected=True` on the
+    projected ids, with `f` called on each block's packed rows `(rows, 1)` where packed
+    sequences run (never on the whole `(batch, time, 1)`), on the whole batch elsewhere."""
+    layer = layer_class(UNITS, return_sequences=return_sequences, go_backwards=go_backwards)
+    layer.build((None, None, FEATURES))
+    table = tf.constant(RNG.normal(size=(50, layer.cell.gates * UNITS)).astype("float32"))
+    ids = RNG.integers(1, 50, (rows, TIME, 1))
+    lengths = RNG.integers(0, TIME + 1, rows)
+    lengths[0] = TIME
+    mask = tf.constant(np.arange(TIME)[None, :] < lengths[:, None])
+    expected = layer(tf.gather(table, ids[..., 0]), mask=mask, projected=True).numpy()
+    ranks = []
+
+    def project(rows_of_ids):
+        ranks.append(len(rows_of_ids.shape))
+        return tf.gather(table, rows_of_ids[..., 0])
+
+    before = dict(recurrence_runs)
+    run = tf.function(lambda inputs, mask: layer(inputs, mask=mask, projected=project))
+    np.testing.assert_allclose(run(tf.constant(ids), mask).numpy(), expected, atol=TOL, rtol=0)
+    packs = layer_class is rnn.LSTM and (return_sequences or rows > compiled.MOST_PROJECTED_ROWS)
+    if layer_class is rnn.LSTM:
+        assert recurrence_runs["packed"] - before["packed"] == int(packs)
+    assert set(ranks) == ({2} if packs else {3})
