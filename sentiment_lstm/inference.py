@@ -78,11 +78,12 @@ class SentimentClassifier:
         """Compile now what serving compiles when first used: the LSTM's compiled chunks
         for every row count (`rnn.compiled.ROW_SIZES`), about a second each, so no request
         waits for it. `most_rows`: the largest batch that will be scored (a server's
-        batch size); the row counts above the one that holds it are left out."""
+        batch size); the row counts above the one that holds it are left out. A batch of
+        alike reviews is cut into one group per side (`serving.SIDES`), so each side runs `rows`."""
         from sentiment_lstm.rnn import compiled
 
         for rows in compiled.row_sizes(most_rows, projected=self._folded):
-            self._score(["A fine film."] * rows)
+            self._score(["A fine film."] * (rows * serving.SIDES))
 
 
 def load(model_dir):

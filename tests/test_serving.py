@@ -75,19 +75,46 @@ def test_a_clipped_model_serves_its_clip(monkeypatch):
     assert len(REVIEWS[-1]) == 1_000_000
 
 
-def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
-    """Eagerly, the loop runs in Python: each group's rows reach the recurrent layer padded
-    to the group's own longest review; a group takes the rows at least half as long."""
+def group_shapes(end_to_end, monkeypatch, reviews, **arguments):
+    """Eagerly (the loops run in Python), the `(rows, steps)` of each group that reaches the
+    recurrent layer, in order, and the probabilities."""
     recurrent = end_to_end.get_layer("token_model").get_layer("recurrent_0")
     shapes, call = [], recurrent.call
     monkeypatch.setattr(recurrent, "call", lambda x, *a, **k: shapes.append(tuple(x.shape[:2]))
                         or call(x, *a, **k))
-    reviews = ["good " * n for n in (3, 40, 0, 20, 19, 41, 10, 5)]
-    probabilities = serving.probabilities_fn(end_to_end, group=2)(tf.constant(reviews))
+    probabilities = serving.probabilities_fn(end_to_end, **arguments)(tf.constant(reviews))
+    monkeypatch.undo()
+    return shapes, probabilities.numpy()
+
+
+GROUPED = ["good " * n for n in (3, 40, 0, 20, 19, 41, 10, 5)]
+
+
+def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
+    """Each group's rows reach the recurrent layer padded to the group's own longest
+    review; a group takes the rows at least half as long."""
+    shapes, probabilities = group_shapes(end_to_end, monkeypatch, GROUPED, group=2, sides=1)
     # Sorted: 41 40 | 20 19 | 10 5 | 3 | 0 (less than half of 3).
     assert shapes == [(2, 41), (2, 20), (2, 10), (1, 3), (1, 1)]
-    np.testing.assert_allclose(probabilities.numpy(), plain_probabilities(end_to_end, reviews, monkeypatch),
+    np.testing.assert_allclose(probabilities, plain_probabilities(end_to_end, GROUPED, monkeypatch),
                                atol=TOL, rtol=0)
+
+
+def test_groups_are_shared_among_the_sides_by_their_cost(end_to_end, monkeypatch):
+    """Longest first, each group goes whole to the side with less work (a group of r rows
+    and s steps costs s * (r + 16)), or in halves where that finishes sooner: 1 x 100
+    (1,700) to side 0; 40 x 30 whole to side 1 (1,680; halves would end at 2,780); 40 x 12
+    in halves (both sides end by 2,132, not 2,352)."""
+    assert serving.SIDES == 2 and serving.STEP_ROWS == 16  # what serving uses, and the costs above
+    reviews = ["good " * 100] + ["good " * 30] * 40 + ["good " * 12] * 40
+    order = RNG.permutation(len(reviews))
+    shuffled = [reviews[k] for k in order]
+    shapes, probabilities = group_shapes(end_to_end, monkeypatch, shuffled)
+    assert shapes == [(1, 100), (20, 12), (40, 30), (20, 12)]  # side 0's groups, then side 1's
+    np.testing.assert_allclose(probabilities, plain_probabilities(end_to_end, shuffled, monkeypatch),
+                               atol=TOL, rtol=0)
+    one, _ = group_shapes(end_to_end, monkeypatch, GROUPED[:1])  # one review: the other side has none
+    assert one == [(1, 3)]
 
 
 def test_one_review_runs_compiled_chunks_and_a_large_group_packed_sequences(end_to_end, recurrence_runs,
@@ -95,10 +122,11 @@ def test_one_review_runs_compiled_chunks_and_a_large_group_packed_sequences(end_
     serve = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
     serve(tf.constant(REVIEWS[-2:-1]))
     assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == 0
-    group = [REVIEWS[14]] * (compiled.MOST_PROJECTED_ROWS + 1)  # one group (the reviews are alike), folded
+    # One group on each side (the reviews are alike), folded, each too large for the chunks.
+    group = [REVIEWS[14]] * (serving.SIDES * (compiled.MOST_PROJECTED_ROWS + 1))
     np.testing.assert_allclose(serve(tf.constant(group)).numpy(), plain_probabilities(end_to_end, group, monkeypatch),
                                atol=TOL, rtol=0)
-    assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == 1
+    assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == serving.SIDES
 
 
 def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):
