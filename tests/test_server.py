@@ -285,7 +285,9 @@ def test_a_full_queue_is_503_at_once(small):
 
     answers = asyncio.run(burst())
     statuses = [a.status_code for a in answers]
-    assert set(statuses) == {200, 503} and statuses.count(200) >= 2, statuses
+    # One review running and one waiting get 200; how many of the burst arrive before the
+    # first is taken off the queue is up to the event loop, so at least one does.
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 1, statuses
     for answer in answers:
         if answer.status_code == 503:
             assert_error(503, answer.json(), 503, "queue is full")
