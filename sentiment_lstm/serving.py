@@ -16,9 +16,10 @@ layer's input weights where the model allows it (`folding.py`). Each row's
 probabilities are the end-to-end model's (a row never depends on the others; only
 the float rounding of sums may differ).
 
-The recurrence is a chain of small operations that keeps one core busy, so the groups
-are shared among `SIDES` sides (one per core) that TensorFlow runs side by side, each
-its groups one after another. A group of `r` rows and `s` steps costs about
+The recurrence is a chain of small operations, so the groups are shared among `SIDES`
+sides (one per core) that TensorFlow runs side by side, each its groups one after
+another (the default model's batches 1.3x faster in process; the best model's barely,
+its packed groups keeping both cores busy already: docs/experiments.md). A group of `r` rows and `s` steps costs about
 `s * (r + STEP_ROWS)` (measured: a step's fixed cost is about that of 16 rows), and the
 groups, longest first, each go where the batch finishes soonest: whole to the side with
 the least work so far, or cut into one part per side (a group of many rows, such as the
@@ -133,7 +134,6 @@ def _plan(lengths, group, sides):
     work so far, or in one part per side where that finishes the batch sooner (the
     module's text)."""
     batch = tf.shape(lengths)[0]
-    side = tf.range(sides)
 
     def plan_group(start, loads, plan):
         longest = lengths[start]
@@ -141,11 +141,12 @@ def _plan(lengths, group, sides):
         steps = tf.maximum(longest, 1)
         bounds = start + size * tf.range(sides + 1) // sides  # the parts' first rows, and the end
         parts = bounds[1:] - bounds[:-1]
-        whole = loads + tf.one_hot(tf.argmin(loads), sides, dtype=tf.int32) * steps * (size + STEP_ROWS)
+        lightest = tf.one_hot(tf.argmin(loads), sides, dtype=tf.int32)  # 1 for the side with least work
+        whole = loads + lightest * steps * (size + STEP_ROWS)
         cut = loads + steps * (tf.reduce_max(parts) + STEP_ROWS)
         split = tf.logical_and(tf.reduce_min(parts) > 0, tf.reduce_max(cut) < tf.reduce_max(whole))
         shares = tf.where(split, tf.stack([bounds[:-1], parts], 1),
-                          tf.stack([tf.fill([sides], start), tf.where(whole > loads, size, 0)], 1))
+                          tf.stack([tf.fill([sides], start), lightest * size], 1))
         return start + size, tf.where(split, cut, whole), plan.write(plan.size(), shares)
 
     plan = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[sides, 2])

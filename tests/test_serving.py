@@ -80,10 +80,9 @@ def group_shapes(end_to_end, monkeypatch, reviews, **arguments):
     recurrent layer, in order, and the probabilities."""
     recurrent = end_to_end.get_layer("token_model").get_layer("recurrent_0")
     shapes, call = [], recurrent.call
-    monkeypatch.setattr(recurrent, "call", lambda x, *a, **k: shapes.append(tuple(x.shape[:2]))
-                        or call(x, *a, **k))
-    probabilities = serving.probabilities_fn(end_to_end, **arguments)(tf.constant(reviews))
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(recurrent, "call", lambda x, *a, **k: shapes.append(tuple(x.shape[:2])) or call(x, *a, **k))
+        probabilities = serving.probabilities_fn(end_to_end, **arguments)(tf.constant(reviews))
     return shapes, probabilities.numpy()
 
 
