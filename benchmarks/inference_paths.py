@@ -9,7 +9,12 @@ there. For each row count, random inputs of `--steps` steps and `--features` fea
 and all of the steps, a 64-unit LSTM: both paths (each its own `tf.function`, the batch
 size static), medians of `--repeats` calls after a first one (tracing, XLA's compile),
 in the same process, the two paths alternating. Also checks they agree (largest
-absolute difference).
+absolute difference). `--projected`: the inputs are `W_x x_t + b` already (`4 * 64`
+wide, as serving's fold hands them), run with `projected=True` on both paths, which
+then take the compiled chunks up to `compiled.MOST_PROJECTED_ROWS` rows.
+
+    python benchmarks/inference_paths.py --projected --rows 1 8 32 64 128 256 \
+        --out benchmarks/results/inference_paths_projected.json
 """
 import argparse
 import os
@@ -34,6 +39,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--features", type=int, default=160)
     parser.add_argument("--repeats", type=int, default=31)
+    parser.add_argument("--projected", action="store_true", help="inputs are W_x x + b already (4 * units wide)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "inference_paths.json"))
     args = parser.parse_args(argv)
 
@@ -49,15 +55,16 @@ def main(argv=None):
         @tf.function
         def last_h(x, lengths):
             zeros = tf.zeros((tf.shape(x)[0], UNITS))
-            return run(cell, x, lengths, zeros, zeros, None, False)[0]
+            return run(cell, x, lengths, zeros, zeros, None, False, args.projected)[0]
 
         return last_h
 
     paths = {"packed": path(compiled._packed_last_states), "compiled": path(compiled.compiled_last_states)}
     rng = np.random.default_rng(0)
+    width = 4 * UNITS if args.projected else args.features
     results = []
     for rows in args.rows:
-        x = tf.constant(rng.normal(size=(rows, args.steps, args.features)).astype("float32"))
+        x = tf.constant(rng.normal(size=(rows, args.steps, width)).astype("float32"))
         lengths = tf.constant(rng.integers(args.steps // 2, args.steps + 1, size=rows).astype("int32"))
         first = {name: run(x, lengths).numpy() for name, run in paths.items()}
         times = {name: [] for name in paths}
@@ -72,7 +79,7 @@ def main(argv=None):
         print(f"{rows:4d} rows: packed {ms['packed']:7.2f} ms, compiled {ms['compiled']:7.2f} ms, "
               f"packed / compiled {ms['packed'] / ms['compiled']:.2f}", flush=True)
     report = {"environment": environment.describe(), "command": "python benchmarks/inference_paths.py "
-              + " ".join(sys.argv[1:] if argv is None else argv), "steps": args.steps, "features": args.features,
+              + " ".join(sys.argv[1:] if argv is None else argv), "steps": args.steps, "features": width, "projected": args.projected,
               "units": UNITS, "repeats": args.repeats, "load_average_1min": round(os.getloadavg()[0], 2),
               "results": results}
     environment.write_json(args.out, report)

@@ -17,9 +17,9 @@ gone. The n-gram tables stay as they are (their folded rows would be 0.7 million
 the binary search of `ngrams.lookup` that training uses: for the best model's 0.6
 million bigrams, 2.3 ms instead of 8.3 ms for a batch of 256 reviews' 85,000 steps.
 The recurrent layer gets each step's rows of these tables and the function that projects
-them (`Recurrent(projected=FoldedInputs.rows)`): over packed sequences it projects each
-block's steps inside its loop, so a large group never forms its `(batch, time, 4U)`
-input.
+them (`Recurrent(projected=FoldedInputs.rows)`), and projects only the steps it reads:
+the compiled chunks' steps (padding of the group left out), or over packed sequences
+each block's steps inside its loop; a group's `(batch, time, 4U)` input is never formed.
 
 Only the float rounding of the sums differs from the token model's own forward pass.
 The fold applies to what `model.build_token_model` builds with one unidirectional

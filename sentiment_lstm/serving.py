@@ -16,14 +16,14 @@ layer's input weights where the model allows it (`folding.py`). Each row's
 probabilities are the end-to-end model's (a row never depends on the others; only
 the float rounding of sums may differ).
 
-The recurrence is a chain of small operations, so the groups are shared among `SIDES`
-sides (one per core) that TensorFlow runs side by side, each its groups one after
-another (the default model's batches 1.3x faster in process; the best model's barely,
-its packed groups keeping both cores busy already: docs/experiments.md). A group of `r` rows and `s` steps costs about
-`s * (r + STEP_ROWS)` (measured: a step's fixed cost is about that of 16 rows), and the
-groups, longest first, each go where the batch finishes soonest: whole to the side with
-the least work so far, or cut into one part per side (a group of many rows, such as the
-default model's 232 reviews clipped to 200 tokens).
+The recurrence is a chain of small steps that one core runs, so the groups are shared
+among `SIDES` sides (one per core) that TensorFlow runs side by side, each its groups
+one after another (docs/experiments.md). A folded model's groups (at most `GROUP` rows)
+all run in XLA's compiled chunks (`rnn/compiled.py`). A group of `r` rows and `s`
+steps costs about `s * (r + STEP_ROWS)` (measured: a step's fixed cost is about that
+of 16 rows), and the groups, longest first, each go where the batch finishes soonest:
+whole to the side with the least work so far, or cut into one part per side (a group
+of many rows, such as the default model's 232 reviews clipped to 200 tokens).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
 `inference.SentimentClassifier` calls it too, so both compute the same thing.

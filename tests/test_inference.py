@@ -55,7 +55,7 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
         run = compiled_chunk(cell, projected)
 
         def recorded(x, *args):
-            seen = tf.py_function(lambda rows: rows_seen.add(int(rows)) or 0, [tf.shape(x)[0]], tf.int32)
+            seen = tf.py_function(lambda rows: rows_seen.add(int(rows)) or 0, [tf.shape(x)[1]], tf.int32)  # x: (CHUNK, rows, width)
             with tf.control_dependencies([seen]):
                 return run(tf.identity(x), *args)
 

@@ -116,16 +116,23 @@ def test_groups_are_shared_among_the_sides_by_their_cost(end_to_end, monkeypatch
     assert one == [(1, 3)]
 
 
-def test_one_review_runs_compiled_chunks_and_a_large_group_packed_sequences(end_to_end, recurrence_runs,
-                                                                           monkeypatch):
+def test_groups_run_compiled_chunks_and_larger_ones_packed_sequences(end_to_end, recurrence_runs, monkeypatch):
+    """A folded model's groups (at most `GROUP` rows) all run compiled chunks; groups
+    larger than the chunks take (`group` above `MOST_PROJECTED_ROWS`) run packed."""
     serve = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
     serve(tf.constant(REVIEWS[-2:-1]))
     assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == 0
-    # One group on each side (the reviews are alike), folded, each too large for the chunks.
-    group = [REVIEWS[14]] * (serving.SIDES * (compiled.MOST_PROJECTED_ROWS + 1))
+    # Alike reviews: one group of GROUP rows, cut into one part per side, each compiled.
+    group = [REVIEWS[14]] * serving.GROUP
     np.testing.assert_allclose(serve(tf.constant(group)).numpy(), plain_probabilities(end_to_end, group, monkeypatch),
                                atol=TOL, rtol=0)
-    assert recurrence_runs["compiled"] == 1 and recurrence_runs["packed"] == serving.SIDES
+    assert recurrence_runs["compiled"] == 1 + serving.SIDES and recurrence_runs["packed"] == 0
+    large = serving.SIDES * (compiled.MOST_PROJECTED_ROWS + 1)
+    serve_large = tf.function(serving.probabilities_fn(end_to_end, group=large), input_signature=[serving.SIGNATURE])
+    group = [REVIEWS[14]] * large
+    np.testing.assert_allclose(serve_large(tf.constant(group)).numpy(),
+                               plain_probabilities(end_to_end, group, monkeypatch), atol=TOL, rtol=0)
+    assert recurrence_runs["packed"] == serving.SIDES
 
 
 def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):

@@ -2,27 +2,33 @@
 
 On TensorFlow without XLA every small operation of a step (the `(rows, U) @ (U, 4U)`
 product, the gates, the state update) is dispatched by itself: for one review that
-costs tens of microseconds a step, far above the step's arithmetic. Compiled by XLA,
-a step is one fused loop body. XLA wants fixed shapes, and reviews come in every
-length and every batch size, so the recurrence runs in chunks of `CHUNK` steps:
+costs tens of microseconds a step, far above the step's arithmetic, and TensorFlow's
+own elementwise kernels are built without AVX2. Compiled by XLA for the machine it
+runs on, a step is one fused loop body. XLA wants fixed shapes, and reviews come in
+every length and every batch size, so the recurrence runs in chunks of `CHUNK` steps:
 
 - the rows are sorted by length, longest first, and chunk k runs only the rows still
   going at its first step, rounded up to a size in `ROW_SIZES` (so a few compiled
   shapes serve every batch: padding rows and rows that have ended keep their states);
+- the steps every chunk reads are gathered once, chunk after chunk and time-major
+  inside a chunk, so a chunk's input is one contiguous block `(CHUNK, rows, width)`;
+  a function that projects the input (`projected`) is called once, on those steps;
 - inside the compiled chunk, `W_x x + b` for the chunk's steps is one product, then a
-  `while` loop runs `LSTMCell.transition`, `UNROLL` steps per iteration, for as many
-  steps as the chunk's longest row has left (its count is data, not shape), each row
-  keeping its state once its own steps are done.
+  `while` loop runs the LSTM's step, `UNROLL` steps per iteration, for as many steps
+  as the chunk's longest row has left (its count is data, not shape), each row
+  keeping its state once its own steps are done. The step is `LSTMCell.transition`
+  with each σ written through tanh (`_lstm_step`): XLA's tanh is far cheaper than
+  its logistic.
 
 So a review of any length costs its own steps, plus at most one chunk's rounding of
-rows, and XLA compiles one program per row size that occurs (once per process, about
-a second each; the exported SavedModel keeps the chunk as a function XLA compiles
-where it runs).
+rows, and XLA compiles one program per row size that occurs (once per process, under
+half a second each; the exported SavedModel keeps the chunk as a function XLA
+compiles where it runs).
 
 The layers take it in inference for a standard LSTM on TensorFlow when only the last
-states are wanted (`return_sequences=False`), for batches of a few rows; larger
-batches run over packed sequences (`packed.lstm_inference`), which drop finished rows
-every few steps. How many rows is "a few" depends on the input:
+states are wanted (`return_sequences=False`), up to a number of rows; larger batches
+run over packed sequences (`packed.lstm_inference`), which drop finished rows every
+few steps. How many rows depends on the input:
 
 - The input itself: up to `MOST_ROWS` (16). Packed inference computes each block's
   input projection on the other core beside the recurrence, which makes it level with
@@ -30,20 +36,18 @@ every few steps. How many rows is "a few" depends on the input:
   programs would buy nothing.
 - The input projected already (`projected`, the recurrent layers' argument: each step's
   `W_x x_t + b`, which serving reads from a folded table, `sentiment_lstm/folding.py`):
-  up to `MOST_PROJECTED_ROWS` (32). With nothing to overlap, the chunks win there
-  (serving's groups of a batch of 256: 31 rows 5.7 ms against 7.6 packed, 69 rows 32
-  against 36 at 96; 129 rows lose, 31 ms packed against 39 at 192). Each row size
-  is one more XLA program for every process to compile (about 0.7 s): 96 rows served
-  the best model's batches 1.09x faster than 32, for 3 more programs per process.
+  up to `MOST_PROJECTED_ROWS` (256, serving's largest group). With nothing to overlap,
+  the chunks win at every size there: a step of 128 rows takes about 50 µs compiled
+  against 77 µs dispatched (docs/experiments.md).
 """
 
 import tensorflow as tf
 
-from sentiment_lstm.rnn import packed
+from sentiment_lstm.rnn import fused, packed
 
 CHUNK = 64  # steps per compiled call
 UNROLL = 4  # steps per iteration of its loop, a divisor of CHUNK (one review: 1.3-1.5x faster than 1)
-ROW_SIZES = (1, 2, 4, 8, 16, 32)  # the row counts XLA compiles a chunk for
+ROW_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # the row counts XLA compiles a chunk for
 MOST_ROWS = 16  # larger batches of inputs run over packed sequences
 MOST_PROJECTED_ROWS = ROW_SIZES[-1]  # larger batches of projected inputs do
 
@@ -76,7 +80,7 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projecte
         h0, c0: the initial states `(batch, units)`.
         projected: `x` is already each step's `W_x x_t + b`, `(batch, time, 4 * units)`;
             or a function that gives it from rows of `x` (`Recurrent.call`): packed
-            sequences call it on each block's rows, the chunks on the whole batch.
+            sequences call it on each block's rows, the chunks once on all the steps they read.
     """
     count, most = x.shape[0], most_rows(projected)
     arguments = (cell, x, lengths, h0, c0, steps, with_c, projected)
@@ -99,17 +103,20 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, proj
 
     Differentiable, for what asks for gradients in inference (explanations, the gradient
     flow): XLA cannot hand a loop's saved steps back to TensorFlow, so the gradient
-    reruns the rows over packed sequences and takes theirs (the same function).
+    reruns the rows over packed sequences and takes theirs (the same function). With a
+    projecting function (serving's) it is forward only: no gradient reaches `x` or
+    what the function reads.
     """
-    if callable(projected):  # a few rows: the whole projection is small
-        x, projected = projected(x), True
     lengths = tf.cast(lengths, tf.int32)
-    weights = [tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()),
-               tf.convert_to_tensor(cell.recurrent_kernel)]
+    W_h = tf.convert_to_tensor(cell.recurrent_kernel)
+    if callable(projected):
+        states = _chunks(cell, x, lengths, h0, c0, steps, [W_h], projected)
+        return [tf.stop_gradient(s) for s in states[: 2 if with_c else 1]]
+    weights = [tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.input_bias()), W_h]
 
     @tf.custom_gradient
     def last_states(x, h0, c0, W_x, b, W_h):
-        states = _chunks(cell, x, lengths, h0, c0, steps, (W_x, b, W_h), projected)
+        states = _chunks(cell, x, lengths, h0, c0, steps, [W_h] if projected else [W_x, b, W_h], projected)
 
         def grad(dh, dc, variables=None):  # variables: none are read here but the weights, passed in
             inputs = [x, h0, c0, W_x, b, W_h]
@@ -128,39 +135,43 @@ def compiled_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, proj
 
 
 def _chunks(cell, x, lengths, h0, c0, steps, weights, projected=False):
-    """`[h, c]` of `compiled_last_states`, forward only, with `weights` `(W_x, b, W_h)`
-    (`W_x` and `b` unread where `x` is `projected`)."""
+    """`[h, c]` of `compiled_last_states`, forward only, with `weights` `[W_x, b, W_h]`
+    (`[W_h]` where `x` is `projected`, or a function projecting its rows).
+
+    The steps every chunk reads are gathered first, chunk after chunk, time-major inside
+    a chunk, so each chunk reads one contiguous block `(CHUNK, rows, width)`; a
+    projecting function is called once, on those steps' rows."""
     batch, time = tf.shape(x)[0], tf.shape(x)[1]
     order = tf.argsort(lengths, direction="DESCENDING", stable=True)
-    sizes = tf.constant(ROW_SIZES, tf.int32)
-
-    def row_size(rows):  # the smallest size that holds `rows`, `rows` past the largest, 0 for 0
-        size = tf.maximum(sizes[tf.minimum(tf.reduce_sum(tf.cast(sizes < rows, tf.int32)), len(ROW_SIZES) - 1)], rows)
-        return tf.where(rows > 0, size, 0)  # an empty batch (a replica's share may be one)
-
-    padded = row_size(batch)
-    # Row r of the padded, sorted batch reads row `order[r]`; rows past the batch run no step.
+    sorted_lengths = tf.gather(lengths, order)
+    padded = _row_size(batch)
+    chunks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + CHUNK - 1) // CHUNK
+    # Chunk k runs the rows still going at its first step, rounded up to a row size.
+    running = tf.reduce_sum(tf.cast(sorted_lengths[None, :] > CHUNK * tf.range(chunks)[:, None], tf.int32), 1)
+    rows = _row_size(running)  # (chunks,)
+    offsets = tf.cumsum(rows * CHUNK, exclusive=True)
+    # Row r of the padded, sorted batch reads row `source[r]`; rows past the batch run no step.
     source = tf.gather(order, tf.minimum(tf.range(padded), batch - 1))
-    remaining = tf.concat([tf.gather(lengths, order), tf.zeros([padded - batch], tf.int32)], 0)
+    runs = tf.range(padded)[None, None, :] < rows[:, None, None] + tf.zeros([1, CHUNK, 1], tf.int32)
+    read = tf.cast(tf.where(runs), tf.int32)  # (steps read, 3): [chunk, step in it, row], in the chunks' order
+    row = tf.gather(source, read[:, 2])
+    t = tf.minimum(read[:, 0] * CHUNK + read[:, 1], time - 1)  # past the end: any step
+    if steps is not None:
+        t = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([row, t], 1))
+    x_read = tf.gather(tf.reshape(x, (-1, x.shape[-1])), row * time + t)  # (steps read, features)
+    x_read = projected(x_read) if callable(projected) else x_read
+    remaining = tf.concat([sorted_lengths, tf.zeros([padded - batch], tf.int32)], 0)
     pad = lambda s: tf.concat([tf.gather(s, order), tf.zeros([padded - batch, cell.units], s.dtype)], 0)  # noqa: E731
     h, c = pad(h0), pad(c0)
-    x_flat = tf.reshape(x, (-1, x.shape[-1]))
-    run_chunk = _compiled_chunk(cell, projected)
-    chunks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + CHUNK - 1) // CHUNK
+    run_chunk = _compiled_chunk(cell, bool(projected))
 
     def body(k, h, c):
-        start = k * CHUNK
-        rows = row_size(tf.reduce_sum(tf.cast(remaining > start, tf.int32)))  # the rows still going
-        t = tf.minimum(start + tf.range(CHUNK), time - 1)[None, :]  # (1, CHUNK); past the end: any step
-        r = source[:rows, None]
-        if steps is not None:
-            shape = [rows, CHUNK]
-            t = tf.gather_nd(tf.cast(steps, tf.int32), tf.stack([tf.broadcast_to(r, shape), tf.broadcast_to(t, shape)], -1))
-        n = tf.clip_by_value(remaining[:rows] - start, 0, CHUNK)  # each row's steps in this chunk
-        inputs = [tf.gather(x_flat, r * time + t), n, h[:rows], c[:rows], *(weights[2:] if projected else weights)]
+        size = rows[k]
+        block = tf.reshape(tf.slice(x_read, [offsets[k], 0], [size * CHUNK, -1]), (CHUNK, size, x_read.shape[-1]))
+        n = tf.clip_by_value(remaining[:size] - k * CHUNK, 0, CHUNK)  # each row's steps in this chunk
         # No tape may watch the compiled call (its gradient is `compiled_last_states`' own).
-        h_rows, c_rows = run_chunk(*[tf.stop_gradient(v) for v in inputs])
-        h_next, c_next = tf.concat([h_rows, h[rows:]], 0), tf.concat([c_rows, c[rows:]], 0)
+        h_rows, c_rows = run_chunk(*[tf.stop_gradient(v) for v in (block, n, h[:size], c[:size], *weights)])
+        h_next, c_next = tf.concat([h_rows, h[size:]], 0), tf.concat([c_rows, c[size:]], 0)
         h_next.set_shape(h.shape)
         c_next.set_shape(c.shape)
         return k + 1, h_next, c_next
@@ -170,41 +181,62 @@ def _chunks(cell, x, lengths, h0, c0, steps, weights, projected=False):
     return [tf.gather(h, rank), tf.gather(c, rank)]
 
 
+def _row_size(rows):
+    """The smallest of `ROW_SIZES` that holds `rows` (elementwise), `rows` itself past the
+    largest, 0 for 0 (an empty batch: a replica's share may be one)."""
+    sizes = tf.constant(ROW_SIZES, tf.int32)
+    fits = tf.reduce_sum(tf.cast(sizes < tf.expand_dims(rows, -1), tf.int32), -1)
+    size = tf.maximum(tf.gather(sizes, tf.minimum(fits, len(ROW_SIZES) - 1)), rows)
+    return tf.where(rows > 0, size, 0)
+
+
 def _compiled_chunk(cell, projected=False):
     """`chunk(x, n, h, c, W_x, b, W_h) -> (h, c)`, compiled by XLA: row r runs its first
-    `n[r]` steps of `x` `(rows, CHUNK, features)` from `(h[r], c[r])`. `projected`:
+    `n[r]` steps of `x` `(CHUNK, rows, features)` from `(h[r], c[r])`. `projected`:
     `chunk(x, n, h, c, W_h)`, `x` being `W_x x + b` already.
 
-    One function per kind of cell (its class and activations; the weights come in as
-    arguments), so cells alike share XLA's programs, one per input shape, in a process.
+    The steps are the standard LSTM's (`_lstm_step`); one function for each kind of
+    input (the weights come in as arguments), so every LSTM in a process shares XLA's
+    programs, one per input shape.
     """
-    key = (type(cell), cell.activation, cell.recurrent_activation, projected)
-    if key not in _CHUNKS:
-        _CHUNKS[key] = _chunk_function(cell, projected)
-    return _CHUNKS[key]
+    if not fused.fusable(cell, None):
+        raise TypeError("compiled chunks run a standard LSTMCell (sigmoid gates, tanh)")
+    if projected not in _CHUNKS:
+        _CHUNKS[projected] = _chunk_function(projected)
+    return _CHUNKS[projected]
 
 
 _CHUNKS = {}  # `_compiled_chunk`'s functions
 
 
-def _chunk_function(cell, projected):
+def _lstm_step(z, c_prev):
+    """`LSTMCell.transition` from `z = W_x x_t + W_h h_{t-1} + b` (gates i, f, c~, o),
+    each σ written as σ(a) = (1 + tanh(a / 2)) / 2: one tanh over all of `z`, its σ
+    columns halved, which XLA's CPU code runs about twice as fast as its logistic."""
+    units = z.shape[-1] // 4
+    half = tf.concat([tf.fill([2 * units], 0.5), tf.ones([units]), tf.fill([units], 0.5)], 0)
+    t_i, t_f, c_tilde, t_o = tf.split(tf.tanh(z * half), 4, axis=-1)
+    i, f, o = 0.5 * t_i + 0.5, 0.5 * t_f + 0.5, 0.5 * t_o + 0.5
+    c = f * c_prev + i * c_tilde
+    h = o * tf.tanh(c)
+    return h, c
 
-    def projection(x, W_x, b):
-        rows = tf.shape(x)[0]
-        return tf.reshape(tf.matmul(tf.reshape(x, (-1, x.shape[-1])), W_x) + b, (rows, CHUNK, -1))
+
+def _chunk_function(projected):
+
+    def projection(x, W_x, b):  # (CHUNK, rows, features) -> (CHUNK, rows, 4U)
+        return tf.reshape(tf.matmul(tf.reshape(x, (-1, x.shape[-1])), W_x) + b, (CHUNK, -1, W_x.shape[-1]))
 
     @tf.function(jit_compile=True)
     def chunk(x, n, h, c, *weights):
         W_h = weights[-1]
         x_proj = x if projected else projection(x, *weights[:2])
-        x_proj = tf.transpose(x_proj, (1, 0, 2))  # (CHUNK, rows, 4 * units)
-        weights = {"W_h": W_h}
 
         def steps(t, h, c):  # UNROLL steps from step t
             for j in range(UNROLL):
-                q = cell.transition(x_proj[t + j], [h, c], weights)
+                h_next, c_next = _lstm_step(x_proj[t + j] + tf.matmul(h, W_h), c)
                 running = (t + j < n)[:, None]
-                h, c = tf.where(running, q["h"], h), tf.where(running, q["c"], c)
+                h, c = tf.where(running, h_next, h), tf.where(running, c_next, c)
             return t + UNROLL, h, c
 
         _, h, c = tf.while_loop(lambda t, *_: t < tf.reduce_max(n), steps, (tf.constant(0), h, c),

@@ -123,7 +123,7 @@ def test_the_chunk_is_compiled_by_xla():
     cell = LSTMCell(UNITS)
     cell.build((None, FEATURES))
     chunk = compiled._compiled_chunk(cell)
-    specs = [tf.TensorSpec((None, compiled.CHUNK, FEATURES)), tf.TensorSpec((None,), tf.int32),
+    specs = [tf.TensorSpec((compiled.CHUNK, None, FEATURES)), tf.TensorSpec((None,), tf.int32),
              tf.TensorSpec((None, UNITS)), tf.TensorSpec((None, UNITS)),
              tf.TensorSpec((FEATURES, 4 * UNITS)), tf.TensorSpec((4 * UNITS,)), tf.TensorSpec((UNITS, 4 * UNITS))]
     assert chunk.get_concrete_function(*specs).function_def.attr["_XlaMustCompile"].b
@@ -159,8 +159,25 @@ def test_gradients_through_the_chunks_match_keras(mode, recurrence_runs):
     assert recurrence_runs["compiled"] > 0
 
 
-def test_cells_alike_share_one_chunk_function_and_others_do_not():
+def test_standard_lstms_share_one_chunk_function_per_kind_of_input_and_others_have_none():
     first, second, other = LSTMCell(UNITS), LSTMCell(UNITS + 1), LSTMCell(UNITS, activation="relu")
     assert compiled._compiled_chunk(first) is compiled._compiled_chunk(second)
-    assert compiled._compiled_chunk(first) is not compiled._compiled_chunk(other)
     assert compiled._compiled_chunk(first) is not compiled._compiled_chunk(first, projected=True)
+    with pytest.raises(TypeError, match="standard LSTMCell"):
+        compiled._compiled_chunk(other)
+
+
+def test_the_chunks_step_is_the_cells_transition():
+    """`_lstm_step` writes each σ through tanh: the cell's own equations give the same
+    states, to 1e-6, over the whole range of the gates' inputs."""
+    cell = LSTMCell(UNITS)
+    cell.build((None, FEATURES))
+    z = tf.constant(np.concatenate([np.linspace(-30, 30, 4 * UNITS * 50).reshape(50, 4 * UNITS),
+                                    RNG.normal(scale=3, size=(50, 4 * UNITS))]).astype("float32"))
+    c_prev = tf.constant(RNG.normal(scale=2, size=(100, UNITS)).astype("float32"))
+    h_prev = tf.zeros((100, UNITS))
+    expected = cell.transition(z, [h_prev, c_prev], {"W_h": tf.zeros((UNITS, 4 * UNITS))})
+    for step in (compiled._lstm_step, tf.function(compiled._lstm_step, jit_compile=True, autograph=False)):
+        h, c = step(z, c_prev)
+        np.testing.assert_allclose(h, expected["h"], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(c, expected["c"], atol=1e-6, rtol=0)
