@@ -19,11 +19,14 @@ the float rounding of sums may differ).
 The recurrence is a chain of small steps that one core runs, so the groups are shared
 among `SIDES` sides (one per core) that TensorFlow runs side by side, each its groups
 one after another (docs/experiments.md). A folded model's groups (at most `GROUP` rows)
-all run in XLA's compiled chunks (`rnn/compiled.py`). A group of `r` rows and `s`
-steps costs about `s * (r + STEP_ROWS)` (measured: a step's fixed cost is about that
-of 16 rows), and the groups, longest first, each go where the batch finishes soonest:
-whole to the side with the least work so far, or cut into one part per side (a group
-of many rows, such as the default model's 232 reviews clipped to 200 tokens).
+all run in XLA's compiled chunks (`rnn/compiled.py`), whose chunk k runs the rows still
+going at its first step, rounded up to a compiled row size: a step of `r` rows costs
+about `size(r) + STEP_ROWS` (`benchmarks/chunk_steps.py`: a step's fixed cost is about
+that of 13-16 rows), `size(r)` being `r` rounded up (or `r` itself, for a model that
+does not fold). The groups, longest first, each go where the batch finishes soonest:
+whole to the side with the least work so far, or cut in two at the row that ends it
+soonest on the two sides with the least (the default model's 232 reviews clipped to 200
+tokens go as 104 and 128; the best model's first batch of 256 has every group cut).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
 `inference.SentimentClassifier` calls it too, so both compute the same thing.
@@ -38,11 +41,12 @@ import keras
 import tensorflow as tf
 
 from sentiment_lstm import folding
+from sentiment_lstm.rnn import compiled
 
 GROUP = 256  # the most reviews in a group
 TOKENIZE_PARTS = 2  # parts of a batch tokenized side by side (a batch of 256: 33 -> 17 ms on 2 cores)
 SIDES = 2  # sides of a batch whose groups run side by side (the module's text), one per core
-STEP_ROWS = 16  # a step's fixed cost, in rows: a group of r rows and s steps costs about s * (r + 16)
+STEP_ROWS = 16  # a step's fixed cost, in rows: a chunk step of r rows costs about r + 16 (`benchmarks/chunk_steps.py`)
 SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of reviews, as the model's input
 
 
@@ -68,6 +72,7 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
     folded = folding.fold(token_model)  # None: the token model as it is
     n_sides = SIDES if sides is None else sides
     forward = folded or (lambda rows: token_model(rows, training=False))
+    rounded = folded is not None and group <= compiled.most_rows(projected=True)  # every group in compiled chunks
 
     def tokenize(texts):
         tokens = texts
@@ -87,7 +92,7 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
         known = tf.math.count_nonzero(tokens > 1, axis=1, dtype=tf.int32)
         order = tf.argsort(lengths, direction="DESCENDING", stable=True)
         tokens, lengths = tf.gather(tokens, order), tf.gather(lengths, order)
-        plan = _plan(lengths, group, n_sides)  # (groups, sides, 2): each side's share of each group
+        plan = _plan(lengths, group, n_sides, rounded)  # (groups, sides, 2): each side's share of each group
         sides, rows = [], []
         for k in range(n_sides):
             share = tf.boolean_mask(plan[:, k], plan[:, k, 1] > 0)  # its [start, size] slices
@@ -126,30 +131,63 @@ def export(end_to_end, path):
     archive.write_out(str(path), verbose=False)
 
 
-def _plan(lengths, group, sides):
+def _plan(lengths, group, sides, rounded=True):
     """How the groups of the sorted `lengths` `(batch,)` are shared among `sides` sides:
     int32 `(groups, sides, 2)`, each side's `[start, size]` of each group (size 0: none
     of it). A group starts at the longest row left and takes the rows at least half as
     long, at most `group`; longest first, each goes whole to the side with the least
-    work so far, or in one part per side where that finishes the batch sooner (the
-    module's text)."""
+    work so far, or cut in two at the row where the two sides with the least work
+    finish it soonest, where that finishes the batch sooner (`_part_costs`; the
+    module's text). `rounded`: the groups run in compiled chunks, whose rows are
+    rounded up to a compiled size."""
     batch = tf.shape(lengths)[0]
 
     def plan_group(start, loads, plan):
-        longest = lengths[start]
-        size = tf.reduce_sum(tf.cast(2 * lengths[start:start + group] >= longest, tf.int32))  # >= 1: the first
-        steps = tf.maximum(longest, 1)
-        bounds = start + size * tf.range(sides + 1) // sides  # the parts' first rows, and the end
-        parts = bounds[1:] - bounds[:-1]
-        lightest = tf.one_hot(tf.argmin(loads), sides, dtype=tf.int32)  # 1 for the side with least work
-        whole = loads + lightest * steps * (size + STEP_ROWS)
-        cut = loads + steps * (tf.reduce_max(parts) + STEP_ROWS)
-        split = tf.logical_and(tf.reduce_min(parts) > 0, tf.reduce_max(cut) < tf.reduce_max(whole))
-        shares = tf.where(split, tf.stack([bounds[:-1], parts], 1),
-                          tf.stack([tf.fill([sides], start), lightest * size], 1))
-        return start + size, tf.where(split, cut, whole), plan.write(plan.size(), shares)
+        size = tf.reduce_sum(tf.cast(2 * lengths[start:start + group] >= lengths[start], tf.int32))  # >= 1
+        head, tail = _part_costs(lengths[start:start + size], rounded)  # of rows [0, a) and [a, size), a = 0..size
+        by_load = tf.argsort(loads, stable=True)
+        first, second = (tf.one_hot(by_load[k], sides, dtype=tf.int32) for k in (0, min(1, sides - 1)))
+        whole = (loads + first * head[-1])[None]
+        if sides == 1:
+            options = whole
+        else:  # a cut at row a = 1 .. size - 1: [0, a) to one of the two sides, [a, size) to the other
+            parts = head[1:-1, None], tail[1:-1, None]
+            options = tf.concat([whole, loads + first * parts[0] + second * parts[1],
+                                 loads + second * parts[0] + first * parts[1]], 0)
+        best = tf.cast(tf.argmin(tf.reduce_max(options, 1)), tf.int32)  # the first of the least: whole if it ties
+        cut = best > 0
+        swapped = best >= size  # the first part to the second side
+        a = tf.where(cut, (best - 1) % tf.maximum(size - 1, 1) + 1, size)
+        head_side, tail_side = tf.where(swapped, second, first), tf.where(swapped, first, second)
+        sizes = head_side * a + tail_side * tf.where(cut, size - a, 0)
+        starts = start + tail_side * tf.where(cut, a, 0)
+        shares = tf.stack([starts, sizes], 1)
+        return start + size, options[best], plan.write(plan.size(), shares)
 
     plan = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[sides, 2])
     _, _, plan = tf.while_loop(lambda start, *_: start < batch, plan_group,
                                (tf.constant(0), tf.zeros([sides], tf.int32), plan))
     return tf.reshape(plan.stack(), [-1, sides, 2])
+
+
+def _part_costs(lengths, rounded=True):
+    """The work of the rows `[0, a)` and of the rows `[a, n)` of a group whose `lengths`
+    `(n,)` are sorted, longest first, for every `a` from 0 to n: two int32 `(n + 1,)`.
+
+    The recurrence runs a part in chunks of `compiled.CHUNK` steps; chunk k runs the
+    part's rows still going at its first step, rounded up to a compiled row size
+    (`rounded`), for as many steps as the part's longest row has in it (rounded up to
+    `compiled.UNROLL`), and each of those steps costs its rows plus `STEP_ROWS`."""
+    n = tf.shape(lengths)[0]
+    firsts = compiled.CHUNK * tf.range((tf.maximum(lengths[0], 1) + compiled.CHUNK - 1) // compiled.CHUNK)
+    running = tf.reduce_sum(tf.cast(lengths[None, :] > firsts[:, None], tf.int32), 1)  # each chunk's rows
+    a = tf.range(n + 1)[:, None]
+    longest = tf.concat([lengths, [0]], 0)[:, None]  # the longest row of [a, n)
+
+    def cost(rows, longest):  # (n + 1, chunks) rows and each part's longest row -> (n + 1,)
+        steps = tf.clip_by_value(longest - firsts, 0, compiled.CHUNK)
+        steps = (steps + compiled.UNROLL - 1) // compiled.UNROLL * compiled.UNROLL
+        rows = compiled._row_size(rows) if rounded else rows
+        return tf.reduce_sum(steps * tf.where(rows > 0, rows + STEP_ROWS, 0), 1)
+
+    return cost(tf.minimum(a, running), lengths[:1][None]), cost(tf.maximum(running - a, 0), longest)

@@ -99,17 +99,34 @@ def test_rows_go_in_groups_of_similar_length(end_to_end, monkeypatch):
                                atol=TOL, rtol=0)
 
 
+def test_a_parts_cost_counts_each_chunks_rows_rounded_up_to_a_compiled_size():
+    """Lengths 130 70 66 65 10 run 3 chunks of 64 steps, with 5, 4 and 1 rows still going.
+    Rows [0, 5): 64 steps of 8 rows (5 rounded up), 64 of 4, 4 of 1 (2 rounded up to
+    UNROLL), each step its rows + 16: 64 * 24 + 64 * 20 + 4 * 17 = 2,884 (2,692 unrounded).
+    Rows [1, 5), longest 70: 64 steps of 4 rows, 8 of 4 (3 rounded up): 1,440. Rows [4, 5):
+    12 steps of 1 row: 204."""
+    assert (compiled.CHUNK, compiled.UNROLL, serving.STEP_ROWS) == (64, 4, 16)  # the costs above
+    head, tail = (costs.numpy() for costs in serving._part_costs(tf.constant([130, 70, 66, 65, 10])))
+    assert head.tolist() == [0, 64 * 17 + 64 * 17 + 4 * 17, 64 * 18 * 2 + 4 * 17, 64 * 20 * 2 + 4 * 17,
+                             64 * 20 * 2 + 4 * 17, 64 * 24 + 64 * 20 + 4 * 17]
+    assert tail.tolist() == [2884, 64 * 20 + 8 * 20, 64 * 20 + 4 * 18, 64 * 18 + 4 * 17, 12 * 17, 0]
+    head, _ = serving._part_costs(tf.constant([130, 70, 66, 65, 10]), rounded=False)
+    assert head.numpy()[-1] == 64 * 21 + 64 * 20 + 4 * 17
+    assert [c.numpy().tolist() for c in serving._part_costs(tf.constant([0, 0]))] == [[0, 0, 0], [0, 0, 0]]
+
+
 def test_groups_are_shared_among_the_sides_by_their_cost(end_to_end, monkeypatch):
-    """Longest first, each group goes whole to the side with less work (a group of r rows
-    and s steps costs s * (r + 16)), or in halves where that finishes sooner: 1 x 100
-    (1,700) to side 0; 40 x 30 whole to side 1 (1,680; halves would end at 2,780); 40 x 12
-    in halves (both sides end by 2,132, not 2,352)."""
+    """Longest first, each group goes whole to the side with less work, or cut in two at
+    the row that ends it soonest, where that finishes sooner (`_part_costs`): 1 x 100
+    (1,700) to side 0; 40 x 30 (2,560 whole) cut after 32 rows, 32 to side 1 (1,536) and
+    8 to side 0 (2,468); 40 x 12 (960) whole to side 1 (it ends at 2,496: any cut puts at
+    least 204 more on side 0, 2,672)."""
     assert serving.SIDES == 2 and serving.STEP_ROWS == 16  # what serving uses, and the costs above
     reviews = ["good " * 100] + ["good " * 30] * 40 + ["good " * 12] * 40
     order = RNG.permutation(len(reviews))
     shuffled = [reviews[k] for k in order]
     shapes, probabilities = group_shapes(end_to_end, monkeypatch, shuffled)
-    assert shapes == [(1, 100), (20, 12), (40, 30), (20, 12)]  # side 0's groups, then side 1's
+    assert shapes == [(1, 100), (8, 30), (32, 30), (40, 12)]  # side 0's groups, then side 1's
     np.testing.assert_allclose(probabilities, plain_probabilities(end_to_end, shuffled, monkeypatch),
                                atol=TOL, rtol=0)
     one, _ = group_shapes(end_to_end, monkeypatch, GROUPED[:1])  # one review: the other side has none
