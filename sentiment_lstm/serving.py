@@ -46,7 +46,7 @@ from sentiment_lstm.rnn import compiled
 GROUP = 256  # the most reviews in a group
 TOKENIZE_PARTS = 2  # parts of a batch tokenized side by side (a batch of 256: 33 -> 17 ms on 2 cores)
 SIDES = 2  # sides of a batch whose groups run side by side (the module's text), one per core
-STEP_ROWS = 16  # a step's fixed cost, in rows: a chunk step of r rows costs about r + 16 (`benchmarks/chunk_steps.py`)
+STEP_ROWS = 16  # a chunk step of r rows costs about size(r) + 16 rows (`benchmarks/chunk_steps.py` fits 13)
 SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of reviews, as the model's input
 
 
