@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentiment_lstm import config as config_module  # noqa: E402
+from sentiment_lstm.core import config as config_module  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "distributed.json"
 ALL_REDUCE_WARMUP, ALL_REDUCE_REPEATS = 3, 20
@@ -67,7 +67,7 @@ def child(args):
     import tensorflow as tf
 
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from sentiment_lstm import training
+    from sentiment_lstm.training import loop
 
     distribute = {"fit": "none", "loop": "mirrored", "workers": "multi-worker"}[role]
     epochs = []
@@ -85,7 +85,7 @@ def child(args):
 
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
-        training.train(run_config(args, distribute, Path(tmp) / "model"), callbacks=[Timer()])
+        loop.train(run_config(args, distribute, Path(tmp) / "model"), callbacks=[Timer()])
     Path(report).write_text(json.dumps({"epoch_seconds": epochs, **result}))
 
 
@@ -130,14 +130,15 @@ def time_all_reduce(token_model, sparse_rows):
 
 def batch_shape(args):
     """`(steps per epoch, mean token positions per global batch, reviews)` of the benchmark's
-    training batches (`text.make_dataset` as train.py builds them)."""
+    training batches (`pipeline.make_dataset` as train.py builds them)."""
     import tensorflow as tf
 
-    from sentiment_lstm import text, training
+    from sentiment_lstm.text import pipeline
+    from sentiment_lstm.training import loop
 
     settings = run_config(args, "none", "unused")
-    _, reviews, _, vectorizer = training.read_splits(settings)
-    batches = text.make_dataset(reviews, vectorizer, settings.batch_size, settings.max_length, bucket=settings.bucket)
+    _, reviews, _, vectorizer = loop.read_splits(settings)
+    batches = pipeline.make_dataset(reviews, vectorizer, settings.batch_size, settings.max_length, bucket=settings.bucket)
     positions = [int(tf.size(tokens)) for tokens, _ in batches]
     return len(positions), statistics.mean(positions), len(reviews.labels)
 
@@ -154,7 +155,7 @@ def start(args, role, core, report, sparse_rows, tf_config=None):
 
 def run_role(args, role, sparse_rows, tmp):
     """Run `role`'s process(es) to the end; the first process's report."""
-    from sentiment_lstm import distributed
+    from sentiment_lstm.training import distributed
 
     workers = 2 if role == "workers" else 1
     tf_configs = distributed.local_cluster(workers) if workers > 1 else [None]

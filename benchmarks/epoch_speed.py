@@ -9,10 +9,10 @@ with train.py's default hyperparameters (`Config()`: vocabulary 20,000, 200 toke
 embedding 64, 64 units, embedding dropout 0.2, dense dropout 0.3, Adam 1e-3, batch 64,
 op determinism on):
 
-    ours        train.py's pipeline: `text.make_dataset` (length buckets, each batch padded
-                to its bucket), `model.build_token_model(vocab, Config())` with the
+    ours        train.py's pipeline: `pipeline.make_dataset` (length buckets, each batch padded
+                to its bucket), `network.build_token_model(vocab, Config())` with the
                 project's LSTM layer, and train.py's thread setting
-                (`training.set_threads(Config().intra_op_threads)`, or `--intra-op-threads`)
+                (`loop.set_threads(Config().intra_op_threads)`, or `--intra-op-threads`)
     keras       the plain Keras reference: TextVectorization with the project's
                 `standardize` and `output_sequence_length=200` (every batch padded to 200),
                 Embedding(mask_zero) -> SpatialDropout1D -> keras.layers.LSTM -> Dropout ->
@@ -27,7 +27,7 @@ op determinism on):
     pytorch-compiled
                 the unpacked model under `torch.compile`
     keras-jax   the reference's model (keras.layers.LSTM) on the JAX backend, jit-compiled
-    ours-jax    `model.build_token_model` (our LSTM layer) on the JAX backend, jit-compiled
+    ours-jax    `network.build_token_model` (our LSTM layer) on the JAX backend, jit-compiled
 
 The pytorch* and *-jax pipelines train on the very token batches of our pipeline (one
 epoch's worth, taken from it beforehand and saved to a temporary .npz), the same epoch
@@ -61,9 +61,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentiment_lstm.config import positive_int  # noqa: E402
-from sentiment_lstm import cli, config  # noqa: E402
-from sentiment_lstm.errors import UserError  # noqa: E402
+from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config
+from sentiment_lstm.core.errors import UserError  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "epoch_speed.json"
 QUICK_OUT = ROOT / "benchmarks" / "out" / "epoch_speed.json"
@@ -188,10 +189,10 @@ def keras_reference(vocabulary, settings):
     """(TextVectorization padding to max_length, compiled plain Keras model)."""
     import keras
 
-    from sentiment_lstm import text
+    from sentiment_lstm.text import tokenizer
 
     vectorizer = keras.layers.TextVectorization(
-        max_tokens=settings.max_tokens, standardize=text.standardize, output_mode="int",
+        max_tokens=settings.max_tokens, standardize=tokenizer.standardize, output_mode="int",
         output_sequence_length=settings.max_length, vocabulary=vocabulary)
     return vectorizer, reference_model(len(vocabulary), settings, settings.max_length)
 
@@ -238,10 +239,11 @@ def keras_epoch(model, dataset):
 def build(name, reviews, settings, args):
     """(run one epoch, run the warm-up, what the report says about the setup) of
     pipeline `name`, built in this process."""
-    from sentiment_lstm import model, training
+    from sentiment_lstm.model import network
+    from sentiment_lstm.training import loop
 
     if name in ("ours", "keras-same-threads"):
-        training.set_threads(settings.intra_op_threads)  # as train.py, before TensorFlow's first op
+        loop.set_threads(settings.intra_op_threads)  # as train.py, before TensorFlow's first op
     import tensorflow as tf
 
     ours_ds, vectorizer = our_dataset(reviews, settings)
@@ -253,17 +255,18 @@ def build(name, reviews, settings, args):
         reference_vectorizer, reference = keras_reference(vocabulary, settings)
         dataset = fixed_length_dataset(reviews, reference_vectorizer, settings)
         return (lambda: keras_epoch(reference, dataset)), (lambda: keras_epoch(reference, dataset.take(warm))), setup
-    ours = model.build_token_model(len(vocabulary), settings)
+    ours = network.build_token_model(len(vocabulary), settings)
     return (lambda: keras_epoch(ours, ours_ds)), (lambda: keras_epoch(ours, ours_ds.take(warm))), setup
 
 
 def our_dataset(reviews, settings):
     """(train.py's tf.data pipeline of token batches, its vectorizer), seeded as train.py."""
-    from sentiment_lstm import text, training
+    from sentiment_lstm.text import pipeline, tokenizer
+    from sentiment_lstm.training import loop
 
-    training.seed_everything(settings.seed, settings.deterministic)
-    vectorizer = text.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
-    dataset = text.make_dataset(reviews, vectorizer, batch_size=settings.batch_size,
+    loop.seed_everything(settings.seed, settings.deterministic)
+    vectorizer = tokenizer.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
+    dataset = pipeline.make_dataset(reviews, vectorizer, batch_size=settings.batch_size,
                                 max_length=settings.max_length, shuffle=True, seed=settings.seed,
                                 bucket=settings.bucket)
     return dataset, vectorizer
@@ -329,10 +332,10 @@ def build_batch_fed(name, batches, vocabulary_size, settings, args):
     if name == "keras-jax":
         trained = reference_model(vocabulary_size, settings, jit_compile=True)
     else:
-        from sentiment_lstm import model
+        from sentiment_lstm.model import network, optimizer
 
-        trained = model.build_token_model(vocabulary_size, settings)
-        trained.compile(optimizer=model.optimizer(settings), loss="categorical_crossentropy",
+        trained = network.build_token_model(vocabulary_size, settings)
+        trained.compile(optimizer=optimizer.adam(settings), loss="categorical_crossentropy",
                         metrics=["accuracy"], jit_compile=True)
     setup.update(keras_backend=keras.backend.backend(), jax_version=jax.__version__,
                  jax_devices=[str(device) for device in jax.devices()],
@@ -468,13 +471,13 @@ def make_parser():
 
 def load(args, settings):
     """The training reviews the benchmark reads (`--data`, or the local copy found)."""
-    from sentiment_lstm import data
+    from sentiment_lstm.data import imdb
 
-    source = data.resolve_source(args.data)
+    source = imdb.resolve_source(args.data)
     if source == "tfds" and args.data is None:
         raise UserError("No local copy of IMDB was found; pass --data PATH to aclImdb_v1.tar.gz "
                         "or an aclImdb/ folder.")
-    return data.load_reviews(source, "train", limit=settings.limit, seed=settings.seed)
+    return imdb.load_reviews(source, "train", limit=settings.limit, seed=settings.seed)
 
 
 def worker_argv(args, limit, batches=None):

@@ -1,7 +1,7 @@
-"""Faithfulness of the explanations (`sentiment_lstm/explain.py`), and their cost.
+"""Faithfulness of the explanations (`sentiment_lstm/explain/attributions.py`), and their cost.
 
 For each model and each of a seeded random sample of its validation reviews
-(`data.held_out(config, "validation")`), ERASER's two faithfulness scores (DeYoung
+(`sources.held_out(config, "validation")`), ERASER's two faithfulness scores (DeYoung
 et al. 2020), for Integrated Gradients, occlusion and a random ranking (the floor),
 as AOPC: the mean over k in 1, 5, 10, 20, 50% of the review's read words (at least one)
 of
@@ -40,8 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from benchmarks.environment import describe, write_json  # noqa: E402
-from sentiment_lstm import data, explain, inference  # noqa: E402
-from sentiment_lstm.explain_page import relative_gap  # noqa: E402
+from sentiment_lstm.data import sources  # noqa: E402
+from sentiment_lstm.explain import attributions
+from sentiment_lstm.inference import classify
+from sentiment_lstm.explain.page import relative_gap  # noqa: E402
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 METHODS = ("integrated_gradients", "occlusion", "random")
@@ -54,7 +56,7 @@ def parse_args(argv=None):
     parser.add_argument("--reviews", type=int, default=500, help="validation reviews per model (default: 500)")
     parser.add_argument("--time-limit", type=float, default=600,
                         help="seconds of reviews per model, 0: no limit (default: 600)")
-    parser.add_argument("--steps", type=int, default=explain.DEFAULT_STEPS, help="Riemann steps of IG")
+    parser.add_argument("--steps", type=int, default=attributions.DEFAULT_STEPS, help="Riemann steps of IG")
     parser.add_argument("--data", help="IMDB archive or folder (default: found automatically)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and of the random ranking")
     parser.add_argument("--out", default="benchmarks/results/explanations.json")
@@ -84,7 +86,7 @@ def eraser(explainer, ids, predicted, probability, orders):
     batch = np.zeros((len(rows), width), np.int32)
     for k, row in enumerate(rows):
         batch[k, :len(row)] = row
-    p = explain.softmax(explainer.class_scores(batch))[:, predicted]
+    p = attributions.softmax(explainer.class_scores(batch))[:, predicted]
     drops = probability - p
     out = {}
     for m, method in enumerate(orders):
@@ -111,15 +113,15 @@ def jump_hits(result, start):
 
 
 def run_model(model_dir, args):
-    classifier = inference.load(model_dir)
-    explainer = explain.explainer(classifier)
-    reviews = data.held_out(classifier.config, "validation", args.data)
+    classifier = classify.load(model_dir)
+    explainer = attributions.explainer(classifier)
+    reviews = sources.held_out(classifier.config, "validation", args.data)
     order = np.random.default_rng(args.seed).permutation(len(reviews.texts))[:args.reviews]
     rng = np.random.default_rng(args.seed + 1)
     warm = time.perf_counter()
-    explain.explain(classifier, "A warm-up review, to trace the functions once.", steps=args.steps)
+    attributions.explain(classifier, "A warm-up review, to trace the functions once.", steps=args.steps)
     warm_up = time.perf_counter() - warm
-    start = float(explain.softmax(explainer.class_scores(np.zeros((1, 1), np.int32)))[0, explainer.positive])
+    start = float(attributions.softmax(explainer.class_scores(np.zeros((1, 1), np.int32)))[0, explainer.positive])
     per_method = {m: ([], []) for m in METHODS}
     times, gaps, lengths, jumps, skipped = [], [], [], {k: [] for k in JUMPS}, 0
     began = time.perf_counter()
@@ -128,7 +130,7 @@ def run_model(model_dir, args):
             break
         review = reviews.texts[index]
         tic = time.perf_counter()
-        result = explain.explain(classifier, review, steps=args.steps)
+        result = attributions.explain(classifier, review, steps=args.steps)
         times.append(time.perf_counter() - tic)
         n = result["read_count"]
         if n == 0:

@@ -52,10 +52,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from sentiment_lstm.config import positive_int  # noqa: E402
+from sentiment_lstm.core.config import positive_int  # noqa: E402
 from benchmarks.processes import ChildFailed, last_line, run_child  # noqa: E402
-from sentiment_lstm import cli, config, recipe  # noqa: E402
-from sentiment_lstm.errors import UserError  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config, recipe  # noqa: E402
+from sentiment_lstm.core.errors import UserError  # noqa: E402
 
 ENTRIES = {  # name -> (label in the table, its recipe in recipes/)
     "tfidf": ("TF-IDF + logistic regression", None),
@@ -95,7 +96,7 @@ def parse_train_flags(tokens):
     """The `Config` that train.py builds from the command-line `tokens` (a list):
     the defaults, then `--recipe`'s values, then the other flags given."""
     parser = config.make_parser(_TrainParser(prog="train.py", add_help=False))
-    return config.from_args(parser.parse_args(list(tokens)))
+    return recipe.from_args(parser.parse_args(list(tokens)))
 
 
 def recipe_record(name_or_path):
@@ -285,7 +286,7 @@ def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
 def nb_lr_baseline(train_texts, train_labels, test_texts, test_labels):
     """Fit NB-LR (`teacher.NBLR`, as `--teacher nb-lr` does); return (its class
     probabilities as a function of texts, metrics as `tfidf_baseline`'s)."""
-    from sentiment_lstm import teacher
+    from sentiment_lstm.training import teacher
 
     start = time.perf_counter()
     nb_lr = teacher.NBLR(list(train_texts), np.asarray(train_labels))
@@ -580,11 +581,11 @@ def reusable_twin(name, settings, done):
 
 
 def run_one_ngram(args):
-    from sentiment_lstm import data
+    from sentiment_lstm.data import imdb
 
-    source = data.resolve_source(args.data)
-    train = data.load_reviews(source, "train", limit=args.limit, seed=config.Config().seed)
-    test = data.load_reviews(source, "test", limit=args.test_limit, seed=0)
+    source = imdb.resolve_source(args.data)
+    train = imdb.load_reviews(source, "train", limit=args.limit, seed=config.Config().seed)
+    test = imdb.load_reviews(source, "test", limit=args.test_limit, seed=0)
     baseline = tfidf_baseline if args.run_one == "tfidf" else nb_lr_baseline
     predict, metrics = baseline(train.texts, train.labels, test.texts, test.labels)
     predict = getattr(predict, "predict_proba", predict)
@@ -704,16 +705,16 @@ def main(argv=None):
     except UserError as error:  # a bad --best-recipe is a bad command line
         parser.error(str(error))
 
-    from sentiment_lstm import data
+    from sentiment_lstm.data import imdb
 
-    source = data.resolve_source(settings["data"])  # a missing path fails here, in one sentence
+    source = imdb.resolve_source(settings["data"])  # a missing path fails here, in one sentence
     if source == "tfds" and settings["data"] is None:
         raise UserError("No local copy of IMDB was found; pass --data PATH to aclImdb_v1.tar.gz "
                         "or an aclImdb/ folder.")
     work = ROOT / settings["work_dir"]
     work.mkdir(parents=True, exist_ok=True)
     count = min(settings["inference_reviews"], settings["test_limit"] or settings["inference_reviews"])
-    test = data.load_reviews(source, "test", limit=count, seed=0)
+    test = imdb.load_reviews(source, "test", limit=count, seed=0)
     order = np.random.default_rng(0).permutation(len(test.texts))  # mixed lengths and classes
     reviews_file = work / "inference_reviews.json"
     reviews_file.write_text(json.dumps([test.texts[k] for k in order]))

@@ -26,8 +26,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks import environment  # noqa: E402
-from sentiment_lstm import model, ngrams, training  # noqa: E402
-from sentiment_lstm.config import Config  # noqa: E402
+from sentiment_lstm.model import network  # noqa: E402
+from sentiment_lstm.model import ngrams
+from sentiment_lstm.training import loop
+from sentiment_lstm.core.config import Config  # noqa: E402
 
 VOCABULARY = 20000
 TABLE_SIZES = {2: 491_073, 3: 699_442}  # n-grams of 3 or more of the 72,500 texts, full data
@@ -53,7 +55,7 @@ def main():
     parser.add_argument("--out", default=str(environment.ROOT / "benchmarks" / "results" / "lazy_adam.json"),
                         help="the JSON report (default: benchmarks/results/lazy_adam.json)")
     args = parser.parse_args()
-    training.set_threads(Config().intra_op_threads)
+    loop.set_threads(Config().intra_op_threads)
     rng = np.random.default_rng(0)
     batches = [rng.integers(2, VOCABULARY, (args.batch, args.length)) for _ in range(args.steps)]
     targets = np.eye(2)[rng.integers(0, 2, args.batch)]
@@ -63,7 +65,7 @@ def main():
     for trigram_dim in (0, 16):
         for lazy in (False, True):
             config = Config(**RECIPE, trigram_dim=trigram_dim, lazy_adam=lazy)
-            token_model = model.build_token_model(VOCABULARY, config, ngram_keys=keys)
+            token_model = network.build_token_model(VOCABULARY, config, ngram_keys=keys)
             for batch in batches[:3]:
                 token_model.train_on_batch(batch, targets)  # trace, allocate
             models[(trigram_dim, lazy)] = token_model

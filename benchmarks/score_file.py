@@ -34,17 +34,22 @@ def run_nb_lr(path, out):
     """Fit NB-LR on the training split, then score `path` chunk by chunk into `out`."""
     import numpy as np
 
-    from sentiment_lstm import config, data, export, streaming, teacher
+    from sentiment_lstm.core import config
+    from sentiment_lstm.data import imdb
+    from sentiment_lstm.core import files
+    from sentiment_lstm.data import streaming
+    from sentiment_lstm.inference import score_files
+    from sentiment_lstm.training import teacher
 
-    train = data.load_reviews(data.resolve_source(None), "train", seed=config.Config().seed)
+    train = imdb.load_reviews(imdb.resolve_source(None), "train", seed=config.Config().seed)
     nb_lr = teacher.NBLR(list(train.texts), np.asarray(train.labels))
     start, count = time.perf_counter(), 0
-    with export.atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as stream:
-        writer = streaming.JsonLinesWriter(stream)
+    with files.atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as stream:
+        writer = score_files.JsonLinesWriter(stream)
         for chunk in streaming.chunks(streaming.iter_records(files=[path]), 4096):
             probabilities = teacher.soft_targets(nb_lr.log_odds([review for review, _ in chunk]))
             k = probabilities.argmax(axis=1)
-            writer.write(chunk, [{"label": data.LABELS[j], "score": float(row[j])} for row, j in zip(probabilities, k)])
+            writer.write(chunk, [{"label": imdb.LABELS[j], "score": float(row[j])} for row, j in zip(probabilities, k)])
             count += len(chunk)
     seconds = time.perf_counter() - start
     print(f"{count:,} reviews, {count / seconds:,.0f}/s scoring (fit not included)")

@@ -179,12 +179,12 @@ def serve_runs(model_dir, mode, reviews, args, reference):
 
 def main(argv=None):
     args = parse_args(argv)
-    from sentiment_lstm import data
+    from sentiment_lstm.data import imdb
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a socket per client, here and in the server
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     count = max(args.clients, args.batch_clients * args.batch_size, args.sequential)
-    test = data.load_reviews(data.resolve_source(args.data), "test", limit=count, seed=0)
+    test = imdb.load_reviews(imdb.resolve_source(args.data), "test", limit=count, seed=0)
     reviews = list(test.texts)
     random.Random(0).shuffle(reviews)  # the split comes sorted by class
     results = {"environment": environment.describe(), "command": " ".join(["python", *sys.argv]),

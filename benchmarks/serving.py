@@ -5,7 +5,7 @@ through the Python API, beside NB-LR and TF-IDF fitted here.
     python benchmarks/serving.py --model best=DIR --saved-model best-before=OLD_DIR   # an older export too
 
 Every entry predicts the same reviews: the 2,000 test reviews `imdb.py` serves
-(`data.load_reviews(test, limit=2000, seed=0)` in the order of a seeded permutation).
+(`imdb.load_reviews(test, limit=2000, seed=0)` in the order of a seeded permutation).
 Entries:
 
     <name> SavedModel    tf.saved_model.load(DIR/saved_model).serve(tf.constant(batch))
@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import environment  # noqa: E402
 from benchmarks.imdb import latency_percentiles, nb_lr_baseline, tfidf_baseline  # noqa: E402
-from sentiment_lstm.config import positive_int  # noqa: E402
+from sentiment_lstm.core.config import positive_int  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving.json"
 
@@ -47,9 +47,9 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving.json"
 def benchmark_reviews(source, count=2000):
     """The test reviews `imdb.py` serves: `count` of the test split (seed 0), shuffled
     with `default_rng(0)` so lengths and classes mix."""
-    from sentiment_lstm import data
+    from sentiment_lstm.data import imdb
 
-    test = data.load_reviews(source, "test", limit=count, seed=0)
+    test = imdb.load_reviews(source, "test", limit=count, seed=0)
     order = np.random.default_rng(0).permutation(len(test.texts))
     return [test.texts[k] for k in order]
 
@@ -76,10 +76,11 @@ def api_entry(name, model_dir):
 
 def baseline_entries(source):
     """NB-LR and TF-IDF fitted on the whole training split, as `imdb.py` fits them."""
-    from sentiment_lstm import config, data
+    from sentiment_lstm.core import config
+    from sentiment_lstm.data import imdb
 
-    train = data.load_reviews(source, "train", seed=config.Config().seed)
-    test = data.load_reviews(source, "test", seed=0)
+    train = imdb.load_reviews(source, "train", seed=config.Config().seed)
+    test = imdb.load_reviews(source, "test", seed=0)
     entries = []
     for name, baseline in (("NB-LR", nb_lr_baseline), ("TF-IDF", tfidf_baseline)):
         predict, metrics = baseline(train.texts, train.labels, test.texts, test.labels)
@@ -158,10 +159,11 @@ def main(argv=None):
     if not args.model and not args.saved_model:
         parser.error("give at least one --model NAME=DIR or --saved-model NAME=DIR")
 
-    from sentiment_lstm import data, startup
+    from sentiment_lstm.data import imdb
+    from sentiment_lstm.core import startup
 
     startup.import_tensorflow()
-    source = data.resolve_source(args.data)
+    source = imdb.resolve_source(args.data)
     reviews = benchmark_reviews(source, args.reviews)
     entries = []
     for name, model_dir in args.model:

@@ -31,12 +31,13 @@ def main(argv=None):
     parser.add_argument("--after", required=True)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serving_parity.json"))
     args = parser.parse_args(argv)
-    from sentiment_lstm import data, startup
+    from sentiment_lstm.data import imdb
+    from sentiment_lstm.core import startup
 
     tf = startup.import_tensorflow()
     import sentiment_lstm
 
-    reviews = benchmark_reviews(data.resolve_source(None))
+    reviews = benchmark_reviews(imdb.resolve_source(None))
     longest = max(reviews, key=len)
     huge = (longest + " ") * (1_000_000 // (len(longest) + 1) + 1)
     reviews += ["", "   ", huge[:1_000_000]]

@@ -64,7 +64,9 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serving_parts.json"))
     args = parser.parse_args(argv)
 
-    from sentiment_lstm import data, folding, serving, startup
+    from sentiment_lstm.data import imdb
+    from sentiment_lstm.inference import folding, serving
+    from sentiment_lstm.core import startup
 
     tf = startup.import_tensorflow()
     import keras
@@ -99,7 +101,7 @@ def main(argv=None):
         token_fn = tf.function(lambda tokens: token_model(tokens, training=False))
     serve_fn = tf.function(serving.probabilities_fn(end_to_end), input_signature=[serving.SIGNATURE])
 
-    reviews = benchmark_reviews(data.resolve_source(None))
+    reviews = benchmark_reviews(imdb.resolve_source(None))
     batch = tf.constant(reviews[:256])
     tokens = tokenize_fn(batch).numpy()
     lengths = np.count_nonzero(tokens, axis=1)

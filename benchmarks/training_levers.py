@@ -4,7 +4,7 @@
     python benchmarks/training_levers.py --intra-op-threads 0 # the same with TensorFlow's default threads
 
 Our model with train.py's defaults (`Config()`), trained by `model.fit` on the same
-`--batches` token batches of our pipeline (`text.make_dataset` over `--limit` training
+`--batches` token batches of our pipeline (`pipeline.make_dataset` over `--limit` training
 reviews: length buckets, batch 64), one variant after another in each of `--rounds`
 rounds, in one process (train.py's thread setting unless `--intra-op-threads`):
 
@@ -32,8 +32,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentiment_lstm.config import positive_int  # noqa: E402
-from sentiment_lstm import cli, config  # noqa: E402
+from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "training_levers.json"
 VARIANTS = ("default", "frozen-embedding", "lazy-adam", "no-recurrence", "batch-128")
@@ -43,10 +44,10 @@ def build_variant(name, vocabulary_size, settings):
     """The compiled model of variant `name`."""
     import keras
 
-    from sentiment_lstm import model
+    from sentiment_lstm.model import network, optimizer
 
     if name == "lazy-adam":
-        return model.build_token_model(vocabulary_size, dataclasses.replace(settings, lazy_adam=True))
+        return network.build_token_model(vocabulary_size, dataclasses.replace(settings, lazy_adam=True))
     if name == "no-recurrence":
         tokens = keras.Input(shape=(None,), dtype="int32")
         x = keras.layers.Embedding(vocabulary_size, settings.embed_dim, mask_zero=True, name="embedding")(tokens)
@@ -55,13 +56,13 @@ def build_variant(name, vocabulary_size, settings):
         x = keras.layers.Dropout(settings.dense_dropout)(x)
         probabilities = keras.layers.Dense(2, activation="softmax")(x)
         built = keras.Model(tokens, probabilities)
-        built.compile(optimizer=model.optimizer(settings), loss="categorical_crossentropy", metrics=["accuracy"],
+        built.compile(optimizer=optimizer.adam(settings), loss="categorical_crossentropy", metrics=["accuracy"],
                       steps_per_execution=settings.steps_per_execution)
         return built
-    built = model.build_token_model(vocabulary_size, settings)
+    built = network.build_token_model(vocabulary_size, settings)
     if name == "frozen-embedding":
         built.get_layer("embedding").trainable = False
-        built.compile(optimizer=model.optimizer(settings), loss="categorical_crossentropy", metrics=["accuracy"],
+        built.compile(optimizer=optimizer.adam(settings), loss="categorical_crossentropy", metrics=["accuracy"],
                       steps_per_execution=settings.steps_per_execution)
     return built
 
@@ -80,19 +81,21 @@ def main(argv=None):
     parser.add_argument("--out", help="the JSON report (default: benchmarks/results/training_levers.json)")
     args = parser.parse_args(argv)
 
-    from sentiment_lstm import data, text, training
+    from sentiment_lstm.data import imdb
+    from sentiment_lstm.text import pipeline, tokenizer
+    from sentiment_lstm.training import loop
 
-    training.set_threads(args.intra_op_threads)
+    loop.set_threads(args.intra_op_threads)
     import tensorflow as tf
 
     settings = config.Config(limit=args.limit)
-    reviews = data.load_reviews(data.resolve_source(args.data), "train", limit=settings.limit, seed=settings.seed)
-    training.seed_everything(settings.seed, settings.deterministic)
-    vectorizer = text.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
+    reviews = imdb.load_reviews(imdb.resolve_source(args.data), "train", limit=settings.limit, seed=settings.seed)
+    loop.seed_everything(settings.seed, settings.deterministic)
+    vectorizer = tokenizer.make_vectorizer(reviews.texts, max_tokens=settings.max_tokens)
     vocabulary_size = vectorizer.vocabulary_size()
 
     def fixed_batches(batch_size, count):
-        dataset = text.make_dataset(reviews, vectorizer, batch_size=batch_size, max_length=settings.max_length,
+        dataset = pipeline.make_dataset(reviews, vectorizer, batch_size=batch_size, max_length=settings.max_length,
                                     shuffle=True, seed=settings.seed)
         cached = dataset.take(count).cache()
         for _ in cached:  # fill the cache: the timed epochs only read it

@@ -17,7 +17,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs; set before it loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentiment_lstm import cli, config, startup  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config, startup
 
 
 def main(argv=None):
@@ -28,9 +29,9 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="the new model directory")
     args = parser.parse_args(argv)
     startup.import_tensorflow()
-    from sentiment_lstm import export
+    from sentiment_lstm.export import publish
 
-    new_config = export.republish(args.model_dir, args.out, args.serve_max_length)
+    new_config = publish.republish(args.model_dir, args.out, args.serve_max_length)
     print(f"Saved the model to {args.out}, reading {new_config.serve_length or 'every'} tokens per review.")
 
 

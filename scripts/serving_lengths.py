@@ -18,7 +18,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs; set before it loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentiment_lstm import cli, config, startup  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config, startup
 
 
 def main(argv=None):
@@ -34,16 +35,18 @@ def main(argv=None):
     startup.import_tensorflow()
 
     import sentiment_lstm
-    from sentiment_lstm import data, inference, model
+    from sentiment_lstm.data import sources
+    from sentiment_lstm.inference import classify
+    from sentiment_lstm.model import network
 
     classifier = sentiment_lstm.load(args.model_dir)
-    reviews = data.held_out(classifier.config, args.split, args.data)
+    reviews = sources.held_out(classifier.config, args.split, args.data)
     texts, y = list(reviews.texts), np.asarray(reviews.labels)
-    token_model, vectorizer = model.parts(classifier.model)
+    token_model, vectorizer = network.parts(classifier.model)
     report = {"split": args.split, "reviews": len(y), "trained_max_length": classifier.config.max_length,
               "model_dir": str(args.model_dir), "accuracy_by_length": {}}
     for length in args.lengths:
-        served = inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, length or None),
+        served = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, length or None),
                                                     classifier.labels, classifier.config)
         accuracy = float((served.predict_proba(texts).argmax(1) == y).mean())
         report["accuracy_by_length"][str(length)] = accuracy

@@ -20,10 +20,10 @@ __all__ = ["load", "__version__"]
 
 
 def load(model_dir):
-    """The `inference.SentimentClassifier` saved in `model_dir` (see `inference.load`)."""
-    from sentiment_lstm import startup
+    """The `classify.SentimentClassifier` saved in `model_dir` (see `classify.load`)."""
+    from sentiment_lstm.core import startup
 
     startup.import_tensorflow()  # quietly, when TF_CPP_MIN_LOG_LEVEL asks for quiet
-    from sentiment_lstm import inference
+    from sentiment_lstm.inference import classify
 
-    return inference.load(model_dir)
+    return classify.load(model_dir)

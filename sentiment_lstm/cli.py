@@ -21,7 +21,7 @@ import sys
 
 import sentiment_lstm
 from sentiment_lstm.commands import evaluate, explain, predict, serve, train
-from sentiment_lstm.errors import UsageError, UserError
+from sentiment_lstm.core.errors import UsageError, UserError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "explain": explain,
             "serve": serve}  # name -> module

@@ -83,21 +83,23 @@ TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad act
 def tiny_end_to_end(texts=TEXTS, max_length=5):
     """An untrained end-to-end model (4 units, 8-d embedding, no dropout) over a
     vocabulary adapted on `texts`, reading `max_length` tokens; and its `Config`."""
-    from sentiment_lstm import model, text
-    from sentiment_lstm.config import Config
+    from sentiment_lstm.model import network
+    from sentiment_lstm.text import tokenizer
+    from sentiment_lstm.core.config import Config
 
-    vectorizer = text.make_vectorizer(texts, max_tokens=20)
+    vectorizer = tokenizer.make_vectorizer(texts, max_tokens=20)
     tiny = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), tiny)
-    return model.build_end_to_end(token_model, vectorizer, max_length=max_length), tiny
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), tiny)
+    return network.build_end_to_end(token_model, vectorizer, max_length=max_length), tiny
 
 
 def publish_tiny(directory, texts=TEXTS, max_length=5):
     """`tiny_end_to_end` published as a model directory at `directory`; returns it."""
-    from sentiment_lstm import export, model
+    from sentiment_lstm.export import publish
+    from sentiment_lstm.model import network
 
     end_to_end, tiny = tiny_end_to_end(texts, max_length)
-    export.publish_model(directory, end_to_end, tiny, model.parts(end_to_end)[1].vocabulary_size())
+    publish.publish_model(directory, end_to_end, tiny, network.parts(end_to_end)[1].vocabulary_size())
     return directory
 
 

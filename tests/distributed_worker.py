@@ -17,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import keras  # noqa: E402
 
-from sentiment_lstm import cli, config, training  # noqa: E402
+from sentiment_lstm import cli  # noqa: E402
+from sentiment_lstm.core import config, recipe
+from sentiment_lstm.training import loop
 
 
 class SaveWeights(keras.callbacks.Callback):
@@ -37,8 +39,8 @@ def main(devices, weights_dir, argv):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
     Path(weights_dir).mkdir(parents=True, exist_ok=True)
-    settings = config.from_args(config.make_parser(cli.ArgumentParser()).parse_args(argv))
-    cli.run(lambda: training.train(settings, callbacks=[SaveWeights(weights_dir)]))
+    settings = recipe.from_args(config.make_parser(cli.ArgumentParser()).parse_args(argv))
+    cli.run(lambda: loop.train(settings, callbacks=[SaveWeights(weights_dir)]))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from conftest import REAL_ARCHIVE
 from script_runner import run_script
 
 import sentiment_lstm
-from sentiment_lstm import evaluation, model, training
-from sentiment_lstm.config import Config
+from sentiment_lstm.evaluation import evaluate
+from sentiment_lstm.model import network
+from sentiment_lstm.training import history_files
+from sentiment_lstm.core.config import Config
 
 TRAIN_FLAGS = ["--data", str(REAL_ARCHIVE), "--limit", "1000", "--epochs", "1", "--units", "8",
                "--embed-dim", "16", "--max-tokens", "5000", "--max-length", "100"]
@@ -135,7 +137,7 @@ def test_evaluate_writes_metrics_and_plots(model_copy):
 def test_evaluate_on_a_table(model_copy, tmp_path):
     table = tmp_path / "reviews.tsv"
     table.write_text("text\tlabel\nA great film.\tpositive\nAwful.\tnegative\nLoved it\t1\n")
-    metrics = evaluation.evaluate(model_copy, table)
+    metrics = evaluate.evaluate(model_copy, table)
     assert metrics["n"] == 3 and np.array(metrics["confusion_matrix"]).sum(axis=1).tolist() == [1, 2]
     assert json.loads((model_copy / "metrics_reviews.json").read_text()) == metrics
 
@@ -157,19 +159,21 @@ def test_a_killed_run_resumes_after_its_last_epoch(tmp_path):
     flags = [*TRAIN_FLAGS, "--limit", "200", "--epochs", "2", "--model-dir", str(tmp_path / "m")]
     killed = run_script("-c", f"""
 import keras
-from sentiment_lstm import cli, config, training
+from sentiment_lstm import cli
+from sentiment_lstm.core import config, recipe
+from sentiment_lstm.training import history_files, loop
 
 class Kill(keras.callbacks.Callback):  # runs after BackupAndRestore has saved the epoch
     def on_epoch_end(self, epoch, logs=None):
         raise SystemExit(9)
 
 args = config.make_parser(cli.ArgumentParser()).parse_args({flags!r})
-training.train(config.from_args(args), callbacks=[Kill()])
+loop.train(recipe.from_args(args), callbacks=[Kill()])
 """)
     assert killed.returncode == 9, killed.stderr.decode()
     work = tmp_path / "m.work"
     assert not (tmp_path / "m").exists() and (work / "backup").is_dir()
-    assert training.read_history(work / "history.csv")["epoch"] == [0.0]
+    assert history_files.read_history(work / "history.csv")["epoch"] == [0.0]
 
     resumed = run_script("train.py", *flags)
     assert resumed.returncode == 0, resumed.stderr.decode()
@@ -194,7 +198,7 @@ def test_serve_length_republishes_the_model_reading_whole_reviews(trained, tmp_p
 
     long_review = "A wonderful film. " * 20 + "Awful, dull, a waste. " * 60  # over 100 tokens
     old, new = sentiment_lstm.load(model_dir), sentiment_lstm.load(out)
-    token_model, vectorizer = model.parts(new.model)  # the same weights and vocabulary as the old model's
+    token_model, vectorizer = network.parts(new.model)  # the same weights and vocabulary as the old model's
     tokens = vectorizer(tf.constant([long_review]))
     assert tokens.shape[1] > 100
     np.testing.assert_allclose(new.predict_proba([long_review]), token_model(tokens).numpy(), atol=1e-5)

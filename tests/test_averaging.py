@@ -5,9 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm import model, training
-from sentiment_lstm.config import Config
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.model import network, optimizer
+from sentiment_lstm.training.callbacks import make_callbacks, prepare_work_area
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 
 MOMENTUM = 0.6
 TINY = Config(units=3, embed_dim=4, dense_dropout=0.0, embedding_dropout=0.0, learning_rate=0.05,
@@ -23,7 +24,7 @@ def tiny_data(seed):
 
 def build(config=TINY):
     keras.utils.set_random_seed(0)
-    return model.build_token_model(12, config)
+    return network.build_token_model(12, config)
 
 
 class Kill(keras.callbacks.Callback):
@@ -62,7 +63,7 @@ def assert_weights_close(actual, expected):
 
 def test_the_model_ends_with_the_moving_average_and_validates_it():
     built = build()
-    history, steps = fit(built, model.ema_callbacks(TINY))
+    history, steps = fit(built, optimizer.ema_callbacks(TINY))
     average = moving_average(steps, MOMENTUM)
     assert len(steps) == 3
     assert not np.allclose(average[0], steps[-1][0], atol=1e-3)  # the average is not the last step
@@ -73,7 +74,7 @@ def test_the_model_ends_with_the_moving_average_and_validates_it():
 
 def test_training_goes_on_from_the_last_steps_weights():
     built = build()
-    _, steps = fit(built, model.ema_callbacks(TINY), epochs=2)
+    _, steps = fit(built, optimizer.ema_callbacks(TINY), epochs=2)
     # the second epoch's steps continue from the first's last step, not from its average
     reference = build(dataclasses.replace(TINY, ema_momentum=0.0))
     _, plain = fit(reference, [], epochs=2)
@@ -83,15 +84,15 @@ def test_training_goes_on_from_the_last_steps_weights():
 
 
 def test_without_momentum_nothing_is_averaged():
-    assert not model.build_token_model(12, Config(units=2, embed_dim=2)).optimizer.use_ema
-    assert model.ema_callbacks(Config()) == []
+    assert not network.build_token_model(12, Config(units=2, embed_dim=2)).optimizer.use_ema
+    assert optimizer.ema_callbacks(Config()) == []
     with pytest.raises(UserError, match="--ema-momentum must be at most"):
         Config(ema_momentum=1.0)
 
 
 def test_the_backup_keeps_the_weights_training_goes_on_from(tmp_path):
-    work = training.prepare_work_area(tmp_path / "m.work", TINY)
-    callbacks = training.make_callbacks(TINY, work)
+    work = prepare_work_area(tmp_path / "m.work", TINY)
+    callbacks = make_callbacks(TINY, work)
     kinds = [type(c).__name__ for c in callbacks]
     assert kinds.index("SwapEMAWeights") < min(kinds.index("EarlyStopping"), kinds.index("ModelCheckpoint"))
     built = build()

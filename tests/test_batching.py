@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from sentiment_lstm import batching
+from sentiment_lstm.server import batching
 
 
 class FakeModel:

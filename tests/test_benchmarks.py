@@ -17,9 +17,9 @@ from conftest import TINY_IMDB, write_imdb_folder
 from script_runner import REPO, run_script
 
 from benchmarks import environment, epoch_speed, imdb, processes, torch_lstm
-from sentiment_lstm import recipe
-from sentiment_lstm.config import Config
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.core import recipe
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 
 SETTINGS = {
     "quick": False, "limit": None, "test_limit": None, "epochs": None,
@@ -306,7 +306,7 @@ def test_ngram_baseline_child_scores_the_test_split_without_tensorflow(name, tmp
 
 
 def test_nb_lr_baseline_is_the_teacher():
-    from sentiment_lstm import teacher
+    from sentiment_lstm.training import teacher
 
     texts = ["good film", "really good", "great acting", "not good", "bad film", "not great"] * 5
     labels = np.array([1, 1, 1, 0, 0, 0] * 5)
@@ -527,7 +527,7 @@ def test_lazy_adam_benchmark_keeps_every_ngram_of_its_batches():
     import keras
 
     from benchmarks import lazy_adam
-    from sentiment_lstm import ngrams
+    from sentiment_lstm.model import ngrams
 
     rng = np.random.default_rng(0)
     batches = [rng.integers(2, lazy_adam.VOCABULARY, (3, 5)) for _ in range(2)]
@@ -553,7 +553,10 @@ def test_cpu_record_names_family_model_and_vector_extensions(tmp_path):
 def test_serving_lengths_scores_each_length_on_the_held_out_reviews(write_imdb, tmp_path):
     """scripts/serving_lengths.py on a tiny model: one accuracy per requested length,
     each the one its end-to-end model gets on the run's validation reviews."""
-    from sentiment_lstm import data, inference, model, training
+    from sentiment_lstm.data import sources
+    from sentiment_lstm.inference import classify
+    from sentiment_lstm.model import network
+    from sentiment_lstm.training import loop
 
     words = ["plot", "acting", "scene", "story", "film", "ending", "music", "cast"]
     extra = {}
@@ -565,7 +568,7 @@ def test_serving_lengths_scores_each_length_on_the_held_out_reviews(write_imdb, 
     settings = Config(data=str(folder), val_fraction=0.5, epochs=2, units=3, embed_dim=4, max_length=6,
                       model_dir=str(tmp_path / "model"),
                       deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(settings)
+    loop.train(settings)
 
     script = runpy.run_path(str(REPO / "scripts" / "serving_lengths.py"))
     report = script["main"]([settings.model_dir, "--data", str(folder), "--lengths", "6", "1", "0",
@@ -577,11 +580,11 @@ def test_serving_lengths_scores_each_length_on_the_held_out_reviews(write_imdb, 
     assert written["accuracy_by_length"] == by_length and "commit" in written
 
     # By hand: the same held-out reviews through the same weights, reading 1 and all tokens.
-    classifier = inference.load(settings.model_dir)
-    reviews = data.held_out(classifier.config, "validation", str(folder))
-    token_model, vectorizer = model.parts(classifier.model)
+    classifier = classify.load(settings.model_dir)
+    reviews = sources.held_out(classifier.config, "validation", str(folder))
+    token_model, vectorizer = network.parts(classifier.model)
     for length in (1, 0):
-        served = inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, length or None),
+        served = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, length or None),
                                                classifier.labels, classifier.config)
         expected = float(np.mean(served.predict_proba(list(reviews.texts)).argmax(1) == np.asarray(reviews.labels)))
         assert by_length[str(length)] == expected

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from script_runner import REPO, run_script
 
-from sentiment_lstm.config import Config
-from sentiment_lstm.data import LABELS
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.data.imdb import LABELS
 
 SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the message)
     "negative epochs": (["train.py", "--epochs", "-1"], 2,

@@ -4,9 +4,10 @@ import json
 import pytest
 
 from sentiment_lstm import cli
-from sentiment_lstm.config import Config, from_args, make_parser
-from sentiment_lstm.data import LABELS
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.core.config import Config, make_parser
+from sentiment_lstm.core.recipe import from_args
+from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.core.errors import UserError
 
 
 def test_config_json_round_trip():
@@ -57,7 +58,7 @@ def test_config_checks_values_and_combinations():
 
 
 def test_every_recipe_in_recipes_loads_into_a_config():
-    from sentiment_lstm import recipe
+    from sentiment_lstm.core import recipe
 
     assert {"default", "best", "gru", "rnn", "keras-lstm"} <= set(recipe.names())
     for name in recipe.names():
@@ -95,7 +96,7 @@ def test_flags_override_the_recipe_and_the_recipe_overrides_the_defaults(tmp_pat
     ("units = [\n", "is not valid TOML"),
 ])
 def test_a_bad_recipe_fails_in_one_sentence_naming_the_key(tmp_path, content, message):
-    from sentiment_lstm import recipe
+    from sentiment_lstm.core import recipe
 
     path = tmp_path / "bad.toml"
     path.write_text(content)
@@ -105,7 +106,7 @@ def test_a_bad_recipe_fails_in_one_sentence_naming_the_key(tmp_path, content, me
 
 
 def test_an_unknown_recipe_name_lists_the_recipes():
-    from sentiment_lstm import recipe
+    from sentiment_lstm.core import recipe
 
     with pytest.raises(UserError, match="There is no recipe named 'fastest'; choose one of best, default"):
         recipe.load("fastest")

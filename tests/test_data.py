@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import data
-from sentiment_lstm.data import Reviews, load_reviews, load_table, resolve_source, split_validation
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.data import imdb
+from sentiment_lstm.data.dataset import Reviews, split_validation
+from sentiment_lstm.data.imdb import load_reviews, resolve_source
+from sentiment_lstm.data.tables import load_table
+from sentiment_lstm.core.errors import UserError
 
 TINY_TRAIN_TEXTS = [
     "Awful<br />acting.",
@@ -71,13 +73,13 @@ def test_resolve_source_without_path_finds_local_copy_relative_to_cwd(
     tmp_path, write_imdb, monkeypatch
 ):
     folder = write_imdb(generated_imdb(1, 1), name="data")
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "elsewhere")
+    monkeypatch.setattr(imdb, "REPO_ROOT", tmp_path / "elsewhere")
     monkeypatch.chdir(folder.parents[1])
     assert resolve_source() == folder.resolve()
 
 
 def test_resolve_source_without_path_or_local_copy_is_tfds(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(imdb, "REPO_ROOT", tmp_path)
     monkeypatch.chdir(tmp_path)
     assert resolve_source() == "tfds"
 
@@ -263,7 +265,7 @@ def test_tfds_reviews_are_converted(monkeypatch):
 
     fake_tfds(monkeypatch, load)
     reviews = load_reviews("tfds", "unsup")
-    assert calls == [("imdb_reviews", "unsupervised", True, str(data.REPO_ROOT / "data" / "tfds"))]
+    assert calls == [("imdb_reviews", "unsupervised", True, str(imdb.REPO_ROOT / "data" / "tfds"))]
     assert (reviews.texts, reviews.labels.tolist()) == (["Nice.", "Été", "Meh."], [1, 0, 0])
     assert reviews.labels.dtype == np.int64
 

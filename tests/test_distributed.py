@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import write_imdb_folder
-from sentiment_lstm import distributed
+from sentiment_lstm.training import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "distributed_worker.py"
@@ -154,8 +154,9 @@ GRADIENT_CHECK = textwrap.dedent("""
     import numpy as np, tensorflow as tf, keras
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from sentiment_lstm import distributed, model
-    from sentiment_lstm.config import Config
+    from sentiment_lstm.training import distributed
+    from sentiment_lstm.model import network
+    from sentiment_lstm.core.config import Config
     from sentiment_lstm.rnn import fused, packed
 
     path = sys.argv[1]
@@ -176,7 +177,7 @@ GRADIENT_CHECK = textwrap.dedent("""
     labels = np.eye(2, dtype="float32")[rng.integers(0, 2, 5)]
 
     def build():
-        token_model = model.build_token_model(30, config)
+        token_model = network.build_token_model(30, config)
         token_model.compile(optimizer=keras.optimizers.SGD(1.0), loss="categorical_crossentropy")
         return token_model
 
@@ -253,7 +254,7 @@ def test_killed_worker_stops_the_job_which_resumes(tmp_path, data):
 
 
 def test_multi_worker_needs_tf_config(monkeypatch):
-    from sentiment_lstm.errors import UserError
+    from sentiment_lstm.core.errors import UserError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(UserError, match="needs the TF_CONFIG"):
@@ -265,7 +266,7 @@ def test_multi_worker_needs_tf_config(monkeypatch):
 
 
 def test_chief_is_the_chief_task_else_worker_zero(monkeypatch):
-    from sentiment_lstm.config import Config
+    from sentiment_lstm.core.config import Config
 
     def chief(cluster, task_type, index):
         monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}}))
@@ -298,8 +299,8 @@ def test_replica_batches_split_each_global_batch_in_order():
 
 
 def test_jit_compile_is_refused_with_distribute():
-    from sentiment_lstm.config import Config
-    from sentiment_lstm.errors import UserError
+    from sentiment_lstm.core.config import Config
+    from sentiment_lstm.core.errors import UserError
 
     with pytest.raises(UserError, match="--jit-compile does not apply with --distribute"):
         Config(distribute="mirrored", jit_compile=True, deterministic=False)

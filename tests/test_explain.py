@@ -1,4 +1,4 @@
-"""explain.py: Integrated Gradients against closed forms and completeness, occlusion against
+"""explain: Integrated Gradients against closed forms and completeness, occlusion against
 a leave-one-out by hand, the step-by-step curve against the model, the words as typed,
 bad input, and the `explain` command and its page."""
 import json
@@ -10,10 +10,14 @@ import numpy as np
 import pytest
 from script_runner import run_script
 
-from sentiment_lstm import data, explain, explain_page, inference, model, ngrams, text
-from sentiment_lstm.config import Config
-from sentiment_lstm.data import LABELS
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.data import imdb, sources
+from sentiment_lstm.explain import attributions, page
+from sentiment_lstm.inference import classify
+from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.text import pipeline, tokenizer
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.core.errors import UserError
 
 TEXTS = ["a good good film", "a bad bad film", "good acting, great plot", "bad plot, bad acting!",
          "not good at all", "not bad", "superb!", "dull and awful", "great great fun", "awful dull plot"]
@@ -22,26 +26,26 @@ REVIEW = "<b>Not</b> GOOD, bad film at all! Don’t go"
 
 @pytest.fixture(scope="module")
 def vectorizer():
-    return text.make_vectorizer(TEXTS, max_tokens=30)
+    return tokenizer.make_vectorizer(TEXTS, max_tokens=30)
 
 
 def classifier_of(vectorizer, serve_length=None, **settings):
     """An untrained (seeded) classifier of `Config(**settings)` over `vectorizer`."""
     keras.utils.set_random_seed(0)
     config = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0, **settings)
-    tokens = text.tokenize(TEXTS, vectorizer, 100)
+    tokens = tokenizer.tokenize(TEXTS, vectorizer, 100)
     keys = {order: ngrams.frequent(tokens, vectorizer.vocabulary_size(), min_count=1, order=order)
-            for order in model.ngram_dims(config)}
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), config, keys)
+            for order in network.ngram_dims(config)}
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), config, keys)
     for weight in token_model.weights:  # untrained: scale up so the model is far from linear
         if weight.dtype != "int64" and "bias" not in weight.path:
             weight.assign(weight.numpy() * 3 + (weight.numpy() == 0) * 0.5)
-    return inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, serve_length), LABELS,
+    return classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, serve_length), LABELS,
                                          config)
 
 
 def token_ids(classifier, review):
-    token_model, vectorizer = model.parts(classifier.model)
+    token_model, vectorizer = network.parts(classifier.model)
     ids = keras.ops.convert_to_numpy(vectorizer(np.array([review])))[0]
     return token_model, ids[ids != 0]
 
@@ -51,16 +55,16 @@ def test_integrated_gradients_equal_input_times_weight_on_a_linear_model(vectori
     are linear in the step inputs, so IG of step t is exactly x_t . W_x W_h^(T-1-t) d
     plus the linear branch's weights of the step, d the Dense layer's two columns' difference."""
     classifier = classifier_of(vectorizer, cell="rnn", bigram_dim=3, linear_ngrams=True)
-    token_model = model.parts(classifier.model)[0]
+    token_model = network.parts(classifier.model)[0]
     layer = token_model.get_layer("recurrent_0")
     layer.cell.activation = keras.activations.linear
     for table in ("word_weights", "bigram_weights"):  # the linear branch starts at 0; give it weights
         weights = token_model.get_layer(table).embeddings
         weights.assign(np.random.default_rng(1).normal(size=weights.shape).astype("float32"))
-    result = explain.explain(classifier, REVIEW, steps=3)
+    result = attributions.explain(classifier, REVIEW, steps=3)
     j = LABELS.index(result["label"])
     _, ids = token_ids(classifier, REVIEW)
-    x = keras.ops.convert_to_numpy(explain.explainer(classifier).inputs(ids[None]))[0].astype(np.float64)
+    x = keras.ops.convert_to_numpy(attributions.explainer(classifier).inputs(ids[None]))[0].astype(np.float64)
     kernel, recurrent, _ = (w.astype(np.float64) for w in layer.get_weights())
     dense = token_model.get_layer("recurrent_scores").get_weights()[0].astype(np.float64)
     d = dense[:, j] - dense[:, 1 - j]
@@ -70,19 +74,19 @@ def test_integrated_gradients_equal_input_times_weight_on_a_linear_model(vectori
     expected = [x[t] @ kernel @ np.linalg.matrix_power(recurrent, T - 1 - t) @ d + linear[t, j] - linear[t, 1 - j]
                 for t in range(T)]
     np.testing.assert_allclose(result["attributions"], expected, rtol=1e-4, atol=1e-5)
-    assert explain_page.relative_gap(result) < 1e-5, (result["completeness_gap"], result["log_odds"])
+    assert page.relative_gap(result) < 1e-5, (result["completeness_gap"], result["log_odds"])
 
 
 def test_completeness_on_a_trained_model(vectorizer):
     classifier = classifier_of(vectorizer, bigram_dim=4)
-    token_model, _ = model.parts(classifier.model)
+    token_model, _ = network.parts(classifier.model)
     labels = np.array([1, 0, 1, 0, 0, 1, 1, 0, 1, 0])
-    tokens = text.tokenize(TEXTS, vectorizer, 100).to_tensor()
+    tokens = tokenizer.tokenize(TEXTS, vectorizer, 100).to_tensor()
     token_model.fit(tokens, np.eye(2)[labels], epochs=60, verbose=0)
     assert (token_model.predict(tokens, verbose=0).argmax(1) == labels).mean() >= 0.9  # it has learned
     for review in TEXTS + [REVIEW, "great fun, not dull at all"]:
-        result = explain.explain(classifier, review)
-        assert explain_page.relative_gap(result) < 0.01, (review, result["completeness_gap"])
+        result = attributions.explain(classifier, review)
+        assert page.relative_gap(result) < 0.01, (review, result["completeness_gap"])
         assert sum(result["attributions"]) == pytest.approx(result["log_odds"] - result["baseline_log_odds"],
                                                             abs=abs(result["completeness_gap"]) + 1e-9)
 
@@ -90,21 +94,21 @@ def test_completeness_on_a_trained_model(vectorizer):
 def test_completeness_on_real_reviews(real_archive):
     """A small model trained one epoch on 2,000 real reviews; IG at the default steps on
     real held-out reviews: the gap is below 1% of F(x) - F(baseline)."""
-    train, validation = data.training_splits(data.resolve_source(real_archive), limit=2000, seed=0)
-    vectorizer = text.make_vectorizer(train.texts, max_tokens=5000)
+    train, validation = sources.training_splits(imdb.resolve_source(real_archive), limit=2000, seed=0)
+    vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=5000)
     config = Config(units=16, embed_dim=32, trigram_dim=8)
-    keys = {3: ngrams.frequent(text.tokenize(train.texts, vectorizer, 200), vectorizer.vocabulary_size(), order=3)}
-    token_model = model.build_token_model(vectorizer.vocabulary_size(), config, keys)
-    token_model.fit(text.make_dataset(train, vectorizer, max_length=200, shuffle=True), epochs=2, verbose=0)
-    classifier = inference.SentimentClassifier(model.build_end_to_end(token_model, vectorizer, 200), LABELS, config)
-    gaps = [explain_page.relative_gap(explain.explain(classifier, review, gates=False))
+    keys = {3: ngrams.frequent(tokenizer.tokenize(train.texts, vectorizer, 200), vectorizer.vocabulary_size(), order=3)}
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), config, keys)
+    token_model.fit(pipeline.make_dataset(train, vectorizer, max_length=200, shuffle=True), epochs=2, verbose=0)
+    classifier = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, 200), LABELS, config)
+    gaps = [page.relative_gap(attributions.explain(classifier, review, gates=False))
             for review in validation.texts[:8]]
     assert max(gaps) < 0.01, gaps
 
 
 def test_occlusion_is_leave_one_out_by_hand(vectorizer):
     classifier = classifier_of(vectorizer, cell="gru", bigram_dim=3, trigram_dim=3)
-    result = explain.explain(classifier, REVIEW, steps=2)
+    result = attributions.explain(classifier, REVIEW, steps=2)
     token_model, ids = token_ids(classifier, REVIEW)
     j = LABELS.index(result["label"])
     p = token_model.predict(ids[None], verbose=0)[0, j]
@@ -137,7 +141,7 @@ def test_the_curve_is_the_model_read_word_by_word(vectorizer, case):
     review; the last is its prediction (1e-5); the prediction is `predict`'s."""
     serve_length, settings = CURVE_CASES[case]
     classifier = classifier_of(vectorizer, serve_length, **settings)
-    result = explain.explain(classifier, REVIEW, steps=4)
+    result = attributions.explain(classifier, REVIEW, steps=4)
     probabilities = classifier.predict_proba([REVIEW])[0]
     positive = LABELS.index("positive")
     assert result["trajectory"][-1] == pytest.approx(float(probabilities[positive]), abs=1e-5)
@@ -164,7 +168,7 @@ def test_the_curve_is_the_model_read_word_by_word(vectorizer, case):
 def test_words_come_back_as_typed_and_the_unread_tail_is_marked(vectorizer):
     classifier = classifier_of(vectorizer, serve_length=6)
     review = "<br />It’s GOOD!! <i>Naïve</i>, 'rock'n'roll' café — 7/10? Don't go."
-    result = explain.explain(classifier, review, steps=2)
+    result = attributions.explain(classifier, review, steps=2)
     assert result["tokens"] == ["It’s", "GOOD", "!", "!", "Naïve", "rock'n'roll", "café", "7", "10", "?",
                                 "Don't", "go"]
     assert [review[a:b] for a, b in result["offsets"]] == result["tokens"]
@@ -177,7 +181,7 @@ def test_words_come_back_as_typed_and_the_unread_tail_is_marked(vectorizer):
 @pytest.mark.parametrize("review", ["", "   \n\t "])
 def test_an_empty_review_has_an_empty_explanation(vectorizer, review):
     classifier = classifier_of(vectorizer, bigram_dim=3)
-    result = explain.explain(classifier, review)
+    result = attributions.explain(classifier, review)
     assert result["tokens"] == result["attributions"] == result["occlusion"] == result["trajectory"] == []
     assert result["read_count"] == 0 and result["completeness_gap"] == 0.0
     assert result["label"] == classifier.predict([review])[0]["label"]
@@ -187,21 +191,21 @@ def test_an_empty_review_has_an_empty_explanation(vectorizer, review):
 
 def test_a_huge_review_is_explained_as_far_as_the_model_reads_it(vectorizer):
     huge = "good film, bad plot! " * 50_000  # about 1 MB, 250,000 words
-    clipped = explain.explain(classifier_of(vectorizer, serve_length=8), huge, steps=2, gates=False)
+    clipped = attributions.explain(classifier_of(vectorizer, serve_length=8), huge, steps=2, gates=False)
     assert clipped["read_count"] == 8 and len(clipped["tokens"]) == 250_000 and sum(clipped["read"]) == 8
     with pytest.raises(UserError, match="more than the 5,000 an explanation covers"):
-        explain.explain(classifier_of(vectorizer), huge)
+        attributions.explain(classifier_of(vectorizer), huge)
 
 
 @pytest.mark.parametrize("steps", [0, -3, 2.5, True])
 def test_bad_steps_are_one_sentence(vectorizer, steps):
     with pytest.raises(UserError, match="whole number of at least 1"):
-        explain.explain(classifier_of(vectorizer), "good", steps=steps)
+        attributions.explain(classifier_of(vectorizer), "good", steps=steps)
 
 
 @pytest.fixture(scope="module")
 def model_dir(vectorizer, tmp_path_factory):
-    """A model directory as `inference.load` reads it, of a tiny clipped LSTM with bigrams."""
+    """A model directory as `classify.load` reads it, of a tiny clipped LSTM with bigrams."""
     classifier = classifier_of(vectorizer, serve_length=6, bigram_dim=3)
     directory = tmp_path_factory.mktemp("model")
     classifier.model.save(directory / "model.keras")
@@ -273,11 +277,11 @@ def test_the_faithfulness_benchmark_scores_by_hand(vectorizer):
 
     classifier = classifier_of(vectorizer, bigram_dim=3)
     review = "not good at all, a bad bad film but great acting"
-    result = explain.explain(classifier, review, steps=8)
+    result = attributions.explain(classifier, review, steps=8)
     token_model, ids = token_ids(classifier, review)
     j = LABELS.index(result["label"])
     order = np.argsort(-np.asarray(result["attributions"]), kind="stable")
-    scores = explanations.eraser(explain.explainer(classifier), ids, j, result["score"], {"ig": order})
+    scores = explanations.eraser(attributions.explainer(classifier), ids, j, result["score"], {"ig": order})
     comprehensiveness, sufficiency = scores["ig"]
     n = len(ids)
     for k, fraction in enumerate(explanations.FRACTIONS):

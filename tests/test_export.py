@@ -7,9 +7,12 @@ import pytest
 from conftest import TEXTS
 import tensorflow as tf
 
-from sentiment_lstm import export, inference, model
-from sentiment_lstm.config import Config
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.core import files, layout
+from sentiment_lstm.export import publish
+from sentiment_lstm.inference import classify
+from sentiment_lstm.model import network
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 
 
 
@@ -19,9 +22,9 @@ def hidden_siblings(directory):
 
 def test_publish_dir_replaces_the_old_directory(tmp_path):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: [(d / name).write_text("old")
+    files.publish_dir(target, lambda d: [(d / name).write_text("old")
                                           for name in ("config.json", "metrics.json")])
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    files.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
     assert [p.name for p in target.iterdir()] == ["config.json"]
     assert (target / "config.json").read_text() == "new"
     assert hidden_siblings(target) == []
@@ -29,22 +32,22 @@ def test_publish_dir_replaces_the_old_directory(tmp_path):
 
 def test_publish_dir_keeps_the_old_directory_when_writing_fails(tmp_path):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+    files.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
 
     def fail_halfway(directory):
         (directory / "config.json").write_text("half")
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError, match="No space left"):
-        export.publish_dir(target, fail_halfway)
+        files.publish_dir(target, fail_halfway)
     assert (target / "config.json").read_text() == "old"
     assert hidden_siblings(target) == []
 
 
 def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, monkeypatch):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
-    real_replace, calls = export.os.replace, []
+    files.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+    real_replace, calls = files.os.replace, []
 
     def replace(source, destination):  # the 2nd rename (new -> target) fails
         calls.append(source)
@@ -52,9 +55,9 @@ def test_publish_dir_restores_the_old_directory_when_the_swap_fails(tmp_path, mo
             raise PermissionError(13, "Permission denied")
         real_replace(source, destination)
 
-    monkeypatch.setattr(export.os, "replace", replace)
+    monkeypatch.setattr(files.os, "replace", replace)
     with pytest.raises(PermissionError):
-        export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+        files.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
     assert (target / "config.json").read_text() == "old"
     assert hidden_siblings(target) == []
 
@@ -63,21 +66,21 @@ def test_publish_dir_never_replaces_other_files(tmp_path, monkeypatch):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("keep me")
     with pytest.raises(UserError, match="already holds files that are not a trained model"):
-        export.publish_dir(tmp_path / "notes", lambda d: None)
+        files.publish_dir(tmp_path / "notes", lambda d: None)
     monkeypatch.chdir(tmp_path / "notes")
     with pytest.raises(UserError, match="already holds files"):
-        export.check_replaceable(".")
+        layout.check_replaceable(".")
     assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
     (tmp_path / "empty").mkdir()
-    assert export.check_replaceable("../empty") == tmp_path / "empty"
+    assert layout.check_replaceable("../empty") == tmp_path / "empty"
 
 
 def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "metrics.json"
-    with export.atomic_file(path) as tmp:
+    with files.atomic_file(path) as tmp:
         tmp.write_text('{"accuracy": 0.9}')
     with pytest.raises(RuntimeError):
-        with export.atomic_file(path) as tmp:
+        with files.atomic_file(path) as tmp:
             tmp.write_text('{"accur')
             raise RuntimeError("killed")
     assert json.loads(path.read_text()) == {"accuracy": 0.9}
@@ -86,19 +89,19 @@ def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
 
 def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeypatch):
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: export.write_model(d, end_to_end, Config(units=4, embed_dim=8), 20))
-    before = inference.load(target).predict_proba(TEXTS)
-    old_config = (target / export.CONFIG_FILE).read_text()
+    files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(units=4, embed_dim=8), 20))
+    before = classify.load(target).predict_proba(TEXTS)
+    old_config = (target / layout.CONFIG_FILE).read_text()
 
     def failing_export(*args, **kwargs):  # model.keras is written, then this fails
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tf.saved_model, "save", failing_export)  # what writes the SavedModel
     with pytest.raises(OSError):
-        export.publish_dir(target, lambda d: export.write_model(d, end_to_end, Config(), 20))
-    assert (target / export.CONFIG_FILE).read_text() == old_config
-    assert (target / export.SAVED_MODEL_DIR / "saved_model.pb").is_file()
-    np.testing.assert_allclose(inference.load(target).predict_proba(TEXTS), before, atol=1e-6)
+        files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(), 20))
+    assert (target / layout.CONFIG_FILE).read_text() == old_config
+    assert (target / layout.SAVED_MODEL_DIR / "saved_model.pb").is_file()
+    np.testing.assert_allclose(classify.load(target).predict_proba(TEXTS), before, atol=1e-6)
     assert hidden_siblings(target) == []
 
 
@@ -108,16 +111,16 @@ def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_f
     republishes a clipped one with the same weights, reading whole reviews too."""
     from script_runner import run_script
 
-    from sentiment_lstm import training
+    from sentiment_lstm.training import loop
 
     review = "Dull plot. " * 3 + "A joy, a great film! " * 10  # longer than the 2 tokens trained on
     common = dict(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, max_length=2,
                   deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(Config(serve_max_length=0, model_dir=str(tmp_path / "whole"), **common))
-    training.train(Config(model_dir=str(tmp_path / "clipped"), **common))
+    loop.train(Config(serve_max_length=0, model_dir=str(tmp_path / "whole"), **common))
+    loop.train(Config(model_dir=str(tmp_path / "clipped"), **common))
     for name, steps in (("whole", None), ("clipped", 2)):
-        served = inference.load(tmp_path / name).model
-        token_model, vectorizer = model.parts(served)
+        served = classify.load(tmp_path / name).model
+        token_model, vectorizer = network.parts(served)
         assert ("clip_tokens" in [layer.name for layer in served.layers]) == (steps is not None)
         tokens = vectorizer(tf.constant([review]))
         np.testing.assert_allclose(keras.ops.convert_to_numpy(served(tf.constant([review]))),
@@ -127,9 +130,9 @@ def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_f
     result = run_script("scripts/serve_length.py", str(tmp_path / "clipped"), "--serve-max-length", "0",
                         "--out", str(out))
     assert result.returncode == 0, result.stderr.decode()
-    clipped, republished = inference.load(tmp_path / "clipped"), inference.load(out)
+    clipped, republished = classify.load(tmp_path / "clipped"), classify.load(out)
     assert republished.config.serve_length is None and republished.config.model_dir == str(out)
-    token_model, vectorizer = model.parts(clipped.model)
+    token_model, vectorizer = network.parts(clipped.model)
     np.testing.assert_allclose(republished.predict_proba([review]),
                                keras.ops.convert_to_numpy(token_model(vectorizer(tf.constant([review])))),
                                atol=1e-6)
@@ -140,7 +143,7 @@ def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_f
 
 
 def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
-    from sentiment_lstm import card
+    from sentiment_lstm.export import card
 
     saved = json.loads(Config(recipe="best", cell="gru", units=7, bigram_dim=16, teacher="nb-lr",
                               serve_max_length=0).to_json(vocabulary_size=321, labels=["negative", "positive"],
@@ -163,14 +166,15 @@ def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
 
 KILLED_IN_WRITE = """
 import sys, time
-from sentiment_lstm import export
+from sentiment_lstm.core import files, layout
+from sentiment_lstm.export import publish
 
 def write(staging):
     (staging / "config.json").write_text("half")
     print(staging.name, flush=True)
     time.sleep(600)
 
-export.publish_dir(sys.argv[1], write)
+files.publish_dir(sys.argv[1], write)
 """
 
 
@@ -182,7 +186,7 @@ def test_the_next_publish_removes_what_a_killed_publish_left(tmp_path, capsys):
     from script_runner import REPO
 
     target = tmp_path / "model"
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
+    files.publish_dir(target, lambda d: (d / "config.json").write_text("old"))
     (tmp_path / ".other.new-0123abcd").mkdir()  # another model's: not ours to remove
     killed = subprocess.Popen([sys.executable, "-c", KILLED_IN_WRITE, str(target)], cwd=REPO,
                               stdout=subprocess.PIPE)
@@ -196,7 +200,7 @@ def test_the_next_publish_removes_what_a_killed_publish_left(tmp_path, capsys):
     stale_old = tmp_path / ".model.old-89abcdef"  # as a kill between the two renames leaves it
     stale_old.mkdir()
 
-    export.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
+    files.publish_dir(target, lambda d: (d / "config.json").write_text("new"))
     assert (target / "config.json").read_text() == "new"
     assert hidden_siblings(target) == [".other.new-0123abcd"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["model"]  # no lock file

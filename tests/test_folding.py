@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import folding, model, ngrams, serving
-from sentiment_lstm.config import Config
+from sentiment_lstm.inference import folding
+from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.inference import serving
+from sentiment_lstm.core.config import Config
 from sentiment_lstm.rnn import compiled
 
 RNG = np.random.default_rng(5)
@@ -22,7 +24,7 @@ def token_model(**config):
     config = Config(**{"units": 5, "embed_dim": 6, "dense_dropout": 0.0, "embedding_dropout": 0.0, **config})
     sample = tf.ragged.constant([list(RNG.integers(2, VOCABULARY, n)) for n in (30, 25, 40, 12)])
     keys = {n: ngrams.frequent(sample, VOCABULARY, min_count=1, order=n) for n in (2, 3)}
-    built = model.build_token_model(VOCABULARY, config, keys)
+    built = network.build_token_model(VOCABULARY, config, keys)
     built.set_weights([w if w.dtype == np.int64 else RNG.normal(scale=1.2, size=w.shape).astype(w.dtype)
                        for w in built.get_weights()])
     return built
@@ -102,7 +104,7 @@ def test_other_models_are_not_folded_and_serve_as_they_are(config):
     texts = ["a b c", "", "b c a b"]
     vectorizer = keras.layers.TextVectorization(max_tokens=VOCABULARY, output_mode="int", ragged=False)
     vectorizer.adapt(["a b c d e"])
-    end_to_end = model.build_end_to_end(built, vectorizer, None)
+    end_to_end = network.build_end_to_end(built, vectorizer, None)
     probabilities = serving.probabilities_fn(end_to_end)
     assert probabilities.resources == []
     np.testing.assert_allclose(probabilities(tf.constant(texts)).numpy(),
@@ -113,7 +115,7 @@ def test_serving_takes_the_fold_and_never_reads_the_word_embedding(monkeypatch):
     built = token_model(bigram_dim=3)
     vectorizer = keras.layers.TextVectorization(max_tokens=VOCABULARY, output_mode="int", ragged=False)
     vectorizer.adapt([" ".join(f"w{k}" for k in range(VOCABULARY))])
-    end_to_end = model.build_end_to_end(built, vectorizer, None)
+    end_to_end = network.build_end_to_end(built, vectorizer, None)
     texts = tf.constant(["w3 w4 w5 w3 w4", "", "w7 w2 w9 w9 w1 w0 w8"])
     expected = end_to_end(texts, training=False).numpy()
     probabilities = serving.probabilities_fn(end_to_end)

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from conftest import TEXTS
 
-from sentiment_lstm import inference
-from sentiment_lstm.config import Config
-from sentiment_lstm.data import LABELS
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.inference import classify, score_files
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.core.errors import UserError
 
 
 
 def test_predict_gives_the_label_and_its_probability(end_to_end):
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.SentimentClassifier(end_to_end, LABELS)
     reviews = TEXTS + ["", "x" * 10_000]
     probabilities = classifier.predict_proba(reviews)
     predictions = classifier.predict(reviews)
@@ -30,14 +30,14 @@ def test_predict_gives_the_label_and_its_probability(end_to_end):
 
 
 def test_known_words_counts_the_vocabulary_words_the_model_reads(end_to_end):
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.SentimentClassifier(end_to_end, LABELS)
     reviews = {"a good good film": 4, "": 0, "😀😀 ∑": 0, "zzz qqq": 0, "とても良い": 0,
                "good zzz bad": 2, "good " * 10: 5}  # the model reads 5 tokens (max_length 5)
     assert [p["known_words"] for p in classifier.predict(list(reviews))] == list(reviews.values())
 
 
 def test_known_words_come_from_the_same_call_as_the_probabilities(end_to_end, monkeypatch):
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.SentimentClassifier(end_to_end, LABELS)
     classifier.predict(["a film"])  # traces the scoring function
     vectorizer = next(layer for layer in end_to_end.layers if isinstance(layer, keras.layers.TextVectorization))
     monkeypatch.setattr(vectorizer, "call", lambda *a, **k: pytest.fail("the vectorizer ran outside the scoring call"))
@@ -62,7 +62,7 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
         return recorded
 
     monkeypatch.setattr(compiled, "_compiled_chunk", recording_chunk)
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.SentimentClassifier(end_to_end, LABELS)
     classifier.warm_up(most_rows=20)  # a server's batches of at most 20 reviews (the model folds)
     assert rows_seen == {1, 2, 4, 8, 16, 32}  # one XLA program per row count up to the one that holds 20
     assert set(compiled.row_sizes(None, projected=True)) == set(compiled.ROW_SIZES)  # warm_up(): all
@@ -71,29 +71,29 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
 def test_read_texts_decodes_any_bytes(tmp_path, monkeypatch):
     path = tmp_path / "reviews.txt"
     path.write_bytes(b"good\r\n\xff\xfe broken bytes\n\nlast without newline")
-    assert inference.read_texts(["first"], [str(path)]) == [
+    assert score_files.read_texts(["first"], [str(path)]) == [
         "first", "good", "\ufffd\ufffd broken bytes", "", "last without newline"]
     (tmp_path / "empty.txt").write_bytes(b"")
-    assert inference.read_texts(files=[str(tmp_path / "empty.txt")]) == []
+    assert score_files.read_texts(files=[str(tmp_path / "empty.txt")]) == []
     monkeypatch.setattr("sys.stdin", argparse.Namespace(buffer=io.BytesIO("émoji 😀\n".encode())))
-    assert inference.read_texts(["-"]) == ["émoji 😀"]
+    assert score_files.read_texts(["-"]) == ["émoji 😀"]
     with pytest.raises(UserError, match="Cannot read"):
-        inference.read_texts(files=[str(tmp_path / "missing.txt")])
+        score_files.read_texts(files=[str(tmp_path / "missing.txt")])
 
 
 def test_load_reports_a_bad_model_dir_in_one_sentence(tmp_path):
     with pytest.raises(UserError, match="There is no model directory"):
-        inference.load(tmp_path / "missing")
+        classify.load(tmp_path / "missing")
     with pytest.raises(UserError, match="has no config.json"):
-        inference.load(tmp_path)
+        classify.load(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="config.json is corrupt"):
-        inference.load(tmp_path)
+        classify.load(tmp_path)
     (tmp_path / "config.json").write_text(Config().to_json(labels=list(LABELS)))
     with pytest.raises(UserError, match="has no model.keras"):
-        inference.load(tmp_path)
+        classify.load(tmp_path)
     (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UserError, match="model.keras is corrupt"):
-        inference.load(tmp_path)
+        classify.load(tmp_path)
 
 

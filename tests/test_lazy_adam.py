@@ -3,9 +3,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm import model
-from sentiment_lstm.config import Config
-from sentiment_lstm.lazy_adam import LazyAdam
+from sentiment_lstm.model import network, optimizer
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.model.lazy_adam import LazyAdam
 
 B1, B2, EPS, LR = 0.9, 0.999, 1e-7, 0.01
 
@@ -62,7 +62,7 @@ def test_sparse_gradients_move_only_their_rows_by_hand():
 def test_a_model_with_lazy_adam_trains_only_the_rows_its_batch_used():
     config = Config(units=4, embed_dim=3, bigram_dim=2, lazy_adam=True, embedding_dropout=0.0,
                     dense_dropout=0.0, steps_per_execution=1)
-    token_model = model.build_token_model(10, config, ngram_keys={2: np.array([23, 34, 45])})
+    token_model = network.build_token_model(10, config, ngram_keys={2: np.array([23, 34, 45])})
     assert isinstance(token_model.optimizer, LazyAdam)
     words = token_model.get_layer("embedding").embeddings
     pairs = token_model.get_layer("bigram_embedding").embeddings
@@ -77,20 +77,20 @@ def test_a_model_with_lazy_adam_trains_only_the_rows_its_batch_used():
 
 
 def test_the_flag_reaches_the_optimizer():
-    assert type(model.optimizer(Config())) is keras.optimizers.Adam
-    assert isinstance(model.optimizer(Config(lazy_adam=True, ema_momentum=0.99)), LazyAdam)
+    assert type(optimizer.adam(Config())) is keras.optimizers.Adam
+    assert isinstance(optimizer.adam(Config(lazy_adam=True, ema_momentum=0.99)), LazyAdam)
 
 
 def test_train_with_lazy_adam_publishes_a_model_that_loads(imdb_folder, tmp_path):
     import json
 
     import sentiment_lstm
-    from sentiment_lstm import training
+    from sentiment_lstm.training import loop
 
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=2, units=2, embed_dim=2, bigram_dim=2,
                     lazy_adam=True, model_dir=str(tmp_path / "model"),
                     deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(config)
+    loop.train(config)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["hyperparameters"]["lazy_adam"] is True
     probabilities = sentiment_lstm.load(tmp_path / "model").predict_proba(["a film", ""])

@@ -10,15 +10,15 @@ import time
 import pytest
 from script_runner import REPO, run_script
 
-from sentiment_lstm import lock
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.core import lock
+from sentiment_lstm.core.errors import UserError
 
 TINY_FLAGS = ["--epochs", "1", "--units", "4", "--embed-dim", "8", "--max-tokens", "50",
               "--max-length", "20", "--val-fraction", "0.5", "--batch-size", "2"]
 
 HOLD = """
 import sys, time
-from sentiment_lstm import lock
+from sentiment_lstm.core import lock
 with lock.hold(sys.argv[1]):
     print("held", flush=True)
     time.sleep(600)

@@ -5,9 +5,10 @@ import pytest
 from conftest import TEXTS
 import tensorflow as tf
 
-from sentiment_lstm import model, rnn
-from sentiment_lstm.config import Config
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.model import network, pooling
+from sentiment_lstm import rnn
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 
 TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
 
@@ -16,8 +17,8 @@ TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
     ("lstm", rnn.LSTM), ("gru", rnn.GRU), ("rnn", rnn.SimpleRNN),
     ("keras-lstm", keras.layers.LSTM)])
 def test_cell_flag_picks_the_layer_class(cell, expected):
-    assert model.recurrent_layer_class(cell) is expected
-    built = model.build_token_model(50, Config(cell=cell, units=4, embed_dim=8, layers=2))
+    assert network.recurrent_layer_class(cell) is expected
+    built = network.build_token_model(50, Config(cell=cell, units=4, embed_dim=8, layers=2))
     recurrent = [layer for layer in built.layers if isinstance(layer, expected)]
     assert [type(layer) for layer in recurrent] == [expected, expected]
     assert [layer.return_sequences for layer in recurrent] == [True, False]
@@ -25,14 +26,14 @@ def test_cell_flag_picks_the_layer_class(cell, expected):
 
 def test_unknown_cell_is_a_value_error():
     with pytest.raises(ValueError, match="Received: cell='lstm2'"):
-        model.recurrent_layer_class("lstm2")
+        network.recurrent_layer_class("lstm2")
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "keras-lstm"])
 @pytest.mark.parametrize("bidirectional, stacked", [(False, 1), (True, 2)])
 def test_token_model_gives_probabilities(cell, bidirectional, stacked):
     config = Config(cell=cell, units=3, embed_dim=4, bidirectional=bidirectional, layers=stacked)
-    built = model.build_token_model(30, config)
+    built = network.build_token_model(30, config)
     tokens = np.array([[5, 9, 2, 0, 0], [7, 7, 7, 7, 7], [0, 0, 0, 0, 0]], "int32")
     probabilities = keras.ops.convert_to_numpy(built(tokens))
     assert probabilities.shape == (3, 2)
@@ -48,11 +49,11 @@ def test_token_model_gives_probabilities(cell, bidirectional, stacked):
     if bidirectional:
         wrappers = [layer for layer in built.layers if isinstance(layer, keras.layers.Bidirectional)]
         assert len(wrappers) == stacked
-        assert isinstance(wrappers[0].forward_layer, model.recurrent_layer_class(cell))
+        assert isinstance(wrappers[0].forward_layer, network.recurrent_layer_class(cell))
 
 
 def test_padding_is_masked():
-    built = model.build_token_model(30, TINY)
+    built = network.build_token_model(30, TINY)
     short = keras.ops.convert_to_numpy(built(np.array([[5, 9, 2]], "int32")))
     padded = keras.ops.convert_to_numpy(built(np.array([[5, 9, 2, 0, 0, 0]], "int32")))
     np.testing.assert_allclose(padded, short, atol=1e-6)
@@ -63,11 +64,11 @@ def test_masked_max_pooling_takes_the_valid_steps_only():
     x = rng.normal(size=(5, 7, 3)).astype("float32") - 2.0  # mostly negative: padding must not win
     mask = rng.random((5, 7)) < 0.6
     mask[3] = False  # a row without a valid step
-    got = keras.ops.convert_to_numpy(model.MaskedMaxPooling1D()(x, mask=mask))
+    got = keras.ops.convert_to_numpy(pooling.MaskedMaxPooling1D()(x, mask=mask))
     for row in range(5):
         expected = x[row][mask[row]].max(axis=0) if mask[row].any() else np.zeros(3)
         np.testing.assert_allclose(got[row], expected, rtol=1e-6)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.MaskedMaxPooling1D()(x)), x.max(axis=1))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooling.MaskedMaxPooling1D()(x)), x.max(axis=1))
 
 
 def test_masked_mean_pooling_is_keras_mean_over_valid_steps_and_zero_without_one():
@@ -76,24 +77,25 @@ def test_masked_mean_pooling_is_keras_mean_over_valid_steps_and_zero_without_one
     mask = rng.random((5, 6)) < 0.6
     mask[0] = True
     mask[3] = False  # a row without a valid step: Keras' layer gives NaN there
-    got = keras.ops.convert_to_numpy(model.MaskedMeanPooling1D()(x, mask=mask))
+    got = keras.ops.convert_to_numpy(pooling.MaskedMeanPooling1D()(x, mask=mask))
     keras_mean = keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D()(x, mask=mask))
     for row in range(5):
         expected = keras_mean[row] if mask[row].any() else np.zeros(3)
         np.testing.assert_allclose(got[row], expected, rtol=1e-6, atol=1e-7)
     assert np.isnan(keras_mean[3]).all()
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.MaskedMeanPooling1D()(x)), x.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooling.MaskedMeanPooling1D()(x)), x.mean(axis=1), rtol=1e-6)
 
 
 def test_a_mean_pooled_model_predicts_an_empty_review():
-    from sentiment_lstm import inference, text
-    from sentiment_lstm.data import LABELS
+    from sentiment_lstm.inference import classify
+    from sentiment_lstm.text import tokenizer
+    from sentiment_lstm.data.imdb import LABELS
 
     texts = ["a good film", "a bad film"]
-    vectorizer = text.make_vectorizer(texts, max_tokens=10)
+    vectorizer = tokenizer.make_vectorizer(texts, max_tokens=10)
     config = Config(units=4, embed_dim=8, pooling="mean", dense_dropout=0.0, embedding_dropout=0.0)
-    end_to_end = model.build_end_to_end(model.build_token_model(vectorizer.vocabulary_size(), config), vectorizer, 5)
-    [prediction] = inference.SentimentClassifier(end_to_end, LABELS).predict([""])
+    end_to_end = network.build_end_to_end(network.build_token_model(vectorizer.vocabulary_size(), config), vectorizer, 5)
+    [prediction] = classify.SentimentClassifier(end_to_end, LABELS).predict([""])
     assert np.isfinite(prediction["score"]) and prediction["known_words"] == 0
 
 
@@ -104,7 +106,7 @@ def test_pooled_review_vector_ignores_padding(pooling, width, bidirectional):
     nothing, in training (the packed path) and inference, one or both directions."""
     config = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0,
                     pooling=pooling, bidirectional=bidirectional)
-    built = model.build_token_model(30, config)
+    built = network.build_token_model(30, config)
     vector = keras.Model(built.input, built.get_layer("dense_dropout").input)
     assert vector.output.shape == (None, width * (2 if bidirectional else 1))
     short, padded = np.array([[5, 9, 2, 7]], "int32"), np.array([[5, 9, 2, 7, 0, 0, 0]], "int32")
@@ -114,7 +116,7 @@ def test_pooled_review_vector_ignores_padding(pooling, width, bidirectional):
 
 
 def test_pooled_model_round_trips_through_keras_file(tmp_path):
-    built = model.build_token_model(30, Config(units=4, embed_dim=8, pooling="max-mean"))
+    built = network.build_token_model(30, Config(units=4, embed_dim=8, pooling="max-mean"))
     built.save(tmp_path / "pooled.keras")
     loaded = keras.saving.load_model(tmp_path / "pooled.keras", safe_mode=True)
     tokens = np.array([[5, 9, 2, 0], [3, 0, 0, 0]], "int32")
@@ -123,7 +125,7 @@ def test_pooled_model_round_trips_through_keras_file(tmp_path):
 
 
 def test_token_model_is_compiled_as_specified():
-    built = model.build_token_model(30, Config(learning_rate=0.005, units=2, embed_dim=2, steps_per_execution=3))
+    built = network.build_token_model(30, Config(learning_rate=0.005, units=2, embed_dim=2, steps_per_execution=3))
     assert built.steps_per_execution == 3
     assert isinstance(built.optimizer, keras.optimizers.Adam)
     assert float(built.optimizer.learning_rate) == pytest.approx(0.005)
@@ -132,13 +134,13 @@ def test_token_model_is_compiled_as_specified():
 
 
 def test_pad_to_min_length():
-    pad = model.PadToMinLength()
+    pad = network.PadToMinLength()
     np.testing.assert_array_equal(pad(np.zeros((3, 0), "int32")), np.zeros((3, 1), "int32"))
     tokens = np.array([[4, 5, 0], [6, 0, 0]], "int32")
     np.testing.assert_array_equal(pad(tokens), tokens)
-    assert model.PadToMinLength.from_config(model.PadToMinLength(2).get_config()).min_length == 2
+    assert network.PadToMinLength.from_config(network.PadToMinLength(2).get_config()).min_length == 2
     with pytest.raises(ValueError, match="Received: min_length=0"):
-        model.PadToMinLength(0)
+        network.PadToMinLength(0)
 
 
 def test_end_to_end_takes_raw_strings(end_to_end):
@@ -155,8 +157,8 @@ def test_end_to_end_takes_raw_strings(end_to_end):
 
 
 def test_end_to_end_without_a_clip_reads_the_whole_review(end_to_end):
-    token_model, vectorizer = model.parts(end_to_end)
-    whole = model.build_end_to_end(token_model, vectorizer, max_length=None)
+    token_model, vectorizer = network.parts(end_to_end)
+    whole = network.build_end_to_end(token_model, vectorizer, max_length=None)
     assert "clip_tokens" not in [layer.name for layer in whole.layers]
     review = "good " * 5 + "bad " * 50
     tokens = vectorizer(tf.constant([review]))

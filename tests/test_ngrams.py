@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import model, ngrams, text, training
-from sentiment_lstm.config import Config
+from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.text import tokenizer
+from sentiment_lstm.training import loop
+from sentiment_lstm.core.config import Config
 
 ROWS = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
 TINY = Config(units=4, embed_dim=3, bigram_dim=2, embedding_dropout=0.0, dense_dropout=0.0)
@@ -20,7 +22,7 @@ def test_frequent_counts_each_bigram_once_per_row():
     assert len(ngrams.frequent(ROWS, 6, min_count=1)) == 6
     assert len(ngrams.frequent(ROWS, 6, min_count=3)) == 0
     assert len(ngrams.frequent(tf.ragged.constant([[2, 2, 2]]), 6, min_count=2)) == 0  # (2, 2) is in one row
-    # A review without tokens is one padding step (text.tokenize): no bigram.
+    # A review without tokens is one padding step (tokenizer.tokenize): no bigram.
     assert len(ngrams.frequent(tf.ragged.constant([[0], [0], [0]]), 6, min_count=1)) == 0
 
 
@@ -45,7 +47,7 @@ def test_bigram_embedding_looks_up_each_steps_bigram():
 
 
 def test_model_without_frequent_bigrams_round_trips(tmp_path):
-    built = model.build_token_model(6, TINY, ngram_keys={2: np.array([], "int64")})
+    built = network.build_token_model(6, TINY, ngram_keys={2: np.array([], "int64")})
     built.save(tmp_path / "none.keras")
     reloaded = keras.saving.load_model(tmp_path / "none.keras", safe_mode=True)
     tokens = np.array([[2, 3, 4, 0]])
@@ -55,7 +57,7 @@ def test_model_without_frequent_bigrams_round_trips(tmp_path):
 
 def test_model_reads_words_and_bigrams_and_stops_at_the_padding():
     keys = ngrams.frequent(ROWS, 6, min_count=2)
-    built = model.build_token_model(6, TINY, ngram_keys={2: keys})
+    built = network.build_token_model(6, TINY, ngram_keys={2: keys})
     assert built.get_layer("words_and_ngrams").output.shape[-1] == 3 + 2
     alone, padded = built(np.array([[2, 3, 4]])), built(np.array([[2, 3, 4, 0, 0, 0]]))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(alone), keras.ops.convert_to_numpy(padded), rtol=1e-5)
@@ -65,15 +67,15 @@ def test_model_reads_words_and_bigrams_and_stops_at_the_padding():
     assert not np.allclose(keras.ops.convert_to_numpy(built(np.array([[2, 3, 4]]))),
                            keras.ops.convert_to_numpy(alone))
     with pytest.raises(ValueError, match="ngram_keys"):
-        model.build_token_model(6, TINY)
+        network.build_token_model(6, TINY)
 
 
 def test_bigram_model_round_trips_through_keras_file_and_saved_model(tmp_path):
     texts = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
-    vectorizer = text.make_vectorizer(texts, max_tokens=20)
-    keys = ngrams.frequent(text.tokenize(texts, vectorizer, 5), vectorizer.vocabulary_size(), min_count=2)
+    vectorizer = tokenizer.make_vectorizer(texts, max_tokens=20)
+    keys = ngrams.frequent(tokenizer.tokenize(texts, vectorizer, 5), vectorizer.vocabulary_size(), min_count=2)
     assert len(keys) > 0
-    end_to_end = model.build_end_to_end(model.build_token_model(vectorizer.vocabulary_size(), TINY, {2: keys}),
+    end_to_end = network.build_end_to_end(network.build_token_model(vectorizer.vocabulary_size(), TINY, {2: keys}),
                                         vectorizer, max_length=5)
     batch = tf.constant(texts + ["", "unknown words only"])
     expected = keras.ops.convert_to_numpy(end_to_end(batch))
@@ -100,7 +102,7 @@ def test_train_keeps_the_bigrams_of_the_texts_it_fits_on(imdb_folder, tmp_path, 
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2, bigram_dim=2,
                     model_dir=str(tmp_path / "model"),
                     deterministic=False)  # op determinism is process-wide and would turn XLA off in later tests
-    training.train(config)
+    loop.train(config)
     assert calls == [2]  # the 2 training reviews of the 4 (half are validation)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["hyperparameters"]["bigram_dim"] == 2
@@ -142,7 +144,7 @@ def test_lookup_in_the_graph_finds_the_keys_counted_in_numpy(order):
 def test_model_reads_bigrams_and_trigrams_and_round_trips(tmp_path):
     config = Config(units=4, embed_dim=3, bigram_dim=2, trigram_dim=4, embedding_dropout=0.0, dense_dropout=0.0)
     keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
-    built = model.build_token_model(6, config, ngram_keys=keys)
+    built = network.build_token_model(6, config, ngram_keys=keys)
     assert built.get_layer("words_and_ngrams").output.shape[-1] == 3 + 2 + 4
     alone = keras.ops.convert_to_numpy(built(np.array([[2, 3, 4]])))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(built(np.array([[2, 3, 4, 0, 0]]))), alone, rtol=1e-5)
@@ -156,7 +158,7 @@ def test_model_reads_bigrams_and_trigrams_and_round_trips(tmp_path):
     trigrams.embeddings.assign(trigrams.embeddings.numpy() + 5 * (np.arange(4) == 3)[:, None].astype("float32"))
     assert not np.allclose(keras.ops.convert_to_numpy(reloaded(np.array([[2, 3, 4]]))), alone)
     with pytest.raises(ValueError, match=r"ngram_keys\[3\]"):
-        model.build_token_model(6, config, ngram_keys={2: keys[2]})
+        network.build_token_model(6, config, ngram_keys={2: keys[2]})
 
 
 LINEAR = Config(units=4, embed_dim=3, bigram_dim=2, trigram_dim=2, linear_ngrams=True, embedding_dropout=0.5,
@@ -165,7 +167,7 @@ LINEAR = Config(units=4, embed_dim=3, bigram_dim=2, trigram_dim=2, linear_ngrams
 
 def linear_model():
     keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
-    return model.build_token_model(6, LINEAR, ngram_keys=keys), keys
+    return network.build_token_model(6, LINEAR, ngram_keys=keys), keys
 
 
 def test_linear_ngrams_add_the_sum_of_each_steps_weights_to_the_scores():

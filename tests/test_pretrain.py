@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from sentiment_lstm import pretrain
+from sentiment_lstm.training import pretrain
 from tests.script_runner import run_script
 
 

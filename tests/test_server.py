@@ -32,12 +32,12 @@ LABELS = ["negative", "positive"]
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
     """A tiny model trained on TINY_IMDB, in a directory named `tiny`."""
-    from sentiment_lstm import training
-    from sentiment_lstm.config import Config
+    from sentiment_lstm.training import loop
+    from sentiment_lstm.core.config import Config
 
     root = tmp_path_factory.mktemp("server")
     directory = root / NAME
-    training.train(Config(data=str(write_imdb_folder(root, TINY_IMDB)), val_fraction=0.5, epochs=1, units=2,
+    loop.train(Config(data=str(write_imdb_folder(root, TINY_IMDB)), val_fraction=0.5, epochs=1, units=2,
                           embed_dim=2, max_length=50, model_dir=str(directory), deterministic=False))
     return directory
 
@@ -164,7 +164,7 @@ def test_classify_gives_label_probability_pairs(server, expected):
 
 
 def assert_same_tree(got, want, where="explanation"):
-    """`got` (parsed JSON) equals `want` (`explain.explain`'s dict): numbers to ATOL, the rest exactly."""
+    """`got` (parsed JSON) equals `want` (`attributions.explain`'s dict): numbers to ATOL, the rest exactly."""
     if isinstance(want, dict):
         assert sorted(got) == sorted(want), where
         for key in want:
@@ -184,14 +184,14 @@ EXPLANATION_FIELDS = ("label", "score", "tokens", "read", "attributions", "occlu
 
 
 def test_explain_gives_predictions_and_the_explanations_of_explain_py(server, classifier):
-    from sentiment_lstm import explain
+    from sentiment_lstm.explain import attributions
 
     reviews = ["A great film, I loved it.", "Dull plot. Awful acting."]
     status, body = call(server, "explain", {"instances": reviews, "steps": 8, "gates": True})
     assert status == 200 and list(body) == ["predictions", "explanations"]
     np.testing.assert_allclose(body["predictions"], classifier.predict_proba(reviews), atol=ATOL)
     for got, review in zip(body["explanations"], reviews, strict=True):
-        want = explain.explain(classifier, review, steps=8, gates=True)
+        want = attributions.explain(classifier, review, steps=8, gates=True)
         assert set(EXPLANATION_FIELDS + ("gates",)) <= set(got)
         assert_same_tree(got, want)
         assert got["steps"] == 8 and len(got["attributions"]) == len(got["tokens"])

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import export, inference, model, ngrams, serving, text
-from sentiment_lstm.config import Config
-from sentiment_lstm.data import LABELS
+from sentiment_lstm.core import layout
+from sentiment_lstm.export import publish
+from sentiment_lstm.inference import classify
+from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.inference import serving
+from sentiment_lstm.text import tokenizer
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.data.imdb import LABELS
 from sentiment_lstm.rnn import compiled, layers
 
 WORDS = "a good bad film plot acting not at all great dull boring moving".split()
@@ -27,14 +32,14 @@ def build(max_length=None, **config):
     probabilities spread over (0, 1); `max_length` None reads whole reviews."""
     config = Config(units=6, embed_dim=8, bigram_dim=3, trigram_dim=3, dense_dropout=0.0, embedding_dropout=0.0,
                     **config)
-    vectorizer = text.make_vectorizer(REVIEWS[:-1], max_tokens=12)
+    vectorizer = tokenizer.make_vectorizer(REVIEWS[:-1], max_tokens=12)
     size = vectorizer.vocabulary_size()
-    tokens = text.tokenize(REVIEWS[:-1], vectorizer, 400)
+    tokens = tokenizer.tokenize(REVIEWS[:-1], vectorizer, 400)
     keys = {n: ngrams.frequent(tokens, size, min_count=1, order=n) for n in (2, 3)}
-    token_model = model.build_token_model(size, config, keys)
+    token_model = network.build_token_model(size, config, keys)
     token_model.set_weights([w if w.dtype == np.int64 else RNG.normal(scale=0.8, size=w.shape).astype(w.dtype)
                              for w in token_model.get_weights()])
-    return model.build_end_to_end(token_model, vectorizer, max_length)
+    return network.build_end_to_end(token_model, vectorizer, max_length)
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +51,19 @@ def plain_probabilities(end_to_end, reviews, monkeypatch):
     """What serving computed before: `model.predict` in batches of 256 over the plain loop."""
     with monkeypatch.context() as patch:
         patch.setattr(layers, "_packs", lambda *args: False)
-        batches = tf.data.Dataset.from_tensor_slices(tf.constant(reviews)).batch(inference.BATCH_SIZE)
+        batches = tf.data.Dataset.from_tensor_slices(tf.constant(reviews)).batch(classify.BATCH_SIZE)
         return end_to_end.predict(batches, verbose=0)
 
 
 def test_saved_model_and_predict_proba_match_the_plain_model(end_to_end, tmp_path, monkeypatch):
     expected = plain_probabilities(end_to_end, REVIEWS, monkeypatch)
     assert np.ptp(expected[:, 1]) > 0.2  # the reviews' probabilities differ: the test can see a mistake
-    serving.export(end_to_end, tmp_path / "saved_model")
+    publish.write_saved_model(end_to_end, tmp_path / "saved_model")
     loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
     shuffled = RNG.permutation(len(REVIEWS))
     by_serve = loaded.serve(tf.constant([REVIEWS[k] for k in shuffled])).numpy()
     by_signature = loaded.signatures["serving_default"](review=tf.constant(REVIEWS[:-1]))["output_0"].numpy()
-    by_api = inference.SentimentClassifier(end_to_end, LABELS).predict_proba(REVIEWS)
+    by_api = classify.SentimentClassifier(end_to_end, LABELS).predict_proba(REVIEWS)
     np.testing.assert_allclose(by_serve, expected[shuffled], atol=TOL, rtol=0)
     np.testing.assert_allclose(by_signature, expected[:-1], atol=TOL, rtol=0)
     np.testing.assert_allclose(by_api, expected, atol=TOL, rtol=0)
@@ -154,17 +159,17 @@ def test_groups_run_compiled_chunks_and_larger_ones_packed_sequences(end_to_end,
 
 def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):
     monkeypatch.setattr(keras.Model, "predict", lambda *a, **k: pytest.fail("model.predict was called"))
-    classifier = inference.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.SentimentClassifier(end_to_end, LABELS)
     assert classifier.predict_proba(REVIEWS[:5]).shape == (5, 2)
 
 
 def test_published_model_directory_serves_through_the_grouped_function(end_to_end, tmp_path, monkeypatch):
-    """`export.write_model` exports the grouped function (what `train` publishes)."""
+    """`publish.write_model` exports the grouped function (what `train` publishes)."""
     exported = []
-    monkeypatch.setattr(serving, "export", lambda e2e, path, original=serving.export: exported.append(path)
+    monkeypatch.setattr(publish, "write_saved_model", lambda e2e, path, original=publish.write_saved_model: exported.append(path)
                         or original(e2e, path))
-    export.write_model(tmp_path, end_to_end, Config(), 12)
-    assert exported == [tmp_path / export.SAVED_MODEL_DIR]
-    reloaded = inference.load(tmp_path)
+    publish.write_model(tmp_path, end_to_end, Config(), 12)
+    assert exported == [tmp_path / layout.SAVED_MODEL_DIR]
+    reloaded = classify.load(tmp_path)
     np.testing.assert_allclose(reloaded.predict_proba(REVIEWS[:6]),
                                plain_probabilities(end_to_end, REVIEWS[:6], monkeypatch), atol=TOL, rtol=0)

@@ -14,7 +14,7 @@ def stderr_of_import(level):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
     if level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = level
-    result = subprocess.run([sys.executable, "-c", "from sentiment_lstm import startup; tf = startup.import_tensorflow(); print(tf.__version__)"],
+    result = subprocess.run([sys.executable, "-c", "from sentiment_lstm.core import startup; tf = startup.import_tensorflow(); print(tf.__version__)"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()  # stdout untouched

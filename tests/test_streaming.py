@@ -10,8 +10,10 @@ import pytest
 from conftest import publish_tiny
 from script_runner import run_script
 
-from sentiment_lstm import inference, streaming
-from sentiment_lstm.errors import UserError
+from sentiment_lstm.inference import classify, score_files
+from sentiment_lstm.core.progress import Progress
+from sentiment_lstm.data import streaming
+from sentiment_lstm.core.errors import UserError
 
 TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
 
@@ -59,12 +61,12 @@ def test_main_reads_the_input_chunk_by_chunk(tmp_path, monkeypatch, model_dir):
     read = []
     records = ((f"review {k}", None) for k in range(10) if not read.append(k))
     monkeypatch.setattr(streaming, "iter_records", lambda *a, **k: records)
-    monkeypatch.setattr(inference, "CHUNK", 3)
+    monkeypatch.setattr(score_files, "CHUNK", 3)
     scored = []
-    original = inference.SentimentClassifier.predict
-    monkeypatch.setattr(inference.SentimentClassifier, "predict",
+    original = classify.SentimentClassifier.predict
+    monkeypatch.setattr(classify.SentimentClassifier, "predict",
                         lambda self, texts: scored.append((len(read), len(texts))) or original(self, texts))
-    inference.main(model_dir, files=[], out=tmp_path / "out.jsonl", progress=False)
+    score_files.main(model_dir, files=[], out=tmp_path / "out.jsonl", progress=False)
     assert scored == [(3, 3), (6, 3), (9, 3), (10, 1)]
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 10
 
@@ -72,8 +74,8 @@ def test_main_reads_the_input_chunk_by_chunk(tmp_path, monkeypatch, model_dir):
 def test_out_is_the_table_with_predictions_or_json_lines(tmp_path, model_dir, capsys):
     table = tmp_path / "reviews.csv"
     table.write_text('id,review,label\n1,"A good, good film",1\n2,bad plot,0\n3,,1\n', newline="")
-    inference.main(model_dir, files=[str(table)], out=tmp_path / "scored.csv", progress=True)
-    expected = inference.load(model_dir).predict(["A good, good film", "bad plot", ""])
+    score_files.main(model_dir, files=[str(table)], out=tmp_path / "scored.csv", progress=True)
+    expected = classify.load(model_dir).predict(["A good, good film", "bad plot", ""])
     with open(tmp_path / "scored.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["id", "review", "label", "predicted_label", "score"]
@@ -82,7 +84,7 @@ def test_out_is_the_table_with_predictions_or_json_lines(tmp_path, model_dir, ca
         assert row[3] == prediction["label"] and float(row[4]) == pytest.approx(prediction["score"], abs=1e-6)
     assert "3 reviews" in capsys.readouterr().err  # the progress line, on stderr
 
-    inference.main(model_dir, ["good"], [str(table)], out=tmp_path / "all.jsonl", progress=False)
+    score_files.main(model_dir, ["good"], [str(table)], out=tmp_path / "all.jsonl", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
     assert lines[1:] == expected and set(lines[0]) == {"label", "score", "known_words"}
 
@@ -91,14 +93,14 @@ def test_a_failed_run_leaves_no_out_file(tmp_path, model_dir):
     (tmp_path / "bad.jsonl").write_text('{"text": "good"}\nnot json\n')
     (tmp_path / "out.jsonl").write_text("the old predictions\n")
     with pytest.raises(UserError, match="not JSON"):
-        inference.main(model_dir, files=[str(tmp_path / "bad.jsonl")], out=tmp_path / "out.jsonl")
+        score_files.main(model_dir, files=[str(tmp_path / "bad.jsonl")], out=tmp_path / "out.jsonl")
     assert (tmp_path / "out.jsonl").read_text() == "the old predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "out.jsonl"]
 
 
 def test_progress_lines_report_rate_and_eta():
     stream, now = io.StringIO(), [0.0]
-    progress = streaming.Progress(stream, bar=False, interval=5.0, clock=lambda: now[0])
+    progress = Progress(stream, bar=False, interval=5.0, clock=lambda: now[0])
     progress.add_bytes_total(1000)
     progress.add_bytes_done(250)
     now[0] = 2.0
@@ -120,7 +122,7 @@ def test_predict_command_scores_a_file_into_out(tmp_path, model_dir):
     assert result.stdout == b""
     progress = result.stderr.decode().splitlines()  # not a terminal: whole lines
     assert progress and progress[-1].startswith("4 reviews, ") and "100% of the input" in progress[-1]
-    expected = inference.load(model_dir).predict_proba(["Great film!", "\ufffd broken", "", "long " * 20_000])
+    expected = classify.load(model_dir).predict_proba(["Great film!", "\ufffd broken", "", "long " * 20_000])
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [line["score"] for line in lines] == pytest.approx(expected.max(axis=1).tolist(), abs=1e-6)
     assert [line["label"] for line in lines] == [("negative", "positive")[k] for k in np.argmax(expected, 1)]

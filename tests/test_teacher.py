@@ -2,10 +2,13 @@
 import numpy as np
 import pytest
 
-from sentiment_lstm import data, teacher, training
-from sentiment_lstm.config import Config
-from sentiment_lstm.errors import UserError
-from sentiment_lstm.text import make_dataset, make_vectorizer
+from sentiment_lstm.data import imdb
+from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.training import loop, teacher
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.text.pipeline import make_dataset
+from sentiment_lstm.text.tokenizer import make_vectorizer
 
 TEXTS = ["Good fun <br />", "good film", "bad film", "BAD plot", "not good"]
 LABELS = [1, 1, 0, 0, 0]
@@ -52,7 +55,7 @@ def test_soft_targets_are_the_class_probabilities():
 
 
 def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
-    reviews = data.Reviews(["good", "bad bad", "good good good"], np.array([1, -1, -1]))
+    reviews = Reviews(["good", "bad bad", "good good good"], np.array([1, -1, -1]))
     targets = np.array([[0, 1], [0.9, 0.1], [0.2, 0.8]], np.float32)
     dataset = make_dataset(reviews, make_vectorizer(["good bad"], max_tokens=10), batch_size=8,
                            targets=targets, bucket=False)
@@ -64,12 +67,12 @@ def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
 
 
 def test_taught_reviews_add_the_unlabeled_ones_with_the_teachers_probabilities(imdb_folder):
-    train = data.load_reviews(imdb_folder, "train")
-    unlabeled = data.load_reviews(imdb_folder, "unsup")
-    same, none = training.taught_reviews(imdb_folder, train, Config())
+    train = imdb.load_reviews(imdb_folder, "train")
+    unlabeled = imdb.load_reviews(imdb_folder, "unsup")
+    same, none = loop.taught_reviews(imdb_folder, train, Config())
     assert same is train and none is None
 
-    reviews, targets = training.taught_reviews(imdb_folder, train, Config(teacher="nb-lr"))
+    reviews, targets = loop.taught_reviews(imdb_folder, train, Config(teacher="nb-lr"))
     assert reviews.texts == train.texts + unlabeled.texts
     assert reviews.labels.tolist() == train.labels.tolist() + [-1] * len(unlabeled)
     np.testing.assert_array_equal(targets[: len(train)], np.eye(2)[train.labels])
@@ -80,21 +83,21 @@ def test_taught_reviews_add_the_unlabeled_ones_with_the_teachers_probabilities(i
 def test_train_fits_on_the_taught_reviews_and_validates_on_labels_only(imdb_folder, tmp_path, monkeypatch):
     """`train(--teacher nb-lr)` feeds `fit` the training plus unlabeled reviews with their
     targets, and validation stays one-hot on the labeled reviews."""
-    from sentiment_lstm import text
+    from sentiment_lstm.text import pipeline
 
     calls = []
-    make_dataset = text.make_dataset
+    make_dataset = pipeline.make_dataset
 
     def spy(reviews, *args, targets=None, **kwargs):
         calls.append((list(reviews.texts), targets))
         return make_dataset(reviews, *args, targets=targets, **kwargs)
 
-    monkeypatch.setattr(text, "make_dataset", spy)
+    monkeypatch.setattr(pipeline, "make_dataset", spy)
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2,
                     teacher="nb-lr", model_dir=str(tmp_path / "model"))
-    training.train(config)
+    loop.train(config)
     (fit_texts, fit_targets), (val_texts, val_targets) = calls
-    unlabeled = data.load_reviews(imdb_folder, "unsup")
+    unlabeled = imdb.load_reviews(imdb_folder, "unsup")
     assert len(fit_texts) == 2 + len(unlabeled) and fit_texts[2:] == unlabeled.texts
     assert fit_targets.shape == (len(fit_texts), 2) and val_targets is None and len(val_texts) == 2
     assert Config.from_json((tmp_path / "model" / "config.json").read_text()).teacher == "nb-lr"

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm.data import Reviews
-from sentiment_lstm.errors import UserError
-from sentiment_lstm import text, words
-from sentiment_lstm.text import ClipTokens, clip_tokens, make_dataset, make_vectorizer, standardize
+from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.text import pipeline, words
+from sentiment_lstm.text.pipeline import make_dataset
+from sentiment_lstm.text.tokenizer import ClipTokens, clip_tokens, make_vectorizer, standardize
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,7 @@ def test_length_batches_are_those_of_bucket_by_sequence_length(batch_size, bound
     reference = tf.data.Dataset.from_tensor_slices((tokens, labels)).map(lambda ids, y: (ids, y)).bucket_by_sequence_length(
         lambda ids, y: tf.shape(ids)[0], bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), pad_to_bucket_boundary=True)
-    ours = text._length_batches(tokens, labels, boundaries, batch_size)
+    ours = pipeline._length_batches(tokens, labels, boundaries, batch_size)
     expected, got = batches(reference), batches(ours)
     assert len(got) == len(expected) > 1
     for (x, y), (x_ref, y_ref) in zip(got, expected):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks import torch_lstm
-from sentiment_lstm import model
-from sentiment_lstm.config import Config
+from sentiment_lstm.model import network
+from sentiment_lstm.core.config import Config
 
 torch = pytest.importorskip("torch", reason="PyTorch is optional (benchmarks/requirements.txt); "
                                            "without it the twins are not run")
@@ -27,7 +27,7 @@ def ours():
     import keras
 
     keras.utils.set_random_seed(3)
-    built = model.build_token_model(VOCABULARY, SETTINGS)
+    built = network.build_token_model(VOCABULARY, SETTINGS)
     rng = np.random.default_rng(3)  # weights large enough that every one of them shows in the output
     built.set_weights([rng.normal(scale=0.7, size=w.shape).astype(np.float32) for w in built.get_weights()])
     return built

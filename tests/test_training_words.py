@@ -6,17 +6,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm import data, progress, text, training
-from sentiment_lstm.config import Config
+from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.core import progress
+from sentiment_lstm.text import pipeline, tokenizer
+from sentiment_lstm.training import callbacks, history_files
+from sentiment_lstm.core.config import Config
 
 TEXTS = ["a good film", "a bad film", "good good acting", "bad plot", "fine", "dull dull dull", "great", "awful"]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_batches_per_epoch_is_the_number_of_batches_of_every_epoch(shuffle):
-    reviews = data.Reviews(TEXTS * 5, np.array([1, 0] * 20))
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    dataset = text.make_dataset(reviews, vectorizer, batch_size=3, max_length=3, shuffle=shuffle)
+    reviews = Reviews(TEXTS * 5, np.array([1, 0] * 20))
+    vectorizer = tokenizer.make_vectorizer(TEXTS, max_tokens=20)
+    dataset = pipeline.make_dataset(reviews, vectorizer, batch_size=3, max_length=3, shuffle=shuffle)
     for _ in range(2):
         assert sum(1 for _ in dataset) == dataset.batches_per_epoch
     assert dataset.batches_per_epoch > 40 // 3  # the last batch of each bucket may be short
@@ -26,19 +29,19 @@ def test_batches_per_epoch_is_the_number_of_batches_of_every_epoch(shuffle):
 
 
 def test_the_first_epoch_shows_its_steps_and_the_batches_are_unchanged(capsys):
-    reviews = data.Reviews(TEXTS * 3, np.array([1, 0] * 12))
-    vectorizer = text.make_vectorizer(TEXTS, max_tokens=20)
-    steps = text.make_dataset(reviews, vectorizer, batch_size=4, max_length=3).batches_per_epoch
+    reviews = Reviews(TEXTS * 3, np.array([1, 0] * 12))
+    vectorizer = tokenizer.make_vectorizer(TEXTS, max_tokens=20)
+    steps = pipeline.make_dataset(reviews, vectorizer, batch_size=4, max_length=3).batches_per_epoch
 
     def fit(callbacks):  # a fresh dataset: each iterator of one draws the next epoch's order
         keras.utils.set_random_seed(0)
-        dataset = text.make_dataset(reviews, vectorizer, batch_size=4, max_length=3, shuffle=True)
+        dataset = pipeline.make_dataset(reviews, vectorizer, batch_size=4, max_length=3, shuffle=True)
         tiny = keras.Sequential([keras.layers.Embedding(20, 4), keras.layers.GlobalAveragePooling1D(),
                                  keras.layers.Dense(2, activation="softmax")])
         tiny.compile("adam", "categorical_crossentropy")
         return tiny.fit(dataset, epochs=3, verbose=1, callbacks=callbacks, shuffle=False).history["loss"]
 
-    told = fit([training.StepsKnown(steps)])
+    told = fit([callbacks.StepsKnown(steps)])
     shown = capsys.readouterr().out
     assert "Unknown" not in shown and f"{steps}/{steps}" in shown
     assert fit([]) == told  # the same batches in the same order: bit-identical losses
@@ -54,9 +57,9 @@ def test_the_end_of_a_fit_says_which_epoch_is_kept(capsys):
     history = {"epoch": [0.0, 1.0, 2.0, 3.0], "loss": [0.6, 0.4, 0.3, 0.2],
                "val_loss": [0.5, 0.33, 0.35, 0.4]}
     config = Config(epochs=10, patience=2)
-    training.report_kept(history, config, Stopped(3))
-    training.report_kept(history, config, Stopped(0))
-    training.report_kept({"epoch": [0.0, 1.0], "loss": [0.5, 0.4]}, Config(epochs=2, val_fraction=0.0))
+    history_files.report_kept(history, config, Stopped(3))
+    history_files.report_kept(history, config, Stopped(0))
+    history_files.report_kept({"epoch": [0.0, 1.0], "loss": [0.5, 0.4]}, Config(epochs=2, val_fraction=0.0))
     assert capsys.readouterr().out.splitlines() == [
         "Stopped after epoch 4 of 10 (no lower val_loss for 2 epochs): kept epoch 2, val_loss 0.3300.",
         "Trained 4 of 10 epochs: kept epoch 2, val_loss 0.3300.",
@@ -67,7 +70,7 @@ def test_the_end_of_a_fit_says_which_epoch_is_kept(capsys):
 def test_the_curves_have_whole_epochs_and_mark_the_kept_one(tmp_path):
     history = {"epoch": [0.0, 1.0, 2.0], "loss": [0.6, 0.4, 0.5], "accuracy": [0.6, 0.8, 0.7],
                "val_loss": [0.5, 0.45, 0.6], "val_accuracy": [0.7, 0.75, 0.7]}
-    figure = training.plot_history(history, tmp_path / "curves.png")
+    figure = history_files.plot_history(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     for ax in figure.axes:
         lo, hi = ax.get_xlim()

@@ -8,7 +8,7 @@ a summary, and writes metrics.json, confusion_matrix.png and roc_curve.png into 
 (or `--out`) for the whole test split; any other data or `--limit` writes names that
 say what it was, e.g. metrics_test_limit200.json or metrics_<table name>.json.
 """
-from sentiment_lstm import config, paths, startup
+from sentiment_lstm.core import config, layout, paths, startup
 
 HELP = "score a trained model on the IMDB test split or a labeled table"
 
@@ -25,12 +25,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    paths.model_dir(args.model_dir)  # paths first: a mistake is reported before TensorFlow loads
+    layout.check(args.model_dir)  # paths first: a mistake is reported before TensorFlow loads
     if args.data is not None:
         paths.existing_data(args.data)
     if args.out is not None:
         paths.output_dir(args.out)
     startup.import_tensorflow()
-    from sentiment_lstm import evaluation
+    from sentiment_lstm.evaluation import evaluate
 
-    evaluation.evaluate(args.model_dir, args.data, args.limit, out=args.out)
+    evaluate.evaluate(args.model_dir, args.data, args.limit, out=args.out)

@@ -6,16 +6,16 @@
 
 Prints each prediction with the words that pushed the model towards it and against
 it (Integrated Gradients of the predicted class's log-odds, see
-`sentiment_lstm/explain.py`). `--json` prints the whole explanation instead:
+`sentiment_lstm/attributions.py`). `--json` prints the whole explanation instead:
 `label`, `score`, `tokens`, `read`, `attributions`, `occlusion`, `trajectory`,
 `log_odds`, `baseline_log_odds`, `completeness_gap`, `gates`, `steps` and more.
 `--html` also writes a self-contained page colouring each word by its attribution,
 with the curve of p(positive) word by word and the gates' heatmaps.
 """
 
-from sentiment_lstm import config, startup
+from sentiment_lstm.core import config, startup
 from sentiment_lstm.commands import predict
-from sentiment_lstm.errors import UsageError
+from sentiment_lstm.core.errors import UsageError
 
 HELP = "explain predictions word by word (attributions, the review read step by step, gates)"
 
@@ -34,23 +34,25 @@ def run(args):
     startup.import_tensorflow()
     import json
 
-    from sentiment_lstm import explain, explain_page, export, inference
+    from sentiment_lstm.explain import attributions, page
+    from sentiment_lstm.core import files
+    from sentiment_lstm.inference import classify, score_files
 
-    reviews = inference.read_texts(args.texts, args.file)
-    classifier = inference.load(args.model_dir)
+    reviews = score_files.read_texts(args.texts, args.file)
+    classifier = classify.load(args.model_dir)
     results = []
     for review in reviews:
-        result = explain.explain(classifier, review, steps=args.steps)
+        result = attributions.explain(classifier, review, steps=args.steps)
         results.append(result)
         print(json.dumps(result) if args.json else summary(result), flush=True)
     if args.html:
-        with export.atomic_file(args.html) as tmp:
-            tmp.write_text(explain_page.render(reviews, results), encoding="utf-8")
+        with files.atomic_file(args.html) as tmp:
+            tmp.write_text(page.render(reviews, results), encoding="utf-8")
 
 
 def summary(result, k=5):
     """A few lines for the terminal: the prediction, the top words for and against it."""
-    from sentiment_lstm.explain_page import relative_gap, top_words
+    from sentiment_lstm.explain.page import relative_gap, top_words
 
     support, oppose = top_words(result, k)
     unread = len(result["tokens"]) - result["read_count"]

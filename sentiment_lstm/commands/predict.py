@@ -20,8 +20,8 @@ terminal or `--out` is given.
 """
 import argparse
 
-from sentiment_lstm import config, paths, startup
-from sentiment_lstm.errors import UsageError
+from sentiment_lstm.core import config, layout, paths, startup
+from sentiment_lstm.core.errors import UsageError
 
 HELP = "classify reviews with a trained model"
 
@@ -54,9 +54,9 @@ def run(args):
         raise UsageError("give reviews to classify: TEXT arguments, --file F, or - for stdin")
     for name in args.file:  # paths first: a mistake is reported before TensorFlow loads
         paths.readable_file(name)
-    paths.model_dir(args.model_dir)
+    layout.check(args.model_dir)
     startup.import_tensorflow()
-    from sentiment_lstm import inference
+    from sentiment_lstm.inference import score_files
 
-    inference.main(args.model_dir, args.texts, args.file, out=args.out, text_column=args.text_column,
+    score_files.main(args.model_dir, args.texts, args.file, out=args.out, text_column=args.text_column,
                    progress=args.progress)

@@ -10,7 +10,7 @@ waiting at most --batch-timeout-micros for a batch to fill; at most
 --max-enqueued-batches batches wait, beyond which requests are answered 503 at once.
 SIGTERM or SIGINT stops the server after answering the requests in flight.
 """
-from sentiment_lstm import config
+from sentiment_lstm.core import config
 
 HELP = "serve a trained model over HTTP (TensorFlow Serving's REST API and a demo page)"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -41,11 +41,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    from sentiment_lstm import server
+    from sentiment_lstm.server import app
 
-    options = server.Options(model_dir=args.model_dir, name=args.name, host=args.host, port=args.port,
+    options = app.Options(model_dir=args.model_dir, name=args.name, host=args.host, port=args.port,
                              max_batch_size=args.max_batch_size, batch_timeout_micros=args.batch_timeout_micros,
                              max_enqueued_batches=args.max_enqueued_batches, batching=args.batching,
                              max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps,
                              log_level=args.log_level)
-    server.serve(options)
+    app.serve(options)

@@ -1,0 +1,1 @@
+"""Step 1 of the pipeline: labeled texts from the user's data, as one `Dataset` type."""

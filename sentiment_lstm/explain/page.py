@@ -1,0 +1,187 @@
+"""A self-contained HTML page of explanations (`explain.explain`): nothing it shows is
+fetched from a network (inline CSS, inline SVG, the heatmaps as PNG data URIs).
+
+For each review: the words as typed, each coloured by its attribution (green towards
+positive, red towards negative, white none; the legend gives the scale in log-odds),
+words the model did not read struck through in grey; the curve of p(positive) after
+each word; the heatmap of each gate's units over the words; and the completeness gap.
+
+No TensorFlow here: the page is built from the plain result dicts.
+"""
+import base64
+import html
+import math
+import re
+import struct
+import zlib
+
+from sentiment_lstm.text.words import HTML_TAG_PYTHON
+
+_BREAK = re.compile(r"<[\t\n\f\r ]*br\b", re.IGNORECASE)
+GREEN, RED, WHITE = (26, 150, 65), (215, 48, 39), (255, 255, 255)
+
+_STYLE = """
+body { font: 16px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
+.review { white-space: pre-wrap; border: 1px solid #ccc; padding: 0.8em; border-radius: 4px; }
+.review span.w { border-radius: 3px; padding: 0 1px; }
+.review span.unread { color: #999; text-decoration: line-through; }
+.legend { display: flex; align-items: center; gap: 0.5em; font-size: 0.85em; margin: 0.5em 0; }
+.bar { width: 16em; height: 1em; border: 1px solid #ccc;
+       background: linear-gradient(to right, rgb(215,48,39), white, rgb(26,150,65)); }
+.heat { width: 100%; height: 6em; image-rendering: pixelated; border: 1px solid #ccc; }
+.small { font-size: 0.85em; color: #555; }
+svg text { font-size: 11px; fill: #444; }
+"""
+
+
+def render(reviews, results, title="Why did the model say that?"):
+    """The page's HTML text for `reviews` (the texts) and their `results`.
+
+    Example:
+
+    >>> page = render(["A great film."], [explain.explain(classifier, "A great film.")])
+    >>> page.startswith("<!DOCTYPE html>")
+    True
+    """
+    sections = "\n".join(_section(k, review, result) for k, (review, result) in enumerate(zip(reviews, results)))
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{sections}\n</body></html>\n")
+
+
+def _section(k, review, result):
+    toward_positive = 1.0 if result["label"] == "positive" else -1.0
+    scale = max([abs(a) for a, r in zip(result["attributions"], result["read"]) if r] or [0.0]) or 1.0
+    support, oppose = top_words(result)
+    words = ", ".join(html.escape(w) for w, _ in support) or "none"
+    against = ", ".join(html.escape(w) for w, _ in oppose) or "none"
+    return f"""<section>
+<h2>Review {k + 1}: {html.escape(result['label'])} ({result['score']:.3f})</h2>
+<p class="small">Read {result['read_count']} of {len(result['tokens'])} words. For it: {words}. Against it: {against}.</p>
+<div class="legend"><span>towards negative &minus;{scale:.3g}</span><span class="bar"></span>
+<span>+{scale:.3g} towards positive</span><span>(Integrated Gradients, log-odds;
+struck through: not read)</span></div>
+<div class="review">{_coloured_review(review, result, toward_positive, scale)}</div>
+<p class="small">Integrated Gradients over {result['steps']} steps from a baseline of {html.escape(result['baseline'])}:
+the attributions sum to {sum(result['attributions']):.4f}, F(x) &minus; F(baseline) is
+{result['log_odds'] - result['baseline_log_odds']:.4f} (F(x) = {result['log_odds']:.4f}); completeness gap
+{result['completeness_gap']:.2e} ({100 * relative_gap(result):.3f}%).</p>
+<h3>p(positive) after each word</h3>
+{_trajectory_svg(result)}
+{_heatmaps(result)}
+{''.join(f'<p class="small">{html.escape(note)}</p>' for note in result.get('notes', []))}
+</section>"""
+
+
+def _coloured_review(review, result, toward_positive, scale):
+    """The review's text with each word in a coloured span (its attribution in its title)."""
+    offsets = result.get("offsets")
+    if offsets is None:  # the words as the vectorizer made them, one space apart
+        offsets, review = [], " ".join(result["tokens"])
+        at = 0
+        for word in result["tokens"]:
+            offsets.append((at, at + len(word)))
+            at += len(word) + 1
+    pieces, end = [], 0
+    for (start, stop), attribution, occlusion, read in zip(offsets, result["attributions"], result["occlusion"],
+                                                        result["read"]):
+        pieces.append(_gap(review[end:start]))
+        word = html.escape(review[start:stop])
+        if read:
+            colour = _colour(toward_positive * attribution / scale)
+            tip = f"attribution {attribution:+.4f}, occlusion {occlusion:+.4f}"
+            pieces.append(f'<span class="w" style="background:rgb{colour}" title="{tip}">{word}</span>')
+        else:
+            pieces.append(f'<span class="unread" title="not read">{word}</span>')
+        end = stop
+    pieces.append(_gap(review[end:]))
+    return "".join(pieces)
+
+
+def _gap(text):
+    """Text between words, escaped, its HTML tags shown as what they do (a `<br>`: a line break)."""
+    parts, end = [], 0
+    for tag in HTML_TAG_PYTHON.finditer(text):
+        parts.append(html.escape(text[end:tag.start()]))
+        parts.append("\n" if _BREAK.match(tag[0]) else " ")
+        end = tag.end()
+    parts.append(html.escape(text[end:]))
+    return "".join(parts)
+
+
+def _colour(v):
+    """`v` in [-1, 1] -> an (r, g, b) from red (-1) through white (0) to green (+1)."""
+    v = max(-1.0, min(1.0, v))
+    end = GREEN if v > 0 else RED
+    return tuple(round(w + abs(v) * (e - w)) for w, e in zip(WHITE, end))
+
+
+def _trajectory_svg(result, width=800, height=180, pad=30):
+    """An inline SVG of `result["trajectory"]`, with the 0.5 line and a title per point."""
+    values = result["trajectory"]
+    if not values:
+        return '<p class="small">No word read.</p>'
+    n = len(values)
+    x = [pad + (width - 2 * pad) * (k + 0.5) / n for k in range(n)]
+    y = [pad / 2 + (height - 1.5 * pad) * (1 - v) for v in values]
+    line = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
+    words = result["tokens"]
+    dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2" fill="#36c"><title>{html.escape(words[k])}: '
+                   f'{values[k]:.3f}</title></circle>' for k, (a, b) in enumerate(zip(x, y)))
+    mid = pad / 2 + (height - 1.5 * pad) / 2
+    bottom = height - pad
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="p(positive) after each word">'
+            f'<rect x="{pad}" y="{pad / 2}" width="{width - 2 * pad}" height="{height - 1.5 * pad}" fill="none" '
+            f'stroke="#ccc"/><line x1="{pad}" x2="{width - pad}" y1="{mid}" y2="{mid}" stroke="#bbb" '
+            f'stroke-dasharray="4 3"/><text x="2" y="{pad / 2 + 4}">1</text><text x="2" y="{mid + 4}">0.5</text>'
+            f'<text x="2" y="{bottom + 4}">0</text><text x="{width / 2 - 40}" y="{height - 8}">word {n} read →</text>'
+            f'<polyline points="{line}" fill="none" stroke="#36c" stroke-width="1.5"/>{dots}</svg>')
+
+
+def _heatmaps(result):
+    """Each gate's units (rows) over the read words (columns) as a PNG data URI, 0 white to 1 dark blue."""
+    units = result.get("gate_units") or {}
+    blocks = []
+    for name, matrix in units.items():
+        if not matrix:
+            continue
+        rows = [[matrix[t][u] for t in range(len(matrix))] for u in range(len(matrix[0]))]
+        pixels = [[tuple(round(255 - v * (255 - c)) for c in (33, 102, 172)) for v in row] for row in rows]
+        mean = sum(result["gates"][name]) / len(result["gates"][name])
+        blocks.append(f'<h3>Gate {html.escape(name)}: {len(rows)} units &times; {len(matrix)} words '
+                      f'(mean {mean:.3f}; white 0, blue 1)</h3>'
+                      f'<img class="heat" alt="gate {html.escape(name)} heatmap" src="data:image/png;base64,'
+                      f'{base64.b64encode(png(pixels)).decode()}">')
+    if result.get("cell_norm"):
+        blocks.append(f'<p class="small">Cell state norm: from {result["cell_norm"][0]:.3f} after the first word '
+                      f'to {result["cell_norm"][-1]:.3f} after the last.</p>')
+    return "\n".join(blocks)
+
+
+def png(pixels):
+    """PNG bytes of `pixels`, rows of `(r, g, b)` 0-255 tuples (8-bit RGB, no filter)."""
+    height, width = len(pixels), len(pixels[0])
+    raw = b"".join(b"\0" + bytes(c for pixel in row for c in pixel) for row in pixels)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def top_words(result, k=5):
+    """`(for, against)`: up to `k` read words with the largest attributions for the
+    predicted class and the most negative ones, each `(word, attribution)`, strongest first."""
+    scored = [(w, a) for w, a, r in zip(result["tokens"], result["attributions"], result["read"]) if r]
+    ranked = sorted(scored, key=lambda wa: wa[1], reverse=True)
+    support = [wa for wa in ranked if wa[1] > 0][:k]
+    oppose = [wa for wa in reversed(ranked) if wa[1] < 0][:k]
+    return support, oppose
+
+
+def relative_gap(result):
+    """|`completeness_gap`| / |F(x) - F(baseline)| of `result` (0 when both are 0)."""
+    span = abs(result["log_odds"] - result["baseline_log_odds"])
+    return abs(result["completeness_gap"]) / span if span else (0.0 if not result["completeness_gap"] else math.inf)

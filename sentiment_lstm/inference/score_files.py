@@ -1,0 +1,91 @@
+"""Score texts from the command line and files of any size, a chunk at a time, into
+JSON lines or a copy of the table with the predictions added (`predict --file`)."""
+import csv
+import json
+import sys
+from pathlib import Path
+
+from sentiment_lstm.core import progress as progress_lines
+from sentiment_lstm.core.files import atomic_file
+from sentiment_lstm.data import streaming
+from sentiment_lstm.inference import classify
+
+CHUNK = 4096  # reviews read, scored and written at a time by `main`
+
+
+def read_texts(texts=(), files=(), text_column=None):
+    """Reviews from command-line `texts`, then from `files`, as a list (`streaming.iter_records`:
+    one review per line, or a table's or JSON lines' `text_column`).
+
+    A file named `-`, or a `-` among `texts`, is stdin. Files are read as bytes and
+    decoded as UTF-8 with invalid bytes replaced, so any input gets a prediction.
+    """
+    return [review for review, _ in streaming.iter_records(texts, files, text_column)]
+
+
+def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None):
+    """Classify the reviews of `texts` and `files` (`streaming.iter_records`), `CHUNK` at a
+    time, so memory stays bounded whatever the size of the input: one JSON prediction
+    per line on stdout, or into `out`, written atomically; when the one input is a
+    table (`.csv`, `.tsv`), `out` is that table with `label` and `score` columns added.
+
+    Args:
+        progress: report progress on stderr (`core.progress.Progress`); None: when files
+            are read and stderr is a terminal or `out` is given.
+
+    Raises:
+        UserError: an input cannot be read (checked before the model is loaded).
+    """
+    streaming.check_readable(files)
+    if progress is None:
+        progress = bool(files) and (sys.stderr.isatty() or out is not None)
+    classifier = classify.load(model_dir)
+    meter = progress_lines.Progress() if progress else None  # its clock starts once the model is loaded
+    records = streaming.iter_records(texts, files, text_column, meter)
+    table = out is not None and not texts and len(files) == 1 and streaming.kind(files[0]) == "table"
+
+    def score(stream):
+        if table:
+            header, _ = streaming.table_header(files[0], text_column)
+            writer = TableWriter(stream, header, streaming.TABLE_SUFFIXES[Path(files[0]).suffix.lower()])
+        else:
+            writer = JsonLinesWriter(stream)
+        for chunk in streaming.chunks(records, CHUNK):
+            writer.write(chunk, classifier.predict([review for review, _ in chunk]))
+            if meter is not None:
+                meter.update(len(chunk))
+        if meter is not None:
+            meter.update(0, final=True)
+
+    if out is None:
+        return score(sys.stdout)
+    with atomic_file(out) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as stream:
+            score(stream)
+
+
+class JsonLinesWriter:
+    """Writes one `{"label": ..., "score": ..., "known_words": ...}` JSON object per line to a text stream."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, records, predictions):
+        for prediction in predictions:
+            self.stream.write(json.dumps(prediction) + "\n")
+        self.stream.flush()
+
+
+class TableWriter:
+    """Writes a table's rows with the prediction's label and score added, after its header
+    (`scored_header`), with the table's delimiter."""
+
+    def __init__(self, stream, header, delimiter=","):
+        self.writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+        self.writer.writerow(streaming.scored_header(header))
+        self.stream = stream
+
+    def write(self, records, predictions):
+        for (_, row), prediction in zip(records, predictions):
+            self.writer.writerow([*row, prediction["label"], f"{prediction['score']:.6f}"])
+        self.stream.flush()

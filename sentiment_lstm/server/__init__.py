@@ -1,0 +1,1 @@
+"""The HTTP server: TensorFlow Serving's REST API, KServe's routes and the demo page."""
