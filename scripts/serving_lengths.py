@@ -46,7 +46,7 @@ def main(argv=None):
     report = {"split": args.split, "reviews": len(y), "trained_max_length": classifier.config.max_length,
               "model_dir": str(args.model_dir), "accuracy_by_length": {}}
     for length in args.lengths:
-        served = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, length or None),
+        served = classify.Classifier(network.build_end_to_end(token_model, vectorizer, length or None),
                                                     classifier.labels, classifier.config)
         accuracy = float((served.predict_proba(texts).argmax(1) == y).mean())
         report["accuracy_by_length"][str(length)] = accuracy

@@ -99,7 +99,8 @@ def publish_tiny(directory, texts=TEXTS, max_length=5):
     from sentiment_lstm.model import network
 
     end_to_end, tiny = tiny_end_to_end(texts, max_length)
-    publish.publish_model(directory, end_to_end, tiny, network.parts(end_to_end)[1].vocabulary_size())
+    publish.publish_model(directory, end_to_end, tiny, network.parts(end_to_end)[1].vocabulary_size(),
+                          ("negative", "positive"))
     return directory
 
 

@@ -49,7 +49,8 @@ def test_train_publishes_a_complete_model_dir(trained):
     assert result.stderr == b""
     assert b"val_loss" in result.stdout  # verbose=2 without a TTY: one line per epoch
     said = [line.split(" (")[0] for line in result.stdout.decode().splitlines()]
-    assert f"Data: {REAL_ARCHIVE.resolve()}: 900 reviews for training, 100 held out for validation" in said
+    assert (f"Data: {REAL_ARCHIVE.resolve()}: 900 texts of 2 classes for training (450 negative, 450 positive), "
+            "100 held out for validation") in result.stdout.decode()
     assert "Vocabulary: 5,000 tokens" in said and f"Published the model to {model_dir}" in said
     assert any(line.startswith("Trained 1 of 1 epochs: kept epoch 1, val_loss ") for line in said)
     assert {p.name for p in model_dir.iterdir()} == {
@@ -111,7 +112,8 @@ def test_predict_prints_one_json_line_per_review(trained, tmp_path):
     assert len(lines) == len(expected_reviews)
     for line, row in zip(lines, probabilities):
         prediction = json.loads(line)
-        assert set(prediction) == {"label", "score", "known_words"}
+        assert list(prediction) == ["label", "score", "scores", "known_words"]
+        assert list(prediction["scores"]) == ["negative", "positive"]
         assert prediction["label"] == ("negative", "positive")[int(np.argmax(row))]
         assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-5)
 
@@ -124,7 +126,10 @@ def test_evaluate_writes_metrics_and_plots(model_copy):
     assert b"precision" in result.stdout and b"positive" in result.stdout
     assert b"Wrote metrics_test_limit200.json, confusion_matrix_test_limit200.png, roc_curve_test_limit200.png" in result.stdout
     metrics = json.loads((model_copy / "metrics_test_limit200.json").read_text())
-    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n", "evaluated_on"}
+    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "n", "evaluated_on",
+                            "macro_f1", "weighted_f1", "per_class", "labels"}
+    assert list(metrics["per_class"]) == metrics["labels"] == ["negative", "positive"]
+    assert metrics["f1"] == metrics["per_class"]["positive"]["f1"]
     matrix = np.array(metrics["confusion_matrix"])
     assert metrics["n"] == 200 and matrix.sum() == 200 and matrix.sum(axis=1).tolist() == [100, 100]
     assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / 200)
@@ -145,7 +150,7 @@ def test_evaluate_on_a_table(model_copy, tmp_path):
 def test_evaluate_with_missing_data_is_one_sentence(model_copy):
     result = run_script("evaluate.py", "--model-dir", str(model_copy), "--data", "no/such/data")
     assert result.returncode == 1
-    assert result.stderr.decode() == "error: The IMDB data path no/such/data does not exist.\n"
+    assert result.stderr.decode() == "error: The data path no/such/data does not exist.\n"
 
 
 def test_same_seed_gives_the_same_history(trained, tmp_path):

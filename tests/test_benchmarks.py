@@ -584,7 +584,7 @@ def test_serving_lengths_scores_each_length_on_the_held_out_reviews(write_imdb, 
     reviews = sources.held_out(classifier.config, "validation", str(folder))
     token_model, vectorizer = network.parts(classifier.model)
     for length in (1, 0):
-        served = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, length or None),
+        served = classify.Classifier(network.build_end_to_end(token_model, vectorizer, length or None),
                                                classifier.labels, classifier.config)
         expected = float(np.mean(served.predict_proba(list(reviews.texts)).argmax(1) == np.asarray(reviews.labels)))
         assert by_length[str(length)] == expected

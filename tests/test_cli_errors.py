@@ -13,7 +13,7 @@ import pytest
 from script_runner import REPO, run_script
 
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 
 SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the message)
     "negative epochs": (["train.py", "--epochs", "-1"], 2,
@@ -21,7 +21,7 @@ SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the mes
     "unknown cell": (["train.py", "--cell", "foo"], 2,
                      "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, not 'foo'"),
     "missing data": (["train.py", "--data", "no/such/archive.tar.gz"], 1,
-                     "error: The IMDB data path no/such/archive.tar.gz does not exist."),
+                     "error: The data path no/such/archive.tar.gz does not exist."),
     "missing model dir (evaluate)": (["evaluate.py", "--model-dir", "no/such/model"], 1,
                                      "error: There is no model directory no/such/model"),
     "missing model dir (predict)": (["predict.py", "--model-dir", "no/such/model", "good"], 1,
@@ -47,7 +47,7 @@ IN_PROCESS_CASES = {
                          "--no-deterministic, because TensorFlow turns XLA off while op "
                          "determinism is on."),
     "bad limit": (["evaluate.py", "--limit", "-5"], 2, "error: argument --limit: must be at least 2"),
-    "nothing to predict": (["predict.py"], 2, "error: give reviews to classify"),
+    "nothing to predict": (["predict.py"], 2, "error: give texts to classify"),
     "model dir over other files": (["train.py", "--model-dir", "tests"], 1,
                                    f"error: {REPO / 'tests'} already holds files that are not a "
                                    "trained model; choose a new or empty model directory."),

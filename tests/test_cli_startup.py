@@ -38,15 +38,15 @@ PATH_ERRORS = {  # (command, arguments) -> the one sentence on stderr
     ("evaluate", ("--model-dir", "tests")):
         "error: tests is not a model directory: it has no config.json.",
     ("evaluate", ("--model-dir", "{model}", "--data", "no/such/test.csv")):
-        "error: The table no/such/test.csv does not exist or is not a file.",
+        "error: The data path no/such/test.csv does not exist.",
     ("evaluate", ("--model-dir", "{model}", "--data", "no/such/aclImdb")):
-        "error: The IMDB data path no/such/aclImdb does not exist.",
+        "error: The data path no/such/aclImdb does not exist.",
     ("predict", ("--model-dir", "README.md", "good")):
         "error: README.md is a file, not a model directory; pass the directory `sentiment-lstm train` wrote.",
     ("predict", ("--file", "no/such/reviews.txt")):
         "error: Cannot read no/such/reviews.txt: No such file or directory.",
     ("train", ("--data", "no/such/archive.tar.gz")):
-        "error: The IMDB data path no/such/archive.tar.gz does not exist.",
+        "error: The data path no/such/archive.tar.gz does not exist.",
     ("train", ("--model-dir", "README.md")):
         "error: {repo}/README.md exists and is not a directory; choose another model directory.",
 }
@@ -54,9 +54,13 @@ PATH_ERRORS = {  # (command, arguments) -> the one sentence on stderr
 
 @pytest.fixture(scope="module")
 def fake_model(tmp_path_factory):
-    """A directory that passes the path check (it has a config.json); nothing loads it."""
+    """A directory that passes the path checks (a config.json and a model.keras, as layout.read
+    reads them without TensorFlow); nothing loads the model."""
+    from sentiment_lstm.core.config import Config
+
     directory = tmp_path_factory.mktemp("model")
-    (directory / "config.json").write_text("{}")
+    (directory / "config.json").write_text(Config().to_json(labels=["negative", "positive"]))
+    (directory / "model.keras").write_bytes(b"")
     return directory
 
 

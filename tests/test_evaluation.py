@@ -51,7 +51,7 @@ def test_limit_and_table_runs_leave_the_full_test_metrics_untouched(model_dir, i
     assert snapshot(model_dir, FULL_TEST) == before
     assert (model_dir / layout.CARD_FILE).read_text() == card_before  # the full test's metrics stay
     limit_metrics = json.loads((model_dir / "metrics_test_limit2.json").read_text())
-    assert limit_metrics["evaluated_on"] == "the IMDB test split, at most 2 of its reviews"
+    assert limit_metrics["evaluated_on"] == "the IMDB test split, at most 2 of its texts"
     assert json.loads((model_dir / "metrics_my_reviews.json").read_text()) == on_table
     assert on_table["n"] == 3 and on_table["evaluated_on"] == "the table my reviews.csv"
     for name in ("confusion_matrix_test_limit2.png", "confusion_matrix_my_reviews.png", "roc_curve_my_reviews.png"):
@@ -62,7 +62,7 @@ def test_without_a_full_test_the_card_shows_the_latest_evaluation(model_dir, tmp
     table = tmp_path / "held.tsv"
     table.write_text("text\tlabel\nloved it\t1\nhated it\t0\n")
     evaluate.evaluate(model_dir, table)
-    assert "On the table held.tsv (2 reviews" in (model_dir / layout.CARD_FILE).read_text()
+    assert "On the table held.tsv (2 texts" in (model_dir / layout.CARD_FILE).read_text()
     out = tmp_path / "elsewhere"
     evaluate.evaluate(model_dir, table, out=out)
     assert sorted(p.name for p in out.iterdir()) == ["confusion_matrix_held.png", "metrics_held.json",
@@ -76,13 +76,13 @@ def test_one_class_says_why_there_is_no_roc_auc(model_dir, tmp_path, capsys):
     table.write_text("text,label\nloved it,positive\na great film,positive\n")
     results = evaluate.evaluate(model_dir, table)
     assert results["roc_auc"] is None
-    assert results["roc_auc_reason"] == "it needs reviews of both classes, and all 2 are positive"
+    assert results["roc_auc_reason"] == "it needs texts of two classes or more, and all 2 are positive"
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2] == (f"Accuracy {results['accuracy']:.4f}, F1 {results['f1']:.4f}, no ROC AUC (it needs "
-                         "reviews of both classes, and all 2 are positive), on the table praise.csv (2 reviews).")
+                         "texts of two classes or more, and all 2 are positive), on the table praise.csv (2 texts).")
     assert lines[-1] == f"Wrote metrics_praise.json, confusion_matrix_praise.png to {model_dir}"
     assert not (model_dir / "roc_curve_praise.png").exists()
-    assert "No ROC AUC: it needs reviews of both classes, and all 2 are positive." in (
+    assert "No ROC AUC: it needs texts of two classes or more, and all 2 are positive." in (
         model_dir / layout.CARD_FILE).read_text()
 
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from script_runner import run_script
 
-from sentiment_lstm.data import imdb, sources
+from sentiment_lstm.data import sources
 from sentiment_lstm.explain import attributions, page
 from sentiment_lstm.inference import classify
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import pipeline, tokenizer
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 from sentiment_lstm.core.errors import UserError
 
 TEXTS = ["a good good film", "a bad bad film", "good acting, great plot", "bad plot, bad acting!",
@@ -40,7 +40,7 @@ def classifier_of(vectorizer, serve_length=None, **settings):
     for weight in token_model.weights:  # untrained: scale up so the model is far from linear
         if weight.dtype != "int64" and "bias" not in weight.path:
             weight.assign(weight.numpy() * 3 + (weight.numpy() == 0) * 0.5)
-    return classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, serve_length), LABELS,
+    return classify.Classifier(network.build_end_to_end(token_model, vectorizer, serve_length), LABELS,
                                          config)
 
 
@@ -94,13 +94,13 @@ def test_completeness_on_a_trained_model(vectorizer):
 def test_completeness_on_real_reviews(real_archive):
     """A small model trained one epoch on 2,000 real reviews; IG at the default steps on
     real held-out reviews: the gap is below 1% of F(x) - F(baseline)."""
-    train, validation = sources.training_splits(imdb.resolve_source(real_archive), limit=2000, seed=0)
+    train, validation = sources.training_data(Config(data=str(real_archive), limit=2000, seed=0))
     vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=5000)
     config = Config(units=16, embed_dim=32, trigram_dim=8)
     keys = {3: ngrams.frequent(tokenizer.tokenize(train.texts, vectorizer, 200), vectorizer.vocabulary_size(), order=3)}
     token_model = network.build_token_model(vectorizer.vocabulary_size(), config, keys)
     token_model.fit(pipeline.make_dataset(train, vectorizer, max_length=200, shuffle=True), epochs=2, verbose=0)
-    classifier = classify.SentimentClassifier(network.build_end_to_end(token_model, vectorizer, 200), LABELS, config)
+    classifier = classify.Classifier(network.build_end_to_end(token_model, vectorizer, 200), LABELS, config)
     gaps = [page.relative_gap(attributions.explain(classifier, review, gates=False))
             for review in validation.texts[:8]]
     assert max(gaps) < 0.01, gaps
@@ -256,7 +256,7 @@ def test_the_page_renders_in_a_headless_browser(model_dir, tmp_path):
     (["--steps", "0", "good"], 2, "error: argument --steps: must be at least 1, not 0"),
     (["--model-dir", "no/such/model", "good"], 1, "error: There is no model directory no/such/model"),
     (["--model-dir", "{corrupt}", "good"], 1, "error: {corrupt}/model.keras is corrupt"),
-    ([], 2, "error: give reviews to explain"),
+    ([], 2, "error: give texts to explain"),
 ])
 def test_command_mistakes_are_one_sentence(tmp_path, args, status, message):
     corrupt = tmp_path / "corrupt"

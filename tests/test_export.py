@@ -89,7 +89,7 @@ def test_atomic_file_keeps_the_old_file_when_writing_fails(tmp_path):
 
 def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeypatch):
     target = tmp_path / "model"
-    files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(units=4, embed_dim=8), 20))
+    files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(units=4, embed_dim=8), 20, ("negative", "positive")))
     before = classify.load(target).predict_proba(TEXTS)
     old_config = (target / layout.CONFIG_FILE).read_text()
 
@@ -98,7 +98,7 @@ def test_failed_export_leaves_the_old_model_intact(end_to_end, tmp_path, monkeyp
 
     monkeypatch.setattr(tf.saved_model, "save", failing_export)  # what writes the SavedModel
     with pytest.raises(OSError):
-        files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(), 20))
+        files.publish_dir(target, lambda d: publish.write_model(d, end_to_end, Config(), 20, ("negative", "positive")))
     assert (target / layout.CONFIG_FILE).read_text() == old_config
     assert (target / layout.SAVED_MODEL_DIR / "saved_model.pb").is_file()
     np.testing.assert_allclose(classify.load(target).predict_proba(TEXTS), before, atol=1e-6)
@@ -152,16 +152,39 @@ def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
     assert "Recipe: `best`. Reproduce with `sentiment-lstm train --recipe best`" in before
     assert "Embedding (64-d, 321 tokens) → 1 × GRU (sentiment_lstm.rnn.GRU), 7 units" in before
     assert "learned 16-d bigram vectors" in before and "nb-lr teacher" in before
-    assert "It reads the whole review" in before
+    assert "It reads the whole text" in before
     assert "Not evaluated yet: `sentiment-lstm evaluate --model-dir models/x`" in before
     for section in ("Model details", "Intended use", "Out-of-scope use", "Training data", "Training procedure",
                     "Evaluation data and metrics", "Limitations", "How to load it"):
         assert f"## {section}" in before
     metrics = {"accuracy": 0.91676, "precision": 0.908, "recall": 0.928, "f1": 0.918, "roc_auc": 0.97299,
                "confusion_matrix": [[11324, 1176], [905, 11595]], "n": 25000}
-    after = card.render(saved, metrics, model_dir="models/x")
+    after = card.render(saved, metrics, model_dir="models/x", evaluated_on="the IMDB test split")
     assert "| 91.68% | 0.9080 | 0.9280 | 0.9180 | 0.9730 |" in after
-    assert "On the IMDB test split (25,000 reviews" in after and "Not evaluated yet" not in after
+    assert "On the IMDB test split (25,000 texts" in after and "Not evaluated yet" not in after
+    assert "Precision, recall and F1 are those of 'positive'" in after
+
+
+def test_the_card_describes_the_data_and_each_class_of_a_multi_class_model():
+    from sentiment_lstm.export import card
+
+    data = {"source": "tickets.csv", "classes": {"billing": 120, "login": 30, "shipping": 50}, "train": 200,
+            "validation": {"source": "tickets.csv", "texts": 22}, "unlabeled": None}
+    saved = json.loads(Config(units=7).to_json(vocabulary_size=99, labels=["billing", "login", "shipping"],
+                                               data=data, versions={}))
+    metrics = {"accuracy": 0.8, "macro_f1": 0.7, "weighted_f1": 0.75, "roc_auc": 0.9, "n": 30,
+               "per_class": {"billing": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 18},
+                             "login": {"precision": 0.5, "recall": 0.6, "f1": 0.55, "support": 5},
+                             "shipping": {"precision": 0.7, "recall": 0.71, "f1": 0.7, "support": 7}},
+               "confusion_matrix": [[14, 2, 2], [1, 3, 1], [1, 1, 5]]}
+    text = card.render(saved, metrics, model_dir="models/t", evaluated_on="the table test.csv")
+    assert "A text classifier of 3 classes" in text and "→ Dense(3, softmax)" in text
+    assert "Classes: billing, login, shipping." in text
+    assert "`tickets.csv`: 200 labeled texts, of which 120 billing, 30 login, 50 shipping." in text
+    assert "Validation: 22 texts of `tickets.csv`, 10% of the labeled texts held out" in text
+    assert "| 80.00% | 0.7000 | 0.7500 | 0.9000 |" in text
+    assert "| login | 0.5000 | 0.6000 | 0.5500 | 5 |" in text
+    assert "IMDB" not in text and "review" not in text
 
 
 KILLED_IN_WRITE = """

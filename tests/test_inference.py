@@ -9,35 +9,37 @@ from conftest import TEXTS
 
 from sentiment_lstm.inference import classify, score_files
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 from sentiment_lstm.core.errors import UserError
 
 
 
 def test_predict_gives_the_label_and_its_probability(end_to_end):
-    classifier = classify.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.Classifier(end_to_end, LABELS)
     reviews = TEXTS + ["", "x" * 10_000]
     probabilities = classifier.predict_proba(reviews)
     predictions = classifier.predict(reviews)
     assert probabilities.shape == (len(reviews), 2) and probabilities.dtype == np.float32
     for prediction, row in zip(predictions, probabilities):
-        assert set(prediction) == {"label", "score", "known_words"}
+        assert list(prediction) == ["label", "score", "scores", "known_words"]
         assert prediction["label"] == LABELS[int(np.argmax(row))]
         assert prediction["score"] == pytest.approx(float(row.max()), abs=1e-7)
         assert 0.5 <= prediction["score"] <= 1.0
+        assert list(prediction["scores"]) == list(LABELS)
+        np.testing.assert_allclose(list(prediction["scores"].values()), row, atol=1e-7)
     assert classifier.predict([]) == []
     assert classifier.predict_proba([]).shape == (0, 2)
 
 
 def test_known_words_counts_the_vocabulary_words_the_model_reads(end_to_end):
-    classifier = classify.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.Classifier(end_to_end, LABELS)
     reviews = {"a good good film": 4, "": 0, "😀😀 ∑": 0, "zzz qqq": 0, "とても良い": 0,
                "good zzz bad": 2, "good " * 10: 5}  # the model reads 5 tokens (max_length 5)
     assert [p["known_words"] for p in classifier.predict(list(reviews))] == list(reviews.values())
 
 
 def test_known_words_come_from_the_same_call_as_the_probabilities(end_to_end, monkeypatch):
-    classifier = classify.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.Classifier(end_to_end, LABELS)
     classifier.predict(["a film"])  # traces the scoring function
     vectorizer = next(layer for layer in end_to_end.layers if isinstance(layer, keras.layers.TextVectorization))
     monkeypatch.setattr(vectorizer, "call", lambda *a, **k: pytest.fail("the vectorizer ran outside the scoring call"))
@@ -62,7 +64,7 @@ def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, mon
         return recorded
 
     monkeypatch.setattr(compiled, "_compiled_chunk", recording_chunk)
-    classifier = classify.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.Classifier(end_to_end, LABELS)
     classifier.warm_up(most_rows=20)  # a server's batches of at most 20 reviews (the model folds)
     assert rows_seen == {1, 2, 4, 8, 16, 32}  # one XLA program per row count up to the one that holds 20
     assert set(compiled.row_sizes(None, projected=True)) == set(compiled.ROW_SIZES)  # warm_up(): all
@@ -97,3 +99,12 @@ def test_load_reports_a_bad_model_dir_in_one_sentence(tmp_path):
         classify.load(tmp_path)
 
 
+
+
+def test_top_k_keeps_the_most_probable_classes_most_probable_first(end_to_end):
+    classifier = classify.Classifier(end_to_end, LABELS)
+    row = classifier.predict_proba(["a good good film"])[0]
+    [top] = classifier.predict(["a good good film"], top_k=1)
+    assert top["scores"] == {LABELS[int(row.argmax())]: pytest.approx(float(row.max()), abs=1e-7)}
+    [both] = classifier.predict(["a good good film"], top_k=5)
+    assert list(both["scores"]) == [LABELS[k] for k in np.argsort(-row)]

@@ -89,13 +89,13 @@ def test_masked_mean_pooling_is_keras_mean_over_valid_steps_and_zero_without_one
 def test_a_mean_pooled_model_predicts_an_empty_review():
     from sentiment_lstm.inference import classify
     from sentiment_lstm.text import tokenizer
-    from sentiment_lstm.data.imdb import LABELS
+    from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 
     texts = ["a good film", "a bad film"]
     vectorizer = tokenizer.make_vectorizer(texts, max_tokens=10)
     config = Config(units=4, embed_dim=8, pooling="mean", dense_dropout=0.0, embedding_dropout=0.0)
     end_to_end = network.build_end_to_end(network.build_token_model(vectorizer.vocabulary_size(), config), vectorizer, 5)
-    [prediction] = classify.SentimentClassifier(end_to_end, LABELS).predict([""])
+    [prediction] = classify.Classifier(end_to_end, LABELS).predict([""])
     assert np.isfinite(prediction["score"]) and prediction["known_words"] == 0
 
 

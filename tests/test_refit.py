@@ -46,7 +46,7 @@ def test_refit_trains_on_every_labeled_review_and_publishes_the_last_epoch(imdb_
     published = keras.saving.load_model(tmp_path / "model" / layout.MODEL_FILE, safe_mode=True)
     np.testing.assert_array_equal(published.get_layer("token_model").get_layer("embedding").get_weights()[0], weights.embeddings[-1])
     assert not np.array_equal(weights.embeddings[-1], weights.embeddings[-2])
-    assert classify.load(tmp_path / "model").predict(["Great film!"])[0]["label"] in imdb.LABELS
+    assert classify.load(tmp_path / "model").predict(["Great film!"])[0]["label"] in imdb.CLASS_NAMES
 
 
 def test_a_refit_has_nothing_to_stop_early_or_checkpoint_by(tmp_path):

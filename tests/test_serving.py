@@ -1,4 +1,4 @@
-"""serving.py: the SavedModel's `serve` and `SentimentClassifier.predict_proba` give the
+"""serving.py: the SavedModel's `serve` and `Classifier.predict_proba` give the
 end-to-end model's probabilities (as `model.predict` over the plain loop gave them) on
 reviews of every length, empty and 1 MB ones included, through the fast paths: rows
 grouped by length, the word embedding folded into the LSTM's input weights, the LSTM in
@@ -15,7 +15,7 @@ from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.inference import serving
 from sentiment_lstm.text import tokenizer
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import LABELS
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 from sentiment_lstm.rnn import compiled, layers
 
 WORDS = "a good bad film plot acting not at all great dull boring moving".split()
@@ -27,16 +27,16 @@ REVIEWS = [" ".join(RNG.choice(WORDS, n)) for n in LENGTHS] + ["", "   ", "!!!",
 TOL = 1e-5
 
 
-def build(max_length=None, **config):
-    """An end-to-end model with bigram and trigram vectors and weights large enough that its
-    probabilities spread over (0, 1); `max_length` None reads whole reviews."""
+def build(max_length=None, classes=2, **config):
+    """An end-to-end model of `classes` classes with bigram and trigram vectors and weights
+    large enough that its probabilities spread over (0, 1); `max_length` None reads whole reviews."""
     config = Config(units=6, embed_dim=8, bigram_dim=3, trigram_dim=3, dense_dropout=0.0, embedding_dropout=0.0,
                     **config)
     vectorizer = tokenizer.make_vectorizer(REVIEWS[:-1], max_tokens=12)
     size = vectorizer.vocabulary_size()
     tokens = tokenizer.tokenize(REVIEWS[:-1], vectorizer, 400)
     keys = {n: ngrams.frequent(tokens, size, min_count=1, order=n) for n in (2, 3)}
-    token_model = network.build_token_model(size, config, keys)
+    token_model = network.build_token_model(size, config, keys, num_classes=classes)
     token_model.set_weights([w if w.dtype == np.int64 else RNG.normal(scale=0.8, size=w.shape).astype(w.dtype)
                              for w in token_model.get_weights()])
     return network.build_end_to_end(token_model, vectorizer, max_length)
@@ -58,16 +58,36 @@ def plain_probabilities(end_to_end, reviews, monkeypatch):
 def test_saved_model_and_predict_proba_match_the_plain_model(end_to_end, tmp_path, monkeypatch):
     expected = plain_probabilities(end_to_end, REVIEWS, monkeypatch)
     assert np.ptp(expected[:, 1]) > 0.2  # the reviews' probabilities differ: the test can see a mistake
-    publish.write_saved_model(end_to_end, tmp_path / "saved_model")
+    publish.write_saved_model(end_to_end, tmp_path / "saved_model", LABELS)
     loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
     shuffled = RNG.permutation(len(REVIEWS))
     by_serve = loaded.serve(tf.constant([REVIEWS[k] for k in shuffled])).numpy()
     by_signature = loaded.signatures["serving_default"](review=tf.constant(REVIEWS[:-1]))["output_0"].numpy()
-    by_api = classify.SentimentClassifier(end_to_end, LABELS).predict_proba(REVIEWS)
+    by_api = classify.Classifier(end_to_end, LABELS).predict_proba(REVIEWS)
     np.testing.assert_allclose(by_serve, expected[shuffled], atol=TOL, rtol=0)
     np.testing.assert_allclose(by_signature, expected[:-1], atol=TOL, rtol=0)
     np.testing.assert_allclose(by_api, expected, atol=TOL, rtol=0)
     assert by_serve.dtype == np.float32 and loaded.serve(tf.constant([], tf.string)).shape == (0, 2)
+    assert loaded.class_names().numpy().tolist() == [b"negative", b"positive"]
+
+
+def test_a_twenty_class_model_serves_through_the_same_fast_paths(tmp_path, recurrence_runs, monkeypatch):
+    """The fold, the groups and the compiled chunks serve a model of 20 classes as they
+    serve one of 2: the SavedModel's rows are the plain model's to 1e-5."""
+    names = [f"class {k:02d}" for k in range(20)]
+    end_to_end = build(classes=20)
+    expected = plain_probabilities(end_to_end, REVIEWS, monkeypatch)
+    assert expected.shape == (len(REVIEWS), 20) and np.ptp(expected.argmax(1)) > 2  # rows differ
+    assert serving.probabilities_fn(end_to_end).resources  # the fold applies
+    publish.write_saved_model(end_to_end, tmp_path / "saved_model", names)
+    loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
+    before = recurrence_runs["compiled"]
+    np.testing.assert_allclose(loaded.serve(tf.constant(REVIEWS)).numpy(), expected, atol=TOL, rtol=0)
+    np.testing.assert_allclose(classify.Classifier(end_to_end, names).predict_proba(REVIEWS), expected,
+                               atol=TOL, rtol=0)
+    assert recurrence_runs["compiled"] > before  # counted in this process's classifier
+    assert loaded.class_names().numpy().astype(str).tolist() == names
+    assert loaded.serve(tf.constant([], tf.string)).shape == (0, 20)
     one = [REVIEWS[11]]
     np.testing.assert_allclose(loaded.serve(tf.constant(one)).numpy(), expected[11:12], atol=TOL, rtol=0)
 
@@ -159,16 +179,16 @@ def test_groups_run_compiled_chunks_and_larger_ones_packed_sequences(end_to_end,
 
 def test_predict_proba_calls_the_serving_function_not_model_predict(end_to_end, monkeypatch):
     monkeypatch.setattr(keras.Model, "predict", lambda *a, **k: pytest.fail("model.predict was called"))
-    classifier = classify.SentimentClassifier(end_to_end, LABELS)
+    classifier = classify.Classifier(end_to_end, LABELS)
     assert classifier.predict_proba(REVIEWS[:5]).shape == (5, 2)
 
 
 def test_published_model_directory_serves_through_the_grouped_function(end_to_end, tmp_path, monkeypatch):
     """`publish.write_model` exports the grouped function (what `train` publishes)."""
     exported = []
-    monkeypatch.setattr(publish, "write_saved_model", lambda e2e, path, original=publish.write_saved_model: exported.append(path)
-                        or original(e2e, path))
-    publish.write_model(tmp_path, end_to_end, Config(), 12)
+    monkeypatch.setattr(publish, "write_saved_model", lambda e2e, path, labels, original=publish.write_saved_model:
+                        exported.append(path) or original(e2e, path, labels))
+    publish.write_model(tmp_path, end_to_end, Config(), 12, LABELS)
     assert exported == [tmp_path / layout.SAVED_MODEL_DIR]
     reloaded = classify.load(tmp_path)
     np.testing.assert_allclose(reloaded.predict_proba(REVIEWS[:6]),

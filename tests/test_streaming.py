@@ -42,18 +42,18 @@ def test_lines_tables_and_json_lines_are_read_in_order(tmp_path):
 
 
 @pytest.mark.parametrize("content, name, column, message", [
-    ("id,label\n1,0\n", "t.csv", None, "has no 'text' or 'review' column"),
-    ("text\n", "t.csv", "body", "has no 'body' column"),
+    ("id,label\n1,0\n", "t.csv", None, "has no text column .*its columns are 'id', 'label'"),
+    ("text\n", "t.csv", "body", "has no text column 'body'; its columns are 'text'"),
     ("a,text\nonly one\n", "t.csv", None, "Line 2 of .* has 1 field"),
     ('{"text": "ok"}\nnot json\n', "t.jsonl", None, "Line 2 of .* is not JSON"),
-    ('{"text": 3}\n', "t.jsonl", None, "Line 1 of .* has no 'text' or 'review' string"),
+    ('{"text": 3}\n', "t.jsonl", None, "Line 1 of .* has no .*'text'.* string"),
 ])
 def test_bad_inputs_are_one_sentence(tmp_path, content, name, column, message):
     (tmp_path / name).write_text(content)
     with pytest.raises(UserError, match=message):
         reviews(files=[str(tmp_path / name)], text_column=column)
     with pytest.raises(UserError, match="Cannot read"):
-        streaming.check_readable([str(tmp_path / "missing.txt")])
+        streaming.check_inputs([str(tmp_path / "missing.txt")])
 
 
 def test_main_reads_the_input_chunk_by_chunk(tmp_path, monkeypatch, model_dir):
@@ -63,9 +63,9 @@ def test_main_reads_the_input_chunk_by_chunk(tmp_path, monkeypatch, model_dir):
     monkeypatch.setattr(streaming, "iter_records", lambda *a, **k: records)
     monkeypatch.setattr(score_files, "CHUNK", 3)
     scored = []
-    original = classify.SentimentClassifier.predict
-    monkeypatch.setattr(classify.SentimentClassifier, "predict",
-                        lambda self, texts: scored.append((len(read), len(texts))) or original(self, texts))
+    original = classify.Classifier.predict
+    monkeypatch.setattr(classify.Classifier, "predict",
+                        lambda self, texts, **kw: scored.append((len(read), len(texts))) or original(self, texts, **kw))
     score_files.main(model_dir, files=[], out=tmp_path / "out.jsonl", progress=False)
     assert scored == [(3, 3), (6, 3), (9, 3), (10, 1)]
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 10
@@ -86,7 +86,7 @@ def test_out_is_the_table_with_predictions_or_json_lines(tmp_path, model_dir, ca
 
     score_files.main(model_dir, ["good"], [str(table)], out=tmp_path / "all.jsonl", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
-    assert lines[1:] == expected and set(lines[0]) == {"label", "score", "known_words"}
+    assert lines[1:] == expected and set(lines[0]) == {"label", "score", "scores", "known_words"}
 
 
 def test_a_failed_run_leaves_no_out_file(tmp_path, model_dir):

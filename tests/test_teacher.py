@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from sentiment_lstm.data import imdb
-from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.data.dataset import Dataset
+from sentiment_lstm.data.imdb import CLASS_NAMES
 from sentiment_lstm.training import loop, teacher
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
@@ -24,7 +25,7 @@ def test_log_count_ratios_match_the_hand_computed_ones():
     p = np.array([1 + positive.get(f, 0) for f in features], float)
     q = np.array([1 + negative.get(f, 0) for f in features], float)
     assert sorted(features) == sorted(set(positive) | set(negative))
-    np.testing.assert_allclose(nb.ratios, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-12)
+    np.testing.assert_allclose(nb.ratios[0], np.log((p / p.sum()) / (q / q.sum())), rtol=1e-12)
 
 
 def test_log_odds_is_the_logistic_regression_on_scaled_indicators():
@@ -35,7 +36,7 @@ def test_log_odds_is_the_logistic_regression_on_scaled_indicators():
     for row, present in enumerate([{"good", "fun", "good fun"}, {"bad", "plot", "bad plot"}, set(),
                                    {"good", "film", "good film"}]):
         x[row, [features.index(f) for f in present]] = 1
-    expected = x * nb.ratios @ nb.classifier.coef_.ravel() + nb.classifier.intercept_[0]
+    expected = x * nb.ratios[0] @ nb.classifiers[0].coef_.ravel() + nb.classifiers[0].intercept_[0]
     np.testing.assert_allclose(nb.log_odds(reviews), expected, rtol=1e-10)
     assert nb.log_odds(["good fun"])[0] > 0 > nb.log_odds(["bad plot"])[0]
 
@@ -55,7 +56,7 @@ def test_soft_targets_are_the_class_probabilities():
 
 
 def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
-    reviews = Reviews(["good", "bad bad", "good good good"], np.array([1, -1, -1]))
+    reviews = Dataset(["good", "bad bad", "good good good"], np.array([1, -1, -1]), CLASS_NAMES)
     targets = np.array([[0, 1], [0.9, 0.1], [0.2, 0.8]], np.float32)
     dataset = make_dataset(reviews, make_vectorizer(["good bad"], max_tokens=10), batch_size=8,
                            targets=targets, bucket=False)
@@ -66,13 +67,15 @@ def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
         make_dataset(reviews, make_vectorizer(["good bad"]), targets=targets[:2])
 
 
-def test_taught_reviews_add_the_unlabeled_ones_with_the_teachers_probabilities(imdb_folder):
+def test_taught_texts_add_the_unlabeled_ones_with_the_teachers_probabilities(imdb_folder):
     train = imdb.load_reviews(imdb_folder, "train")
     unlabeled = imdb.load_reviews(imdb_folder, "unsup")
-    same, none = loop.taught_reviews(imdb_folder, train, Config())
+    same, none = loop.taught_texts(train, unlabeled, Config())
     assert same is train and none is None
+    assert loop.unlabeled_texts(Config(data=str(imdb_folder)), train) is None  # no teacher: none read
+    assert loop.unlabeled_texts(Config(data=str(imdb_folder), teacher="nb-lr"), train).texts == unlabeled.texts
 
-    reviews, targets = loop.taught_reviews(imdb_folder, train, Config(teacher="nb-lr"))
+    reviews, targets = loop.taught_texts(train, unlabeled, Config(teacher="nb-lr"))
     assert reviews.texts == train.texts + unlabeled.texts
     assert reviews.labels.tolist() == train.labels.tolist() + [-1] * len(unlabeled)
     np.testing.assert_array_equal(targets[: len(train)], np.eye(2)[train.labels])
@@ -101,3 +104,30 @@ def test_train_fits_on_the_taught_reviews_and_validates_on_labels_only(imdb_fold
     assert len(fit_texts) == 2 + len(unlabeled) and fit_texts[2:] == unlabeled.texts
     assert fit_targets.shape == (len(fit_texts), 2) and val_targets is None and len(val_texts) == 2
     assert Config.from_json((tmp_path / "model" / "config.json").read_text()).teacher == "nb-lr"
+
+
+def test_a_teacher_of_three_classes_is_one_vs_rest_nb_lr_normalised():
+    """Each class k gets NB-LR of "k or not" on its own log-count ratios; the probabilities
+    are the regressions' sigmoids, normalised to sum to 1."""
+    texts = ["good fun", "good film", "bad film", "bad plot", "dull plot", "dull dull"] * 3
+    labels = [2, 2, 0, 0, 1, 1] * 3
+    nb = teacher.NBLR(texts, labels, num_classes=3, C=10.0)
+    x = nb.vectorizer.transform(["good plot", "dull film"]).toarray()
+    for k in range(3):
+        members = np.asarray(labels) == k
+        p = 1 + nb.vectorizer.transform(np.asarray(texts)[members]).toarray().sum(0)
+        q = 1 + nb.vectorizer.transform(np.asarray(texts)[~members]).toarray().sum(0)
+        np.testing.assert_allclose(nb.ratios[k], np.log((p / p.sum()) / (q / q.sum())), rtol=1e-12)
+    scores = np.stack([x * r @ c.coef_.ravel() + c.intercept_[0] for r, c in zip(nb.ratios, nb.classifiers)], 1)
+    np.testing.assert_allclose(nb.log_odds(["good plot", "dull film"]), scores, rtol=1e-10)
+    each = 1 / (1 + np.exp(-scores))
+    probabilities = nb.predict_proba(["good plot", "dull film"])
+    np.testing.assert_allclose(probabilities, each / each.sum(1, keepdims=True), rtol=1e-6)
+    assert probabilities.dtype == np.float32 and probabilities.shape == (2, 3)
+    assert nb.predict_proba(["good good"]).argmax() == 2 and nb.predict_proba(["dull"]).argmax() == 1
+
+
+def test_two_classes_keep_the_binary_soft_targets():
+    nb = teacher.NBLR(TEXTS, LABELS)
+    np.testing.assert_array_equal(nb.predict_proba(["good", "bad plot"]),
+                                  teacher.soft_targets(nb.log_odds(["good", "bad plot"])))

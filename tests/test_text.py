@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.data.dataset import Dataset
+from sentiment_lstm.data.imdb import CLASS_NAMES
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.text import pipeline, words
 from sentiment_lstm.text.pipeline import make_dataset
@@ -102,7 +103,7 @@ def varied_reviews(n=96, max_words=40, seed=0):
     labels = rng.integers(0, 2, size=n)
     lengths = rng.integers(0, max_words + 1, size=n)
     texts = [" ".join([("bad", "good")[y]] * k) for y, k in zip(labels, lengths)]
-    return Reviews(texts, labels.astype(np.int64))
+    return Dataset(texts, labels.astype(np.int64), CLASS_NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +178,7 @@ def test_length_batches_are_those_of_bucket_by_sequence_length(batch_size, bound
     reference = tf.data.Dataset.from_tensor_slices((tokens, labels)).map(lambda ids, y: (ids, y)).bucket_by_sequence_length(
         lambda ids, y: tf.shape(ids)[0], bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), pad_to_bucket_boundary=True)
-    ours = pipeline._length_batches(tokens, labels, boundaries, batch_size)
+    ours = pipeline._length_batches(tokens, (labels,), boundaries, batch_size)
     expected, got = batches(reference), batches(ours)
     assert len(got) == len(expected) > 1
     for (x, y), (x_ref, y_ref) in zip(got, expected):
@@ -186,7 +187,7 @@ def test_length_batches_are_those_of_bucket_by_sequence_length(batch_size, bound
 
 
 def test_empty_review_is_one_masked_step(vectorizer):
-    reviews = Reviews(["", "😀", ""], np.array([0, 1, 1]))
+    reviews = Dataset(["", "😀", ""], np.array([0, 1, 1]), CLASS_NAMES)
     (padded, labels), = batches(make_dataset(reviews, vectorizer, max_length=5, bucket=False))
     assert padded.tolist() == [[0] * 5] * 3
     assert labels.tolist() == [[1, 0], [0, 1], [0, 1]]
@@ -219,10 +220,10 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch(vectorizer):
 @pytest.mark.parametrize(
     "reviews, kwargs",
     [
-        (Reviews([], np.array([], dtype=np.int64)), {}),
-        (Reviews(["a"], np.array([-1])), {}),
-        (Reviews(["a"], np.array([1])), {"batch_size": 0}),
-        (Reviews(["a"], np.array([1])), {"max_length": 0}),
+        (Dataset([], np.array([], dtype=np.int64), CLASS_NAMES), {}),
+        (Dataset(["a"], np.array([-1]), CLASS_NAMES), {}),
+        (Dataset(["a"], np.array([1]), CLASS_NAMES), {"batch_size": 0}),
+        (Dataset(["a"], np.array([1]), CLASS_NAMES), {"max_length": 0}),
     ],
     ids=["empty", "unlabeled", "batch-size", "max-length"],
 )

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.data.dataset import Dataset
+from sentiment_lstm.data.imdb import CLASS_NAMES
 from sentiment_lstm.core import progress
 from sentiment_lstm.text import pipeline, tokenizer
 from sentiment_lstm.training import callbacks, history_files
@@ -17,7 +18,7 @@ TEXTS = ["a good film", "a bad film", "good good acting", "bad plot", "fine", "d
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_batches_per_epoch_is_the_number_of_batches_of_every_epoch(shuffle):
-    reviews = Reviews(TEXTS * 5, np.array([1, 0] * 20))
+    reviews = Dataset(TEXTS * 5, np.array([1, 0] * 20), CLASS_NAMES)
     vectorizer = tokenizer.make_vectorizer(TEXTS, max_tokens=20)
     dataset = pipeline.make_dataset(reviews, vectorizer, batch_size=3, max_length=3, shuffle=shuffle)
     for _ in range(2):
@@ -29,7 +30,7 @@ def test_batches_per_epoch_is_the_number_of_batches_of_every_epoch(shuffle):
 
 
 def test_the_first_epoch_shows_its_steps_and_the_batches_are_unchanged(capsys):
-    reviews = Reviews(TEXTS * 3, np.array([1, 0] * 12))
+    reviews = Dataset(TEXTS * 3, np.array([1, 0] * 12), CLASS_NAMES)
     vectorizer = tokenizer.make_vectorizer(TEXTS, max_tokens=20)
     steps = pipeline.make_dataset(reviews, vectorizer, batch_size=4, max_length=3).batches_per_epoch
 

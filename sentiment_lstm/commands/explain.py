@@ -13,7 +13,7 @@ it (Integrated Gradients of the predicted class's log-odds, see
 with the curve of p(positive) word by word and the gates' heatmaps.
 """
 
-from sentiment_lstm.core import config, startup
+from sentiment_lstm.core import config, paths, startup
 from sentiment_lstm.commands import predict
 from sentiment_lstm.core.errors import UsageError
 
@@ -30,12 +30,15 @@ def add_arguments(parser):
 
 def run(args):
     if not args.texts and not args.file:
-        raise UsageError("give reviews to explain: TEXT arguments, --file F, or - for stdin")
+        raise UsageError("give texts to explain: TEXT arguments, --file F, or - for stdin")
+    predict.check_inputs(args)
+    if args.html:
+        paths.output_file(args.html)
     startup.import_tensorflow()
     import json
 
-    from sentiment_lstm.explain import attributions, page
     from sentiment_lstm.core import files
+    from sentiment_lstm.explain import attributions, page
     from sentiment_lstm.inference import classify, score_files
 
     reviews = score_files.read_texts(args.texts, args.file)

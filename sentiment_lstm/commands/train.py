@@ -1,6 +1,13 @@
-"""Train the IMDB sentiment classifier and publish it to a model directory.
+"""Train a classifier of labeled texts (IMDB's reviews by default) and publish it to a
+model directory.
 
     sentiment-lstm train [--recipe NAME|FILE] [--data PATH] [--limit K] [--epochs N] ...
+    sentiment-lstm train --data tickets.csv --text-column body --label-column queue
+    sentiment-lstm train --data 20news-bydate.tar.gz --model-dir models/20news
+
+`--data` takes a table (CSV, TSV or JSON lines), a folder of class folders (or an
+archive of one; its train/ split if it holds splits), or IMDB's archive or folder;
+the classes are the labels the data holds.
 
 Every hyperparameter is a flag; `--help` lists them with their defaults, which live in
 `sentiment_lstm/config.py`. `--recipe` starts from a recipe of `recipes/` (flags
@@ -9,7 +16,8 @@ again with the same flags.
 """
 import contextlib
 
-from sentiment_lstm.core import config, layout, lock, paths, recipe, startup
+from sentiment_lstm.core import config, layout, lock, recipe, startup
+from sentiment_lstm.data import sources
 from sentiment_lstm.core.errors import UsageError, UserError
 
 HELP = "train a model and publish it to a model directory"
@@ -24,8 +32,11 @@ def run(args):
         settings = recipe.from_args(args)
     except UserError as error:  # flags fine alone but not together, or a bad recipe
         raise UsageError(str(error)) from None
-    if settings.data is not None:  # paths first: a mistake is reported before TensorFlow loads
-        paths.existing_imdb(settings.data)
+    # Paths first: a mistake is reported before TensorFlow loads.
+    sources.check(settings.data, settings.text_column, settings.label_column)
+    sources.check(settings.val_data, settings.text_column, settings.label_column)
+    if settings.unlabeled is not None:
+        sources.check_unlabeled(settings.unlabeled, settings.text_column)
     layout.check_replaceable(settings.output_dir)
     # A second run on this model directory stops here. The workers of a multi-worker job
     # share one directory: its chief takes the lock when it publishes.

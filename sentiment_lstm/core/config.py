@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from sentiment_lstm.core.errors import UserError
 
-CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model.RECURRENT_LAYERS
-POOLINGS = ("last", "max", "mean", "max-mean")  # see model.pool
-TEACHERS = ("none", "nb-lr")  # see teacher.py
-LR_SCHEDULES = ("constant", "cosine")  # see model.learning_rate_callbacks
-DISTRIBUTE = ("none", "mirrored", "multi-worker")  # see distributed.py
+CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model/network.RECURRENT_LAYERS
+POOLINGS = ("last", "max", "mean", "max-mean")  # see model/pooling.pool
+TEACHERS = ("none", "nb-lr")  # see training/teacher.py
+LR_SCHEDULES = ("constant", "cosine")  # see model/optimizer.learning_rate_callbacks
+DISTRIBUTE = ("none", "mirrored", "multi-worker")  # see training/distributed.py
+CLASS_WEIGHTS = ("none", "balanced")  # see text/pipeline.class_weights
 MIN_VAL_FRACTION = 0.01  # of 25,000 reviews, 250 to validate on
 
 
@@ -49,27 +50,39 @@ class Config:
                           "keras-lstm) or a .toml file of these settings; flags given beside it override it")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
-    data: str = _option(None, "IMDB archive or aclImdb/ folder (default: found automatically)")
-    limit: int = _option(None, "use at most this many training reviews, balanced", minimum=2)
-    val_fraction: float = _option(0.1, "share of the training reviews held out for validation; 0: none, a "
-                                  "refit on all of them for exactly --epochs epochs (no early stopping), "
+    data: str = _option(None, "the labeled texts to train on: a CSV/TSV table or JSON lines (see --text-column, "
+                        "--label-column), a folder of class folders or an archive of one (its train/ split if it "
+                        "has splits), or IMDB's archive or aclImdb/ folder (default: IMDB, found automatically)")
+    text_column: str = _option(None, "the text's column (or JSON key) of tables (default: the first of text, "
+                               "review, sentence, question, content, document, body, message, comment)")
+    label_column: str = _option(None, "the label's column (or JSON key) of tables (default: the first of label, "
+                                "labels, class, category, target, sentiment, topic, intent)")
+    val_data: str = _option(None, "labeled texts to validate on, read as --data is (its validation split if it "
+                            "has splits), instead of a share of the training texts")
+    unlabeled: str = _option(None, "texts without labels for --teacher and --pretrained-embeddings: a folder (a "
+                             "text per file), a table's text column, or a file of one text per line (default: "
+                             "those --data holds, as IMDB's unsup/)")
+    limit: int = _option(None, "use at most this many training texts, as balanced over the classes as they allow "
+                         "(and at most this many unlabeled ones)", minimum=2)
+    val_fraction: float = _option(0.1, "share of the training texts held out for validation (stratified); 0: "
+                                  "none, a refit on all of them for exactly --epochs epochs (no early stopping), "
                                   "once a run with validation has chosen the epochs", minimum=0.0, maximum=0.5)
     seed: int = _option(1337, "random seed of the split, shuffling and weights", minimum=0)
     deterministic: bool = _option(True, "reproducible ops (TensorFlow op determinism; turns XLA off)")
     # Text -> tokens.
     max_tokens: int = _option(20000, "vocabulary size, including padding and OOV", minimum=3)
-    max_length: int = _option(200, "tokens kept per review; longer reviews are truncated", minimum=1)
-    serve_max_length: int = _option(None, "tokens per review the saved model reads when it predicts, evaluates "
-                                    "and serves (default: --max-length; 0: the whole review); training still "
+    max_length: int = _option(200, "tokens kept per text in training; longer texts are truncated", minimum=1)
+    serve_max_length: int = _option(None, "tokens per text the saved model reads when it predicts, evaluates "
+                                    "and serves (default: --max-length; 0: the whole text); training still "
                                     "reads --max-length", minimum=0)
     # Model.
     cell: str = _option("lstm", "recurrent layer: the project's lstm|gru|rnn, or Keras' keras-lstm",
                         choices=CELLS)
     layers: int = _option(1, "stacked recurrent layers", minimum=1, maximum=8)
     units: int = _option(64, "units of each recurrent layer (per direction)", minimum=1)
-    bidirectional: bool = _option(False, "read each review both ways (keras.layers.Bidirectional)")
-    pooling: str = _option("last", "review vector from the last recurrent layer: its last state, or the "
-                           "max, mean or both of its outputs over the review's steps", choices=POOLINGS)
+    bidirectional: bool = _option(False, "read each text both ways (keras.layers.Bidirectional)")
+    pooling: str = _option("last", "text vector from the last recurrent layer: its last state, or the "
+                           "max, mean or both of its outputs over the text's steps", choices=POOLINGS)
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
     bigram_dim: int = _option(0, "size of a learned vector of each step's bigram with the token before, read "
                               "beside the word's embedding (bigrams of 3 texts trained on or more; 0: none)",
@@ -79,14 +92,17 @@ class Config:
                                minimum=0)
     linear_ngrams: bool = _option(
         False, "also add to the class scores a learned weight per word and per n-gram the model reads "
-        "(--bigram-dim, --trigram-dim), summed over the review: a linear bag-of-n-grams path beside the "
+        "(--bigram-dim, --trigram-dim), summed over the text: a linear bag-of-n-grams path beside the "
         "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
-    teacher: str = _option("none", "also train on the unlabeled reviews, with the class probabilities that "
+    teacher: str = _option("none", "also train on unlabeled texts (--unlabeled), with the class probabilities that "
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the teacher is not part of the trained model)",
                            choices=TEACHERS)
+    class_weight: str = _option("none", "weigh each training text by its class: none, or balanced (scikit-learn's "
+                                "n / (classes x the class's count), so every class weighs the same in the loss)",
+                                choices=CLASS_WEIGHTS)
     pretrained_embeddings: bool = _option(
-        False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled reviews")
+        False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled texts")
     embedding_dropout: float = _option(0.2, "spatial dropout of whole embedding channels",
                                        minimum=0.0, maximum=0.9)
     dropout: float = _option(0.0, "dropout of the recurrent layers' inputs", minimum=0.0, maximum=0.9)
@@ -106,11 +122,11 @@ class Config:
     ema_momentum: float = _option(0.0, "keep an exponential moving average of the weights with this momentum "
                                   "(Polyak averaging, Keras' use_ema), validated, checkpointed and saved in "
                                   "place of the last step's weights; 0: off", minimum=0.0, maximum=0.99999)
-    batch_size: int = _option(64, "reviews per batch", minimum=1)
+    batch_size: int = _option(64, "texts per batch", minimum=1)
     epochs: int = _option(10, "maximum number of epochs (with --val-fraction 0, the exact number)", minimum=1)
     patience: int = _option(2, "epochs without val_loss improvement before early stopping (none with "
                             "--val-fraction 0)", minimum=1)
-    bucket: bool = _option(True, "batch reviews of similar length together")
+    bucket: bool = _option(True, "batch texts of similar length together")
     jit_compile: bool = _option(False, "compile training steps with XLA (needs --no-deterministic)")
     steps_per_execution: int = _option(16, "training batches per call into TensorFlow (fewer round trips "
                                        "through Python; about 5%% faster epochs here)", minimum=1)
@@ -148,9 +164,15 @@ class Config:
         return self.model_dir or f"models/{self.name}"
 
     @property
+    def validates(self):
+        """Whether the run has validation texts to choose its epoch by: `val_data`, or a
+        share of the training texts (`val_fraction` above 0)."""
+        return self.val_data is not None or bool(self.val_fraction)
+
+    @property
     def serve_length(self):
-        """The tokens per review the saved model reads (`serve_max_length`, else
-        `max_length`); None for the whole review."""
+        """The tokens per text the saved model reads (`serve_max_length`, else
+        `max_length`); None for the whole text."""
         if self.serve_max_length is None:
             return self.max_length
         return self.serve_max_length or None

@@ -80,8 +80,9 @@ def read(model_dir):
     try:
         text = path.read_text()
         saved = json.loads(text)
-        if len(saved["labels"]) != 2:
-            raise ValueError(f"expected 2 labels, got {saved['labels']}")
+        labels = saved["labels"]
+        if len(labels) < 2 or not all(isinstance(label, str) for label in labels):
+            raise ValueError(f"expected the names of 2 or more classes, got {labels}")
         config = Config.from_json(text)
     except (ValueError, KeyError, TypeError, UserError) as error:
         raise UserError(f"{path} is corrupt or was written by an incompatible version; "

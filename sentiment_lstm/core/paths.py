@@ -1,20 +1,19 @@
-"""The paths a command is given, checked before anything heavy loads.
+"""The input and output paths a command is given, checked before anything heavy loads.
 
-Each check raises a `UserError` of one sentence, and imports nothing but `pathlib`,
-so the commands run them before TensorFlow (seconds to import) and a wrong path is
-reported at once. The modules that read these paths later (`data`, `inference`,
-`export`) call the same checks, so a mistake gets the same sentence either way.
+Each check raises a `UserError` of one sentence that names the path as the user gave
+it, and imports nothing but the standard library, so the commands run them before
+TensorFlow (seconds to import) and a wrong path is reported at once. The model
+directory's checks are `layout.py`'s; data paths are checked by `data/sources.py`.
 
 Example:
 
->>> model_dir("models/imdb_lstm")      # or UserError: "There is no model directory ..."
-PosixPath('models/imdb_lstm')
+>>> output_file("predictions/out.jsonl")   # or UserError: "Cannot write predictions/out.jsonl: ..."
+PosixPath('predictions/out.jsonl')
 """
+import os
 from pathlib import Path
 
 from sentiment_lstm.core.errors import UserError
-
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab")  # data paths read as a table; others are IMDB copies
 
 
 def output_dir(path):
@@ -29,33 +28,22 @@ def output_dir(path):
     return path
 
 
-def is_table(path):
-    """Whether data `path` is read as a CSV/TSV table (by its suffix), not as an IMDB copy."""
-    return path is not None and Path(path).suffix.lower() in TABLE_SUFFIXES
-
-
-def existing_data(path):
-    """`path` (a table by its suffix, else an IMDB archive or folder) as a `Path`, if it exists.
+def output_file(path):
+    """`path` as a `Path`, if a file can be written there: its folder exists and can be
+    written to, and it is not a folder itself (it may exist: it is replaced whole).
 
     Raises:
-        UserError: it does not exist (or, for a table, is not a file).
+        UserError: in one sentence naming `path`.
     """
-    return existing_table(path) if is_table(path) else existing_imdb(path)
-
-
-def existing_imdb(path):
-    """`path`, an IMDB archive or folder, as a `Path`, if it exists (else `UserError`)."""
+    given = path
     path = Path(path).expanduser()
-    if not path.exists():
-        raise UserError(f"The IMDB data path {path} does not exist.")
-    return path
-
-
-def existing_table(path):
-    """`path`, a table, as a `Path`, if it is a file (else `UserError`)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"The table {path} does not exist or is not a file.")
+    folder = path.parent
+    if path.is_dir():
+        raise UserError(f"Cannot write {given}: it is a folder; give a file name.")
+    if not folder.is_dir():
+        raise UserError(f"Cannot write {given}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"Cannot write {given}: the folder {folder} is not writable.")
     return path
 
 
@@ -66,6 +54,8 @@ def readable_file(name):
         UserError: it cannot be read.
     """
     if name != "-":
+        if os.path.isdir(name):
+            raise UserError(f"Cannot read {name}: it is a folder, not a file.")
         try:
             with open(name, "rb"):
                 pass

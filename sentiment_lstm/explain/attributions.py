@@ -65,7 +65,7 @@ def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TO
     """The explanation of `classifier`'s prediction for one review `text`, a plain dict.
 
     Args:
-        classifier: an `inference.SentimentClassifier` (`sentiment_lstm.load`).
+        classifier: an `inference.Classifier` (`sentiment_lstm.load`).
         text: the review, a string.
         steps: Riemann points of Integrated Gradients (at least 1).
         gates: include the gates (`gates`, `gate_units`, `cell_norm`, `state_norm`).
@@ -122,7 +122,7 @@ class Explainer:
     the state after each step (`trace`). Dropout layers are left out: inference.
 
     Args:
-        classifier: an `inference.SentimentClassifier`.
+        classifier: an `inference.Classifier`.
 
     Raises:
         UserError: a model these parts cannot be found in.

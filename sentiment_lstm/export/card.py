@@ -18,100 +18,133 @@ CELL_NAMES = {"lstm": "LSTM (sentiment_lstm.rnn.LSTM)", "gru": "GRU (sentiment_l
               "rnn": "simple RNN (sentiment_lstm.rnn.SimpleRNN)", "keras-lstm": "Keras' keras.layers.LSTM"}
 
 
-def render(saved, metrics=None, model_dir="DIR", evaluated_on="the IMDB test split"):
+def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
     """The card's Markdown from `saved` (the parsed `config.json`) and `metrics` (an
     evaluation's metrics, of `evaluated_on`; None before evaluation)."""
     h = saved["hyperparameters"]
+    labels = saved.get("labels", [])
+    data = saved.get("data") or {}
+    counts = data.get("classes") or {}
     versions = ", ".join(f"{k} {v}" for k, v in saved.get("versions", {}).items())
-    serve = "the whole review" if h.get("serve_max_length") == 0 else (
+    serve = "the whole text" if h.get("serve_max_length") == 0 else (
         f"its first {h['serve_max_length'] or h['max_length']} tokens")
     recipe = f"`{h['recipe']}`" if h.get("recipe") else "none (flags only)"
+    unlabeled = data.get("unlabeled")
     extras = [text for flag, text in (
         (h.get("bigram_dim"), f"learned {h.get('bigram_dim')}-d bigram vectors"),
         (h.get("trigram_dim"), f"learned {h.get('trigram_dim')}-d trigram vectors"),
         (h.get("pretrained_embeddings"), "PPMI-SVD pretrained word vectors"),
-        (h.get("teacher") not in (None, "none"), f"soft targets from an {h.get('teacher')} teacher on the 50,000 unlabeled reviews"),
+        (h.get("teacher") not in (None, "none"), f"soft targets from an {h.get('teacher')} teacher on "
+                                                 f"{_count((unlabeled or {}).get('texts'))} unlabeled texts"),
+        (h.get("class_weight") not in (None, "none"), f"{h.get('class_weight')} class weights"),
         (h.get("bidirectional"), "bidirectional"),
     ) if flag]
+    source = data.get("source") or "the data it was trained on"
+    validation = data.get("validation")
     lines = [
         f"# Model card: {h.get('name') or Path(model_dir).name}",
         "",
         "## Model details",
-        f"- A binary sentiment classifier of English movie reviews: Embedding ({h['embed_dim']}-d, "
+        f"- A text classifier of {len(labels)} classes: Embedding ({h['embed_dim']}-d, "
         f"{saved.get('vocabulary_size', h['max_tokens'])} tokens) → {h['layers']} × {CELL_NAMES.get(h['cell'], h['cell'])}, "
-        f"{h['units']} units → Dense(2, softmax).",
-        f"- Also: {', '.join(extras)}." if extras else "- No n-gram vectors, pretrained vectors or teacher.",
-        f"- Labels: {', '.join(saved.get('labels', []))}. Output: the probability of each.",
+        f"{h['units']} units → Dense({len(labels)}, softmax).",
+        f"- Also: {', '.join(extras)}." if extras else "- No n-gram vectors, pretrained vectors, teacher or class weights.",
+        f"- Classes: {', '.join(labels)}. Output: the probability of each, in that order.",
         f"- Trained with sentiment-lstm ({versions}).",
         "- License: Apache-2.0.",
         "",
         "## Intended use",
-        "- Scoring the sentiment of English movie reviews of the kind IMDB users write, one review at a time or in batches.",
+        f"- Classifying texts like those it was trained on (`{source}`) into its classes, one at a time or in batches.",
         "- A small, fast, inspectable LSTM baseline for research and teaching (`sentiment-lstm explain`).",
         "",
         "## Out-of-scope use",
-        "- Text other than English movie reviews (other languages, other domains, short messages): it was not trained on them and its scores there are not calibrated.",
-        "- Decisions about people, or any use where an error harms someone: it misclassifies a share of reviews (below).",
+        "- Texts unlike its training texts (other languages, other domains, other lengths): its scores there are "
+        "not calibrated.",
+        "- Decisions about people, or any use where an error harms someone: it misclassifies a share of texts (below).",
         "",
         "## Training data",
-        f"- The IMDB Large Movie Review Dataset (Maas et al. 2011), `train/`: "
-        f"{'all' if not h.get('limit') else str(h['limit']) + ' of'} its 25,000 labeled reviews, "
-        + (f"{h['val_fraction']:.0%} of them held out for validation (seed {h['seed']})."
-           if h.get("val_fraction") else "all of them used for training (a refit without validation)."),
-        "- " + ("Also the 50,000 unlabeled reviews of `train/unsup/`." if h.get("teacher") not in (None, "none")
-                or h.get("pretrained_embeddings") else "The unlabeled reviews are not used."),
-        f"- The vocabulary ({h['max_tokens']} tokens) was built from the training reviews only. The test split was never read in training.",
+        f"- `{source}`: {_count(data.get('train'))} labeled texts"
+        + (f" (at most {h['limit']:,}, balanced over the classes)" if h.get("limit") else "")
+        + (", of which " + ", ".join(f"{n:,} {name}" for name, n in counts.items()) + "." if counts else "."),
+        "- Validation: " + (f"{_count(validation.get('texts'))} texts of `{validation.get('source')}`"
+                            + (f", {h['val_fraction']:.0%} of the labeled texts held out (stratified, seed {h['seed']})."
+                               if not h.get("val_data") else ".")
+                            if validation else "none (a refit on every labeled text)."),
+        "- " + (f"Also {_count(unlabeled.get('texts'))} unlabeled texts of `{unlabeled.get('source')}`."
+                if unlabeled else "No unlabeled texts."),
+        f"- The vocabulary ({h['max_tokens']} tokens) was built from the training texts only. No test split was read in training.",
         "",
         "## Training procedure",
         f"- Recipe: {recipe}. Reproduce with `sentiment-lstm train "
         + (f"--recipe {h['recipe']}`" if h.get("recipe") else "` and the hyperparameters below")
         + " (the hyperparameters are in `config.json`).",
         f"- Adam at {h['learning_rate']:g} ({h.get('lr_schedule', 'constant')} schedule), batches of {h['batch_size']}, "
-        f"at most {h['epochs']} epoch{'s' if h['epochs'] != 1 else ''}" + (f", early stopping on validation loss (patience {h['patience']})."
-                                            if h.get("val_fraction") else "."),
+        f"at most {h['epochs']} epoch{'s' if h['epochs'] != 1 else ''}"
+        + (f", early stopping on validation loss (patience {h['patience']})." if validation else "."),
         f"- Dropout: embedding {h['embedding_dropout']:g}, recurrent input {h['dropout']:g}, "
         f"recurrent state {h['recurrent_dropout']:g}, before the softmax {h['dense_dropout']:g}.",
-        f"- Reads the first {h['max_length']} tokens of each review in training and {serve} when it serves.",
+        f"- Reads the first {h['max_length']} tokens of each text in training and {serve} when it serves.",
         "",
         "## Evaluation data and metrics",
     ]
-    if metrics:
-        auc = "–" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
-        lines += [
-            f"On {evaluated_on} ({metrics['n']:,} reviews, none seen in training), by `sentiment-lstm evaluate`:",
-            "",
-            "| accuracy | precision | recall | F1 | ROC AUC |",
-            "|---:|---:|---:|---:|---:|",
-            f"| {metrics['accuracy']:.2%} | {metrics['precision']:.4f} | {metrics['recall']:.4f} | {metrics['f1']:.4f} | {auc} |",
-            "",
-            f"Precision, recall and F1 are the positive class's. Confusion matrix (rows: true negative, positive): "
-            f"`{metrics['confusion_matrix']}`.",
-        ]
-        if metrics.get("roc_auc") is None and metrics.get("roc_auc_reason"):
-            lines += ["", f"No ROC AUC: {metrics['roc_auc_reason']}."]
-    else:
-        lines.append(f"Not evaluated yet: `sentiment-lstm evaluate --model-dir {model_dir}` fills this section in.")
+    lines += _metrics_lines(metrics, labels, evaluated_on) if metrics else [
+        f"Not evaluated yet: `sentiment-lstm evaluate --model-dir {model_dir}` fills this section in."]
     lines += [
         "",
         "## Limitations",
-        "- English only, movie reviews only; HTML tags are stripped, emoji and symbols ignored.",
+        "- Trained on one kind of text; HTML tags are stripped, emoji and symbols ignored.",
         f"- It reads {serve}: text past that does not count.",
-        "- A review with no word of its vocabulary gets a prediction near 0.5: no evidence either way.",
-        "- Sarcasm, mixed reviews and plot summaries that describe bad events in good films are its usual errors.",
+        "- A text with no word of its vocabulary gets the model's prior: no evidence either way.",
+        "- Its usual errors are between the classes the confusion matrix pairs most (`confusion_matrix.png`).",
         "",
         "## How to load it",
         "```python",
         "import sentiment_lstm",
         f"classifier = sentiment_lstm.load({str(model_dir)!r})",
-        'classifier.predict(["A wonderful film."])   # [{"label": "positive", "score": ...}]',
+        f'classifier.predict(["A text to classify."])   # [{{"label": "{labels[0] if labels else "..."}", "score": ..., "scores": {{...}}}}]',
         "```",
-        f"Or without the project: `tf.saved_model.load({str(Path(model_dir) / 'saved_model')!r}).serve(tf.constant([...]))`.",
+        f"Or without the project: `tf.saved_model.load({str(Path(model_dir) / 'saved_model')!r}).serve(tf.constant([...]))`"
+        " (its `class_names()` gives the classes in the order of the columns).",
         "",
     ]
     return "\n".join(lines)
 
 
-def write(directory, metrics=None, name=None, evaluated_on="the IMDB test split"):
+def _count(n):
+    return "some" if n is None else f"{n:,}"
+
+
+def _metrics_lines(metrics, labels, evaluated_on):
+    """The evaluation section: the headline metrics, then per class (more than two
+    classes) or class 1's precision, recall and F1 and the confusion matrix (two)."""
+    auc = "–" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
+    lines = [f"On {evaluated_on} ({metrics['n']:,} texts, none seen in training), by `sentiment-lstm evaluate`:", ""]
+    if "f1" in metrics:  # two classes: the binary report
+        lines += [
+            "| accuracy | precision | recall | F1 | ROC AUC |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {metrics['accuracy']:.2%} | {metrics['precision']:.4f} | {metrics['recall']:.4f} | {metrics['f1']:.4f} | {auc} |",
+            "",
+            f"Precision, recall and F1 are those of {labels[1]!r}. Confusion matrix (rows: true "
+            f"{', '.join(labels)}): `{metrics['confusion_matrix']}`.",
+        ]
+    else:
+        lines += [
+            "| accuracy | macro F1 | weighted F1 | ROC AUC (one-vs-rest, macro) |",
+            "|---:|---:|---:|---:|",
+            f"| {metrics['accuracy']:.2%} | {metrics['macro_f1']:.4f} | {metrics['weighted_f1']:.4f} | {auc} |",
+            "",
+            "| class | precision | recall | F1 | texts |",
+            "|---|---:|---:|---:|---:|",
+            *(f"| {name} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} | {m['support']:,} |"
+              for name, m in metrics.get("per_class", {}).items()),
+        ]
+    if metrics.get("roc_auc") is None and metrics.get("roc_auc_reason"):
+        lines += ["", f"No ROC AUC: {metrics['roc_auc_reason']}."]
+    return lines
+
+
+def write(directory, metrics=None, name=None, evaluated_on="the test split"):
     """(Re)write `directory/MODEL_CARD.md` from its `config.json` and `metrics`."""
     directory = Path(directory)
     saved = json.loads((directory / CONFIG_FILE).read_text())

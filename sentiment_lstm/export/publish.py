@@ -22,7 +22,9 @@ from importlib import metadata
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
+from sentiment_lstm.core import layout
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.core.files import publish_dir
 from sentiment_lstm.core.layout import CONFIG_FILE, HISTORY_FILES, MODEL_FILE, SAVED_MODEL_DIR, check_replaceable
@@ -34,13 +36,13 @@ from sentiment_lstm.model import network
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn")
 
 
-def publish_model(directory, end_to_end, config, vocabulary_size, add=None):
+def publish_model(directory, end_to_end, config, vocabulary_size, labels, data=None, add=None):
     """Publish `end_to_end` to `directory` atomically (`publish_dir`): `write_model`, the
     model card, then `add(staging)` for what else the directory holds (the history)."""
     final = check_replaceable(directory)
 
     def write(staging):
-        write_model(staging, end_to_end, config, vocabulary_size)
+        write_model(staging, end_to_end, config, vocabulary_size, labels, data)
         if add is not None:
             add(staging)
         card.write(staging, name=final)
@@ -73,17 +75,23 @@ def republish(model_dir, out, serve_max_length):
             elif (source / name).is_file():
                 shutil.copy(source / name, directory / name)
 
-    publish_model(out, end_to_end, config, vectorizer.vocabulary_size(), add=copy_history)
+    data = layout.read(source)[1].get("data")
+    publish_model(out, end_to_end, config, vectorizer.vocabulary_size(), classifier.labels, data, add=copy_history)
     return config
 
 
-def write_model(directory, end_to_end, config, vocabulary_size):
-    """Write `model.keras`, `saved_model/` and `config.json` of `end_to_end` into `directory`."""
+def write_model(directory, end_to_end, config, vocabulary_size, labels, data=None):
+    """Write `model.keras`, `saved_model/` and `config.json` of `end_to_end` into `directory`.
+
+    Args:
+        labels: the class names, in the order of the model's outputs.
+        data: what the model learned from (`training.loop.describe_data`), recorded as is.
+    """
     directory = Path(directory)
     end_to_end.save(directory / MODEL_FILE)
-    write_saved_model(end_to_end, directory / SAVED_MODEL_DIR)
+    write_saved_model(end_to_end, directory / SAVED_MODEL_DIR, labels)
     (directory / CONFIG_FILE).write_text(
-        config.to_json(vocabulary_size=int(vocabulary_size), labels=["negative", "positive"],
+        config.to_json(vocabulary_size=int(vocabulary_size), labels=list(labels), data=data,
                        versions=library_versions()))
 
 
@@ -96,15 +104,24 @@ def library_versions():
     return versions
 
 
-def write_saved_model(end_to_end, path):
+def write_saved_model(end_to_end, path, labels):
     """Write `end_to_end` as a TensorFlow SavedModel at `path` whose `serve` (also
     `serving_default`) is `probabilities_fn(end_to_end)`: a 1-D tf.string batch of
-    reviews in, `(N, 2)` float32 out. Keras' `ExportArchive` tracks the weights and the
-    vocabulary's lookup table, and the fold's table and n-gram hash tables beside them."""
+    texts in, `(N, classes)` float32 out; and whose `class_names` (no input) gives the
+    classes' names `(classes,)` tf.string, in the order of `serve`'s columns. Keras'
+    `ExportArchive` tracks the weights and the vocabulary's lookup table, and the fold's
+    table and n-gram hash tables beside them."""
     archive = keras.export.ExportArchive()
     archive.track(end_to_end)
     serve = probabilities_fn(end_to_end)
     for resource in serve.resources:
         archive.track(resource)
     archive.add_endpoint("serve", serve, input_signature=[SIGNATURE])
+    names = tf.constant(list(labels), tf.string)
+
+    @tf.function(input_signature=[], autograph=False)
+    def class_names():
+        return names
+
+    archive.add_endpoint("class_names", class_names)
     archive.write_out(str(path), verbose=False)

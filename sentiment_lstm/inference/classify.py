@@ -19,14 +19,14 @@ from sentiment_lstm.core import layout
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.inference import serving
 
-BATCH_SIZE = 256  # reviews per forward pass
+BATCH_SIZE = 256  # texts per forward pass
 
 
-class SentimentClassifier:
+class Classifier:
     """An end-to-end model (raw strings -> probabilities) and its class labels.
 
     Args:
-        model: a Keras model mapping a `(batch,)` string tensor to `(batch, 2)`
+        model: a Keras model mapping a `(batch,)` string tensor to `(batch, classes)`
             probabilities, as built by `network.build_end_to_end`.
         labels: the class names, in the order of the model's outputs.
         config: the `Config` the model was trained with, if known.
@@ -37,29 +37,37 @@ class SentimentClassifier:
         self.labels = tuple(labels)
         self.config = config
         # The SavedModel's serving function (`serving.py`), traced once for any batch size,
-        # also counting each review's known words from the same tokens.
+        # also counting each text's known words from the same tokens.
         scores = serving.probabilities_fn(model, with_known=True)
         self._folded = bool(scores.resources)  # the LSTM reads projected inputs (`folding.py`)
         self._scores = tf.function(scores, input_signature=[serving.SIGNATURE])
 
     def predict_proba(self, texts):
-        """Probabilities `(len(texts), 2)` float32, one row per review, in order.
+        """Probabilities `(len(texts), classes)` float32, one row per text, in order, the
+        columns in the order of `labels`.
 
-        Reviews go through the model in batches of `BATCH_SIZE` of similar length (by
-        characters), so long reviews are not padded into batches of short ones.
+        Texts go through the model in batches of `BATCH_SIZE` of similar length (by
+        characters), so long texts are not padded into batches of short ones.
         """
         return self._score(list(texts))[0]
 
-    def predict(self, texts):
-        """One `{"label": name, "score": probability of that label, "known_words": N}` per
-        review, in order. `known_words` (`known_words`) tells "no evidence" (0: the
-        score is the model's prior, near 0.5) from a weak opinion."""
+    def predict(self, texts, top_k=None):
+        """One `{"label": name, "score": its probability, "scores": {name: probability},
+        "known_words": N}` per text, in order: the most probable class, and every class's
+        probability in the order of `labels` (with `top_k`, the `top_k` most probable, most
+        probable first). `known_words` (`known_words`) tells "no evidence" (0: the scores
+        are the model's prior) from a weak opinion."""
         probabilities, known = self._score(list(texts))
-        return [{"label": self.labels[k], "score": float(row[k]), "known_words": int(n)}
-                for row, k, n in zip(probabilities, probabilities.argmax(axis=1), known)]
+        predictions = []
+        for row, n in zip(probabilities, known):
+            best = int(row.argmax())
+            shown = range(len(self.labels)) if top_k is None else np.argsort(-row, kind="stable")[:top_k]
+            predictions.append({"label": self.labels[best], "score": float(row[best]),
+                                "scores": {self.labels[k]: float(row[k]) for k in shown}, "known_words": int(n)})
+        return predictions
 
     def known_words(self, texts):
-        """How many of the tokens the model reads of each review (after its serving clip)
+        """How many of the tokens the model reads of each text (after its serving clip)
         are in its vocabulary (id > 1: neither padding nor out-of-vocabulary), as an int array."""
         return self._score(list(texts))[1]
 
@@ -79,7 +87,7 @@ class SentimentClassifier:
         for every row count (`rnn.compiled.ROW_SIZES`), about a second each, so no request
         waits for it. `most_rows`: the largest batch that will be scored (a server's
         batch size); the row counts above the one that holds it are left out. A batch of
-        alike reviews is cut into one group per side (`serving.SIDES`), so each side runs `rows`."""
+        alike texts is cut into one group per side (`serving.SIDES`), so each side runs `rows`."""
         from sentiment_lstm.rnn import compiled
 
         for rows in compiled.row_sizes(most_rows, projected=self._folded):
@@ -87,7 +95,7 @@ class SentimentClassifier:
 
 
 def load(model_dir):
-    """The `SentimentClassifier` saved in `model_dir` by `train.py`.
+    """The `Classifier` saved in `model_dir` by `sentiment-lstm train`.
 
     Raises:
         UserError: when `model_dir` is not a readable model directory.
@@ -99,4 +107,4 @@ def load(model_dir):
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise UserError(f"{path} is corrupt or was saved by an incompatible version; "
                         "train the model again.") from error
-    return SentimentClassifier(end_to_end, saved["labels"], config)
+    return Classifier(end_to_end, saved["labels"], config)

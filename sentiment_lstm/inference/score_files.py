@@ -7,36 +7,38 @@ from pathlib import Path
 
 from sentiment_lstm.core import progress as progress_lines
 from sentiment_lstm.core.files import atomic_file
-from sentiment_lstm.data import streaming
+from sentiment_lstm.data import streaming, tables
 from sentiment_lstm.inference import classify
 
-CHUNK = 4096  # reviews read, scored and written at a time by `main`
+CHUNK = 4096  # texts read, scored and written at a time by `main`
 
 
 def read_texts(texts=(), files=(), text_column=None):
-    """Reviews from command-line `texts`, then from `files`, as a list (`streaming.iter_records`:
-    one review per line, or a table's or JSON lines' `text_column`).
+    """Texts from command-line `texts`, then from `files`, as a list (`streaming.iter_records`:
+    one text per line, or a table's or JSON lines' `text_column`).
 
     A file named `-`, or a `-` among `texts`, is stdin. Files are read as bytes and
     decoded as UTF-8 with invalid bytes replaced, so any input gets a prediction.
     """
-    return [review for review, _ in streaming.iter_records(texts, files, text_column)]
+    return [text for text, _ in streaming.iter_records(texts, files, text_column)]
 
 
-def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None):
-    """Classify the reviews of `texts` and `files` (`streaming.iter_records`), `CHUNK` at a
+def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None, top_k=None):
+    """Classify the texts of `texts` and `files` (`streaming.iter_records`), `CHUNK` at a
     time, so memory stays bounded whatever the size of the input: one JSON prediction
     per line on stdout, or into `out`, written atomically; when the one input is a
     table (`.csv`, `.tsv`), `out` is that table with `label` and `score` columns added.
 
     Args:
+        top_k: keep the `top_k` most probable classes in each prediction's `scores`
+            (`classify.Classifier.predict`); None: every class.
         progress: report progress on stderr (`core.progress.Progress`); None: when files
             are read and stderr is a terminal or `out` is given.
 
     Raises:
         UserError: an input cannot be read (checked before the model is loaded).
     """
-    streaming.check_readable(files)
+    streaming.check_inputs(files, text_column)
     if progress is None:
         progress = bool(files) and (sys.stderr.isatty() or out is not None)
     classifier = classify.load(model_dir)
@@ -46,12 +48,11 @@ def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=Non
 
     def score(stream):
         if table:
-            header, _ = streaming.table_header(files[0], text_column)
-            writer = TableWriter(stream, header, streaming.TABLE_SUFFIXES[Path(files[0]).suffix.lower()])
+            writer = TableWriter(stream, tables.header(files[0]), tables.DELIMITERS[Path(files[0]).suffix.lower()])
         else:
             writer = JsonLinesWriter(stream)
         for chunk in streaming.chunks(records, CHUNK):
-            writer.write(chunk, classifier.predict([review for review, _ in chunk]))
+            writer.write(chunk, classifier.predict([text for text, _ in chunk], top_k=top_k))
             if meter is not None:
                 meter.update(len(chunk))
         if meter is not None:
@@ -65,7 +66,7 @@ def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=Non
 
 
 class JsonLinesWriter:
-    """Writes one `{"label": ..., "score": ..., "known_words": ...}` JSON object per line to a text stream."""
+    """Writes one prediction (`classify.Classifier.predict`'s dict) per line, as JSON, to a text stream."""
 
     def __init__(self, stream):
         self.stream = stream

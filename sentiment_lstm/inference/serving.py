@@ -29,7 +29,7 @@ soonest on the two sides with the least (the default model's 232 reviews clipped
 tokens go as 104 and 128; the best model's first batch of 256 has every group cut).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
-`inference.SentimentClassifier` calls it too, so both compute the same thing.
+`inference.Classifier` calls it too, so both compute the same thing.
 
 Example:
 
@@ -51,7 +51,7 @@ SIGNATURE = tf.TensorSpec([None], tf.string, name="review")  # a 1-D batch of re
 
 
 def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
-    """`probabilities(texts)`: `(batch,)` strings -> `(batch, 2)` float32, the
+    """`probabilities(texts)`: `(batch,)` strings -> `(batch, classes)` float32, the
     probabilities `end_to_end` gives, computed group by group (the module's text).
 
     Args:
@@ -69,6 +69,7 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
     token_model = end_to_end.get_layer("token_model")
     tokenization = [layer for layer in end_to_end.layers
                     if layer is not token_model and not isinstance(layer, keras.layers.InputLayer)]
+    classes = token_model.output.shape[-1]
     folded = folding.fold(token_model)  # None: the token model as it is
     n_sides = SIDES if sides is None else sides
     forward = folded or (lambda rows: token_model(rows, training=False))
@@ -108,8 +109,9 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
             rows = tf.slice(tokens, [start, 0], [size, tf.maximum(lengths[start], 1)])
             return k + 1, outputs.write(k + 1, forward(rows))
 
-        outputs = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False, element_shape=[None, 2])
-        outputs = outputs.write(0, tf.zeros((0, 2)))  # so a side without rows gives (0, 2)
+        outputs = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False,
+                                 element_shape=[None, classes])
+        outputs = outputs.write(0, tf.zeros((0, classes)))  # so a side without rows gives (0, classes)
         _, outputs = tf.while_loop(lambda k, _: k < tf.shape(slices)[0], run_slice, (tf.constant(0), outputs))
         return outputs.concat()
 

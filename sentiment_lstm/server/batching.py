@@ -6,7 +6,7 @@ the batch closes when it holds `max_batch_size` reviews or `batch_timeout_micros
 passed since then, whichever comes first, and goes to the one model thread while the
 next batch fills, as one call of the model. The model call sorts the batch by length
 and runs it in groups padded to their own longest review (`serving.probabilities_fn`,
-behind `SentimentClassifier.predict_proba`), so a long review does not pad the short
+behind `Classifier.predict_proba`), so a long review does not pad the short
 ones. A request larger than `max_batch_size` is split across batches. The
 queue holds at most `max_enqueued_batches * max_batch_size` reviews: past that a request
 is refused at once (`QueueFull`) instead of the queue growing without bound.
@@ -49,7 +49,7 @@ class MicroBatcher:
 
     Args:
         model: a function from a list of review strings to their `(n, 2)` rows, e.g.
-            `SentimentClassifier.predict_proba`; it runs on `executor`, one call at a time.
+            `Classifier.predict_proba`; it runs on `executor`, one call at a time.
         executor: a `concurrent.futures` executor with one worker thread (the model thread).
         max_batch_size: the most reviews per batch (TF Serving's `max_batch_size`).
         batch_timeout_micros: how long a batch waits for more reviews after its first.

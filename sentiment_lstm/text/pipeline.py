@@ -7,61 +7,89 @@ from sentiment_lstm.text.tokenizer import _check_positive, tokenize
 
 _NUM_BUCKETS = 10
 
-def make_dataset(reviews, vectorizer, batch_size=64, max_length=200, shuffle=False, seed=0,
-                 bucket=True, targets=None):
-    """A batched tf.data pipeline of (token ids, one-hot labels or given class probabilities).
 
-    Reviews are tokenized once, eagerly, in large batches, and clipped to their first
-    `max_length` tokens; each epoch then only shuffles, groups and pads the stored ids. A review with
+def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False, seed=0,
+                 bucket=True, targets=None, class_weights=None):
+    """A batched tf.data pipeline of (token ids, one-hot labels or given class probabilities
+    [, sample weights]).
+
+    Texts are tokenized once, eagerly, in large batches, and clipped to their first
+    `max_length` tokens; each epoch then only shuffles, groups and pads the stored ids. A text with
     no tokens becomes one padding step, i.e. a fully masked row.
 
     Args:
-        reviews: a labeled `data.Reviews` (labels 0/1).
-        vectorizer: the adapted layer from `make_vectorizer`.
-        batch_size: reviews per batch (the last batch of a bucket may be smaller).
-        max_length: the most tokens kept per review.
-        shuffle: reshuffle the reviews each epoch, seeded with `seed`: the same seed
+        texts: a labeled `data.dataset.Dataset`.
+        vectorizer: the adapted layer from `tokenizer.make_vectorizer`.
+        batch_size: texts per batch (the last batch of a bucket may be smaller).
+        max_length: the most tokens kept per text.
+        shuffle: reshuffle the texts each epoch, seeded with `seed`: the same seed
             gives the same sequence of batches.
         seed: shuffle seed.
-        bucket: group reviews of similar length (the batches of tf.data's
+        bucket: group texts of similar length (the batches of tf.data's
             `bucket_by_sequence_length`, see `_length_batches`: 10 buckets spread over
             1..max_length, each batch padded to its bucket's upper bound, so at most 10
             distinct batch shapes); else pad every batch to `max_length`.
-        targets: optional float array `(len(reviews), 2)`: each review's class
+        targets: optional float array `(len(texts), classes)`: each text's class
             probabilities (soft targets, `teacher.py`), used instead of its one-hot
-            label; the reviews may then be unlabeled.
+            label; the texts may then be unlabeled.
+        class_weights: optional float array `(classes,)` (`class_weights`): each text is
+            weighted by its class's (a soft target's most probable class).
 
     Returns:
-        A `tf.data.Dataset` of `(tokens, labels)`: tokens int32 (batch, time <= max_length),
-        right-padded with 0; labels float32 (batch, 2), one-hot or `targets`. Its
-        `batches_per_epoch` attribute is the number of batches in every epoch.
+        A `tf.data.Dataset` of `(tokens, labels)`, or `(tokens, labels, weights)` with
+        `class_weights`: tokens int32 (batch, time <= max_length), right-padded with 0;
+        labels float32 (batch, classes), one-hot or `targets`; weights float32 (batch,).
+        Its `batches_per_epoch` attribute is the number of batches in every epoch.
 
     Raises:
-        UserError: no reviews, unlabeled reviews without targets, targets of another
+        UserError: no texts, unlabeled texts without targets, targets of another
             shape, or a non-positive size.
     """
     _check_positive("batch_size", batch_size)
     _check_positive("max_length", max_length)
-    labels = np.asarray(reviews.labels)
+    labels = np.asarray(texts.labels)
+    classes = texts.num_classes
     if len(labels) == 0:
-        raise UserError("There are no reviews to build a dataset from.")
+        raise UserError("There are no texts to build a dataset from.")
     if targets is None:
-        if not np.isin(labels, (0, 1)).all():
-            raise UserError("Training and evaluation need labeled reviews (labels 0 or 1).")
-        targets = tf.one_hot(labels, 2, dtype=tf.float32)
-    elif np.shape(targets) != (len(labels), 2):
-        raise UserError(f"Expected class probabilities of shape ({len(labels)}, 2), got {np.shape(targets)}.")
-    tokens = tokenize(reviews.texts, vectorizer, max_length)
+        if not ((0 <= labels) & (labels < classes)).all():
+            raise UserError("Training and evaluation need labeled texts.")
+        targets = np.eye(classes, dtype=np.float32)[labels]
+    elif np.ndim(targets) != 2 or len(targets) != len(labels) or (classes and np.shape(targets)[1] != classes):
+        raise UserError(f"Expected class probabilities of shape ({len(labels)}, {classes or 'classes'}), "
+                        f"got {np.shape(targets)}.")
+    tokens = tokenize(texts.texts, vectorizer, max_length)
     boundaries = _bucket_boundaries(max_length) if bucket else [max_length + 1]  # one bucket: pad to max_length
-    batches = _length_batches(tokens, tf.constant(targets, tf.float32), boundaries, batch_size,
-                              seed if shuffle else None)
+    per_text = [tf.constant(targets, tf.float32)]
+    if class_weights is not None:
+        per_text.append(tf.constant(np.asarray(class_weights, np.float32)[np.argmax(targets, axis=1)]))
+    batches = _length_batches(tokens, tuple(per_text), boundaries, batch_size, seed if shuffle else None)
     dataset = batches.prefetch(tf.data.AUTOTUNE)
     dataset.batches_per_epoch = batches.batches_per_epoch
     return dataset
 
 
-def _length_batches(tokens, labels, boundaries, batch_size, seed=None):
-    """Batches of `(tokens, labels)` grouped by length: exactly those of
+def class_weights(texts):
+    """scikit-learn's "balanced" weight of each class of the labeled `texts`,
+    `n / (classes * count)`, float32 `(classes,)`: every class then weighs as much in
+    the loss as the others (a class without texts: 1).
+
+    Example:
+
+    >>> class_weights(Dataset.from_names(["a", "b", "c", "d"], ["x", "x", "x", "y"]))
+    array([0.6666667, 2.       ], dtype=float32)
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(texts.labels[texts.labels >= 0])
+    weights = np.ones(texts.num_classes, np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=texts.labels[texts.labels >= 0])
+    return weights
+
+
+def _length_batches(tokens, per_text, boundaries, batch_size, seed=None):
+    """Batches of `(tokens, *per_text)` (each of `per_text` a tensor with a row per text)
+    grouped by length: exactly those of
     `tf.data.Dataset.bucket_by_sequence_length(..., pad_to_bucket_boundary=True)` fed the
     reviews one by one, but formed for a whole epoch at once.
 
@@ -110,7 +138,8 @@ def _length_batches(tokens, labels, boundaries, batch_size, seed=None):
 
     def gather(indices):
         width = boundaries[bucket[indices[0]]] - 1
-        return tf.gather(tokens, indices).to_tensor(shape=tf.stack([tf.size(indices), width])), tf.gather(labels, indices)
+        padded = tf.gather(tokens, indices).to_tensor(shape=tf.stack([tf.size(indices), width]))
+        return (padded, *(tf.gather(values, indices) for values in per_text))
 
     dataset = orders.flat_map(epoch).map(gather)
     dataset.batches_per_epoch = batches_per_epoch

@@ -67,7 +67,7 @@ def make_callbacks(config, work):
     The backup comes first: it keeps the weights that training goes on from, and with
     `--ema-momentum`, `SwapEMAWeights` then puts the averaged ones in for the callbacks
     after it, which choose, restore and save the weights that are published. Without a
-    validation split (`val_fraction` 0) there is nothing to choose by: no early stopping
+    validation texts (`val_fraction` 0, no `val_data`) there is nothing to choose by: no early stopping
     and no checkpoint, and the last epoch's weights are published.
     """
     history = read_history(work / HISTORY_CSV)
@@ -78,7 +78,7 @@ def make_callbacks(config, work):
         keras.callbacks.ModelCheckpoint(str(work / BEST_WEIGHTS), monitor=MONITOR,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=best_so_far),
-    ] if config.val_fraction else []
+    ] if config.validates else []
     return [
         keras.callbacks.BackupAndRestore(str(work / BACKUP), double_checkpoint=True),
         *optimizer.learning_rate_callbacks(config),

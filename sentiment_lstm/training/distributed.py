@@ -8,13 +8,13 @@ and fails with "Attempt to convert a value (PerReplica:...) with an unsupported 
 So both strategies train with one custom loop (TensorFlow's `multi_worker_with_ctl`
 pattern) that drives the same compiled model, optimizer and Keras callbacks:
 
-    global batch b (the `--batch-size` reviews of `pipeline.make_dataset`, built the same on
+    global batch b (the `--batch-size` texts of `pipeline.make_dataset`, built the same on
     every worker from the same seed) -> R slices, one per replica (`replica_batches`);
-    each replica: loss_r = Σ_{its reviews} cross-entropy / |b|, its gradient;
+    each replica: loss_r = Σ_{its texts} cross-entropy / |b|, its gradient;
     the optimizer all-reduces (sums) the R gradients, sparse embedding rows included,
     and every replica applies the same update: the step of one process on b.
 
-Epoch metrics are sums over all reviews reduced across the workers once per epoch
+Epoch metrics are sums over all texts reduced across the workers once per epoch
 (`loss` and `accuracy` as Keras reports them; `val_*` on the validation split, sliced
 the same way), so early stopping sees the same global `val_loss` on every worker and
 they all stop at the same epoch.
@@ -139,19 +139,20 @@ def is_chief(config):
 def replica_batches(dataset, context, replicas):
     """This input pipeline's share of each global batch of `dataset`.
 
-    Each global batch `(tokens, labels)` of n reviews is cut into `replicas` slices of
+    Each global batch `(tokens, labels[, weights])` of n texts is cut into `replicas` slices of
     consecutive rows (slice r: rows `r n // replicas` to `(r + 1) n // replicas`); the
     pipeline `context.input_pipeline_id` (a worker) keeps the slices of its own replicas,
     one element each, in replica order (how `distribute_datasets_from_function` hands
     elements to a worker's devices), each with n.
 
     Args:
-        dataset: global batches `(tokens, labels)`, the same on every worker.
+        dataset: global batches `(tokens, labels[, weights])`, the same on every worker.
         context: the `tf.distribute.InputContext` of this pipeline.
         replicas: replicas in the whole job (`strategy.num_replicas_in_sync`).
 
     Returns:
-        A dataset of `(tokens, labels, n)`: this replica's rows, and the global batch's count.
+        A dataset of `(tokens, labels[, weights], n)`: this replica's rows, and the global
+        batch's count.
 
     Example:
 
@@ -163,12 +164,12 @@ def replica_batches(dataset, context, replicas):
     local = replicas // context.num_input_pipelines  # replicas of this pipeline
     first = context.input_pipeline_id * local
 
-    def slices(tokens, labels):
-        rows = tf.shape(tokens)[0]
+    def slices(*batch):
+        rows = tf.shape(batch[0])[0]
         bounds = tf.range(replicas + 1) * rows // replicas
 
         def slice_of(r):
-            return tokens[bounds[r]:bounds[r + 1]], labels[bounds[r]:bounds[r + 1]], rows
+            return (*(values[bounds[r]:bounds[r + 1]] for values in batch), rows)
 
         return tf.data.Dataset.range(first, first + local).map(lambda r: slice_of(tf.cast(r, tf.int32)))
 
@@ -182,12 +183,15 @@ def distribute_batches(strategy, make_global_batches):
         lambda context: replica_batches(make_global_batches(), context, replicas).prefetch(tf.data.AUTOTUNE))
 
 
-def replica_sums(token_model, tokens, labels, rows, training):
-    """A replica's `(loss, [Σ cross-entropy, Σ correct, reviews])` on its slice; loss is
+def replica_sums(token_model, tokens, labels, rows, training, weights=None):
+    """A replica's `(loss, [Σ cross-entropy, Σ correct, texts])` on its slice; loss is
     its share of the global batch's mean, `Σ cross-entropy / rows` (plus its share of
-    the model's own losses, as Keras scales them for distribution)."""
+    the model's own losses, as Keras scales them for distribution); with `weights`, each
+    text's cross-entropy is weighted, as Keras weighs a sample."""
     probabilities = token_model(tokens, training=training)
-    cross_entropy = keras.losses.categorical_crossentropy(labels, probabilities)  # (reviews,)
+    cross_entropy = keras.losses.categorical_crossentropy(labels, probabilities)  # (texts,)
+    if weights is not None:
+        cross_entropy = cross_entropy * weights
     correct = tf.cast(tf.equal(tf.argmax(probabilities, -1), tf.argmax(labels, -1)), tf.float32)
     loss = tf.reduce_sum(cross_entropy) / tf.cast(rows, cross_entropy.dtype)
     if token_model.losses:
@@ -202,14 +206,14 @@ def make_steps(strategy, token_model, element_spec):
     step applies the model's optimizer, which all-reduces (sums) the gradients."""
     variables = token_model.trainable_variables
 
-    def train_replica(tokens, labels, rows):
+    def train_replica(tokens, labels, *weights_and_rows):
         with tf.GradientTape() as tape:
-            loss, sums = replica_sums(token_model, tokens, labels, rows, training=True)
+            loss, sums = replica_sums(token_model, tokens, labels, weights_and_rows[-1], True, *weights_and_rows[:-1])
         token_model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return sums
 
-    def test_replica(tokens, labels, rows):
-        return replica_sums(token_model, tokens, labels, rows, training=False)[1]
+    def test_replica(tokens, labels, *weights_and_rows):
+        return replica_sums(token_model, tokens, labels, weights_and_rows[-1], False, *weights_and_rows[:-1])[1]
 
     @tf.function(input_signature=[element_spec])
     def train_step(batch):
@@ -224,13 +228,13 @@ def make_steps(strategy, token_model, element_spec):
 
 def run_epoch(strategy, step, batches):
     """Run `step` over the distributed `batches`; return the global `(mean cross-entropy,
-    accuracy)` over all their reviews, summed on each worker then across workers."""
+    accuracy)` over all their texts, summed on each worker then across workers."""
     total = np.zeros(3)
     for batch in batches:
         for sums in strategy.experimental_local_results(step(batch)):
             total += sums.numpy()
-    loss_sum, correct, reviews = sum_over_workers(strategy, total)
-    return loss_sum / reviews, correct / reviews
+    loss_sum, correct, texts = sum_over_workers(strategy, total)
+    return loss_sum / texts, correct / texts
 
 
 def sum_over_workers(strategy, local_total):

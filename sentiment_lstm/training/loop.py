@@ -24,8 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from sentiment_lstm.core import layout, lock, progress
-from sentiment_lstm.data import imdb, sources
-from sentiment_lstm.data.dataset import Reviews
+from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.data import sources
+from sentiment_lstm.data.dataset import concatenate
 from sentiment_lstm.export import publish
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import pipeline, tokenizer
@@ -62,14 +63,16 @@ def train(config, callbacks=()):
         strategy = distributed.make_strategy(config.distribute)  # before any op: it sets up the cluster
         seed_everything(config.seed, config.deterministic)
         chief = distributed.is_chief(config)
-        source, train_reviews, val_reviews, vectorizer = read_splits(config)
-        fit_reviews, targets = taught_reviews(source, train_reviews, config)
+        train, validation, vectorizer = read_splits(config)
+        unlabeled = unlabeled_texts(config, train)
+        fit_texts, targets = taught_texts(train, unlabeled, config)
 
+        weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
         batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
-                       seed=config.seed, bucket=config.bucket)
+                       seed=config.seed, bucket=config.bucket, class_weights=weights)
         started = time.perf_counter()
-        train_ds = pipeline.make_dataset(fit_reviews, shuffle=True, targets=targets, **batches)
-        val_ds = None if val_reviews is None else pipeline.make_dataset(val_reviews, **batches)
+        train_ds = pipeline.make_dataset(fit_texts, shuffle=True, targets=targets, **batches)
+        val_ds = None if validation is None else pipeline.make_dataset(validation, **batches)
         progress.stage(f"Batches per epoch: {train_ds.batches_per_epoch:,} for training"
                        + ("" if val_ds is None else f", {val_ds.batches_per_epoch:,} for validation"), started)
         if strategy is not None:  # this worker's share of every global batch
@@ -79,11 +82,12 @@ def train(config, callbacks=()):
         work = model_dir.with_name(f"{model_dir.name}.work")
         if chief:
             prepare_work_area(work, config)
-        ngram_keys = frequent_ngrams(fit_reviews, vectorizer, config)
+        ngram_keys = frequent_ngrams(fit_texts, vectorizer, config)
         with strategy.scope() if strategy else contextlib.nullcontext():
-            token_model = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys)
+            token_model = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys,
+                                                    num_classes=train.num_classes)
             if config.pretrained_embeddings:
-                vectors = pretrained_vectors(source, train_reviews, vectorizer, config)
+                vectors = pretrained_vectors(train, unlabeled, vectorizer, config)
                 token_model.get_layer("embedding").set_weights([vectors])
         if strategy is None:
             history = fit(token_model, train_ds, val_ds, config, work, callbacks)
@@ -91,7 +95,8 @@ def train(config, callbacks=()):
             history = distributed.fit_under(strategy, token_model, train_ds, val_ds, config, work, chief, callbacks)
         if chief:
             started = time.perf_counter()
-            publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy)
+            publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy,
+                            data=describe_data(train, validation, unlabeled))
             progress.stage(f"Published the model to {model_dir}", started)
         else:
             progress.stage(f"This worker's part is done; the chief publishes the model to {model_dir}")
@@ -117,84 +122,110 @@ def fit(token_model, train_ds, val_ds, config, work, callbacks=()):
     return history
 
 
-def publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy=None):
+def publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy=None, data=None):
     """The end of `train`: the best epoch's weights (the checkpoint's: the best epoch may
-    predate a restart, which EarlyStopping forgets), published with the history (trained
-    under a `strategy`, copied into a model built outside it first); then the work area
-    is removed."""
+    predate a restart, which EarlyStopping forgets), published with the history and the
+    description of the `data` (`describe_data`; trained under a `strategy`, copied into
+    a model built outside it first); then the work area is removed."""
     best = work / BEST_WEIGHTS
     if best.exists():
         token_model.load_weights(best)
     plain = token_model
     if strategy is not None:
-        plain = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys)
+        plain = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys,
+                                          num_classes=len(data["classes"]))
         plain.set_weights(token_model.get_weights())
     end_to_end = network.build_end_to_end(plain, vectorizer, config.serve_length)
-    publish.publish_model(model_dir, end_to_end, config, vectorizer.vocabulary_size(),
-                          add=lambda directory: write_history(directory, work))
+    publish.publish_model(model_dir, end_to_end, config, vectorizer.vocabulary_size(), list(data["classes"]),
+                          data=data, add=lambda directory: write_history(directory, work))
     shutil.rmtree(work, ignore_errors=True)
 
 
+def describe_data(train, validation, unlabeled):
+    """What the model directory's `config.json` records of the data a model learned from:
+    its classes with their training counts, where each part came from and its size."""
+    return {"source": train.source, "classes": train.counts(), "train": len(train),
+            "validation": None if validation is None else {"source": validation.source, "texts": len(validation)},
+            "unlabeled": None if unlabeled is None else {"source": unlabeled.source, "texts": len(unlabeled)}}
+
+
 def read_splits(config):
-    """`(source, training reviews, validation reviews, vectorizer)`: the training split
-    (`config.limit` of it) less the seeded validation split (None with `val_fraction` 0),
-    and the vocabulary adapted on the training reviews alone."""
+    """`(training texts, validation texts, vectorizer)`: the training split of
+    `config.data` (`config.limit` of it) less the seeded validation split, or
+    `config.val_data` (`sources.training_data`; None without validation), and the
+    vocabulary adapted on the training texts alone."""
     started = time.perf_counter()
-    source = imdb.resolve_source(config.data)
-    train_reviews, val_reviews = sources.training_splits(source, config.limit, config.val_fraction, config.seed)
-    held = "no validation" if val_reviews is None else f"{len(val_reviews):,} held out for validation"
-    progress.stage(f"Data: {source}: {len(train_reviews):,} reviews for training, {held}", started)
+    train, validation = sources.training_data(config)
+    counts = train.counts()
+    counts = (", ".join(f"{n:,} {name}" for name, n in counts.items()) if len(counts) <= 8
+              else f"{min(counts.values()):,} to {max(counts.values()):,} a class")
+    held = ("no validation" if validation is None else
+            f"{len(validation):,} {'from ' + validation.source if config.val_data else 'held out'} for validation")
+    progress.stage(f"Data: {train.source}: {len(train):,} texts of {train.num_classes} classes for training "
+                   f"({counts}), {held}", started)
     started = time.perf_counter()
-    vectorizer = tokenizer.make_vectorizer(train_reviews.texts, max_tokens=config.max_tokens)
+    vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=config.max_tokens)
     progress.stage(f"Vocabulary: {vectorizer.vocabulary_size():,} tokens "
-                   f"(at most {config.max_tokens:,}), from the training reviews", started)
-    return source, train_reviews, val_reviews, vectorizer
+                   f"(at most {config.max_tokens:,}), from the training texts", started)
+    return train, validation, vectorizer
 
 
-def taught_reviews(source, train_reviews, config):
-    """The reviews to fit on and their soft targets: `(train_reviews, None)`, or with
-    `config.teacher`, the training reviews (one-hot) followed by the unlabeled ones with
-    the class probabilities of the teacher fitted on the training reviews (`teacher.py`).
-    The validation and test reviews are not read."""
+def unlabeled_texts(config, train):
+    """The unlabeled texts a run learns from (`sources.unlabeled`), read once, or None
+    when it needs none (no teacher, no pretrained vectors).
+
+    Raises:
+        UserError: it needs some and its data has none.
+    """
+    if config.teacher == "none" and not config.pretrained_embeddings:
+        return None
+    unlabeled = sources.unlabeled(config)
+    if unlabeled is None and config.teacher != "none":
+        raise UserError(f"--teacher {config.teacher} teaches on unlabeled texts, and {train.source} holds none; "
+                        "give --unlabeled PATH (a folder, a table's text column, or a file of one text per line).")
+    return unlabeled
+
+
+def taught_texts(train, unlabeled, config):
+    """The texts to fit on and their soft targets: `(train, None)`, or with `config.teacher`,
+    the training texts (one-hot) followed by the `unlabeled` ones with the class
+    probabilities of the teacher fitted on the training texts (`teacher.py`). The
+    validation and test texts are not read."""
     if config.teacher == "none":
-        return train_reviews, None
-    unlabeled = imdb.load_reviews(source, "unsup", limit=config.limit, seed=config.seed)
+        return train, None
     started = time.perf_counter()
-    nb_lr = teacher.NBLR(train_reviews.texts, train_reviews.labels)
-    targets = np.concatenate([np.eye(2, dtype=np.float32)[train_reviews.labels],
-                              teacher.soft_targets(nb_lr.log_odds(unlabeled.texts))])
-    reviews = Reviews(list(train_reviews.texts) + list(unlabeled.texts),
-                           np.concatenate([train_reviews.labels, unlabeled.labels]))
-    progress.stage(f"Teacher: {config.teacher} fitted on the training reviews, soft targets for "
-                   f"{len(unlabeled):,} unlabeled reviews", started)
-    return reviews, targets
+    nb_lr = teacher.NBLR(train.texts, train.labels, train.num_classes)
+    targets = np.concatenate([np.eye(train.num_classes, dtype=np.float32)[train.labels],
+                              nb_lr.predict_proba(unlabeled.texts)])
+    progress.stage(f"Teacher: {config.teacher} fitted on the training texts, soft targets for "
+                   f"{len(unlabeled):,} unlabeled texts", started)
+    return concatenate(train, unlabeled), targets
 
 
-def frequent_ngrams(reviews, vectorizer, config):
+def frequent_ngrams(texts, vectorizer, config):
     """`{n: keys}` for each n-gram order `config` reads (`network.ngram_dims`): the keys of
-    the n-grams in at least `ngrams.MIN_COUNT` of the `reviews` fitted on (`ngrams.frequent`;
-    with a teacher, the unlabeled reviews too, never the validation ones)."""
+    the n-grams in at least `ngrams.MIN_COUNT` of the `texts` fitted on (`ngrams.frequent`;
+    with a teacher, the unlabeled texts too, never the validation ones)."""
     orders = network.ngram_dims(config)
     if not orders:
         return {}
     started = time.perf_counter()
-    tokens = tokenizer.tokenize(reviews.texts, vectorizer, config.max_length)
+    tokens = tokenizer.tokenize(texts.texts, vectorizer, config.max_length)
     keys = {order: ngrams.frequent(tokens, vectorizer.vocabulary_size(), order=order) for order in orders}
     kept = ", ".join(f"{len(k):,} {order}-grams" for order, k in keys.items())
-    progress.stage(f"N-grams kept (in at least {ngrams.MIN_COUNT} reviews): {kept}", started)
+    progress.stage(f"N-grams kept (in at least {ngrams.MIN_COUNT} texts): {kept}", started)
     return keys
 
 
-def pretrained_vectors(source, train_reviews, vectorizer, config):
-    """PPMI-SVD word vectors `(vocabulary, embed_dim)` of the training reviews plus the
-    unlabeled ones (`pretrain.py`); the validation and test reviews are not read."""
-    unlabeled = imdb.load_reviews(source, "unsup", limit=config.limit, seed=config.seed)
-    texts = list(train_reviews.texts) + list(unlabeled.texts)
+def pretrained_vectors(train, unlabeled, vectorizer, config):
+    """PPMI-SVD word vectors `(vocabulary, embed_dim)` of the training texts plus the
+    `unlabeled` ones, if any (`pretrain.py`); the validation and test texts are not read."""
+    texts = list(train.texts) + ([] if unlabeled is None else list(unlabeled.texts))
     started = time.perf_counter()
     tokens = tokenizer.tokenize(texts, vectorizer, 2 * config.max_length).to_tensor().numpy()
     vectors = pretrain.ppmi_svd_vectors(tokens, vectorizer.vocabulary_size(), config.embed_dim, seed=config.seed)
     progress.stage(f"Pretrained vectors: PPMI-SVD, {vectors.shape[0]:,} x {vectors.shape[1]}, "
-                   f"from {len(texts):,} reviews", started)
+                   f"from {len(texts):,} texts", started)
     return vectors
 
 

@@ -1,11 +1,12 @@
-"""Soft labels for the unlabeled reviews from an n-gram teacher (`--teacher nb-lr`).
+"""Soft labels for unlabeled texts from an n-gram teacher (`--teacher nb-lr`).
 
 Knowledge distillation (Hinton, Vinyals & Dean 2015) as semi-supervised learning:
-a teacher fitted on the labeled training reviews gives each of the 50,000 unlabeled
-reviews its class probabilities, and the LSTM trains on both, the labeled reviews
-with their one-hot labels and the unlabeled ones with the teacher's probabilities as
-soft targets of the same categorical cross-entropy. The trained model is the LSTM
-alone; the teacher is not part of it and is not saved.
+a teacher fitted on the labeled training texts gives each unlabeled text (IMDB's
+50,000 unlabeled reviews, or `--unlabeled`) its class probabilities, and the LSTM
+trains on both, the labeled texts with their one-hot labels and the unlabeled ones
+with the teacher's probabilities as soft targets of the same categorical
+cross-entropy. The trained model is the LSTM alone; the teacher is not part of it and
+is not saved.
 
 The teacher is NB-LR (Wang & Manning 2012, "Baselines and Bigrams"): binary unigram
 and bigram indicators scaled by their naive Bayes log-count ratios
@@ -31,12 +32,22 @@ def preprocess(text):
 
 
 class NBLR:
-    """NB-LR fitted on labeled reviews; `log_odds(texts)` scores new ones.
+    """NB-LR fitted on labeled texts; `predict_proba(texts)` gives new ones their class
+    probabilities.
+
+    With two classes it is Wang & Manning's: one logistic regression on the indicators
+    scaled by the log-count ratios of class 1 against class 0, `log_odds` its decision
+    function. With more, one-vs-rest: for each class k, the ratios of k against the
+    other classes and a logistic regression of "k or not" on the indicators scaled by
+    them; the N probabilities of "k" are then normalised to sum to 1, as scikit-learn's
+    one-vs-rest does (docs/experiments.md: it teaches better than one multinomial
+    regression on NB-scaled indicators).
 
     Args:
-        texts: training reviews.
-        labels: their classes, 0 negative or 1 positive (both present).
-        C: inverse L2 strength of the logistic regression.
+        texts: training texts.
+        labels: their classes, indices from 0 (every one of `num_classes` present).
+        num_classes: the number of classes (default: the largest label + 1).
+        C: inverse L2 strength of the logistic regressions.
         ngrams: the longest n-gram counted (2: unigrams and bigrams).
 
     Example:
@@ -46,22 +57,38 @@ class NBLR:
     True
     """
 
-    def __init__(self, texts, labels, C=1.0, ngrams=2):
+    def __init__(self, texts, labels, num_classes=None, C=1.0, ngrams=2):
         from scipy import sparse
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.linear_model import LogisticRegression
 
+        y = np.asarray(labels)
+        self.num_classes = int(y.max()) + 1 if num_classes is None else num_classes
         self.vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, token_pattern=TOKENS,
                                           preprocessor=preprocess)
         X = self.vectorizer.fit_transform(texts)
-        y = np.asarray(labels)
-        self.ratios = log_count_ratios(np.asarray(X[y == 1].sum(0)).ravel(), np.asarray(X[y == 0].sum(0)).ravel())
-        self._scale = sparse.diags(self.ratios)
-        self.classifier = LogisticRegression(C=C, max_iter=3000).fit(X @ self._scale, y)
+        tasks = [1] if self.num_classes == 2 else range(self.num_classes)  # the class each regression tells
+        self.ratios, self._scales, self.classifiers = [], [], []
+        for k in tasks:
+            members = y == k
+            ratios = log_count_ratios(np.asarray(X[members].sum(0)).ravel(), np.asarray(X[~members].sum(0)).ravel())
+            self.ratios.append(ratios)
+            self._scales.append(sparse.diags(ratios))
+            self.classifiers.append(LogisticRegression(C=C, max_iter=3000).fit(X @ self._scales[-1], members))
 
     def log_odds(self, texts):
-        """log P(positive) / P(negative) of each review, float64 `(len(texts),)`."""
-        return self.classifier.decision_function(self.vectorizer.transform(texts) @ self._scale)
+        """The decision function of each class's regression, float64: `(len(texts),)` with two
+        classes (log P(class 1) / P(class 0)), else `(len(texts), classes)`."""
+        X = self.vectorizer.transform(texts)
+        scores = [classifier.decision_function(X @ scale) for classifier, scale in zip(self.classifiers, self._scales)]
+        return scores[0] if self.num_classes == 2 else np.stack(scores, axis=1)
+
+    def predict_proba(self, texts):
+        """Class probabilities `(len(texts), classes)` float32, in the order of the labels."""
+        if self.num_classes == 2:
+            return soft_targets(self.log_odds(texts))
+        each = special.expit(self.log_odds(texts))  # P(class k) of regression k
+        return (each / each.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def log_count_ratios(positive, negative):
@@ -78,6 +105,6 @@ def log_count_ratios(positive, negative):
 
 
 def soft_targets(log_odds):
-    """Class probabilities `(n, 2)` float32, in the order of `data.LABELS`, from log-odds."""
+    """Class probabilities `(n, 2)` float32 of two classes, from the log-odds of class 1."""
     positive = special.expit(np.asarray(log_odds, dtype=np.float64))
     return np.stack([1 - positive, positive], axis=1).astype(np.float32)
