@@ -61,7 +61,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as train.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm.core.checks import whole_number_argument  # noqa: E402
 from sentiment_lstm import cli  # noqa: E402
 from sentiment_lstm.core import config
 from sentiment_lstm.core.errors import UserError  # noqa: E402
@@ -442,12 +442,12 @@ def make_parser():
     parser.add_argument("--limit", type=config.parse_type("limit"),
                         help="training reviews, balanced (default: all 25,000)")
     parser.add_argument("--quick", action="store_true", help=f"same as --limit {QUICK_LIMIT}")
-    parser.add_argument("--rounds", type=positive_int, default=1,
+    parser.add_argument("--rounds", type=whole_number_argument(), default=1,
                         help="interleaved epochs of each pipeline; medians are reported "
                              "(default: %(default)s)")
-    parser.add_argument("--warmup-batches", type=positive_int, default=10,
+    parser.add_argument("--warmup-batches", type=whole_number_argument(), default=10,
                         help="batches each pipeline trains on before timing (default: %(default)s)")
-    parser.add_argument("--threads", type=positive_int, default=os.cpu_count(),
+    parser.add_argument("--threads", type=whole_number_argument(), default=os.cpu_count(),
                         help="PyTorch intra-op threads (default: the machine's cores, %(default)s)")
     parser.add_argument("--pipelines", nargs="+", choices=PIPELINES, default=list(PIPELINES), metavar="NAME",
                         help=f"the pipelines to run, of {' '.join(PIPELINES)} (default: all; ours always runs)")

@@ -8,7 +8,7 @@ Entries, in order:
 
     tfidf        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2) +
                  LogisticRegression(max_iter=1000), fit on the whole training split (no tuning)
-    nb-lr        NB-LR (sentiment_lstm/teacher.py, the teacher of train.py --teacher nb-lr),
+    nb-lr        NB-LR (sentiment_lstm/training/teacher.py, the teacher of train.py --teacher nb-lr),
                  fit on the whole training split: what a taught LSTM is measured against
     keras-lstm   the seed's model: train.py --recipe keras-lstm (keras.layers.LSTM)
     rnn gru      the project's layers: train.py --recipe rnn|gru, the defaults otherwise
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm.core.checks import whole_number_argument  # noqa: E402
 from benchmarks.processes import ChildFailed, last_line, run_child  # noqa: E402
 from sentiment_lstm import cli  # noqa: E402
 from sentiment_lstm.core import config, recipe  # noqa: E402
@@ -637,13 +637,13 @@ def make_parser():
                                           "benchmarks/results/, or benchmarks/out/ on a slice)")
     parser.add_argument("--work-dir", help="models and logs (default: benchmarks/out/imdb)")
     parser.add_argument("--keep-models", action="store_true", help="keep the trained models")
-    parser.add_argument("--inference-reviews", type=positive_int, default=2000,
+    parser.add_argument("--inference-reviews", type=whole_number_argument(), default=2000,
                         help="test reviews timed through the models (default: %(default)s)")
-    parser.add_argument("--inference-batch", type=positive_int, default=256,
+    parser.add_argument("--inference-batch", type=whole_number_argument(), default=256,
                         help="reviews per batch for throughput (default: %(default)s)")
-    parser.add_argument("--latency-calls", type=positive_int, default=200,
+    parser.add_argument("--latency-calls", type=whole_number_argument(), default=200,
                         help="timed single-review calls (default: %(default)s)")
-    parser.add_argument("--warmup-calls", type=positive_int, default=20,
+    parser.add_argument("--warmup-calls", type=whole_number_argument(), default=20,
                         help="untimed single-review calls first (default: %(default)s)")
     # Internal: one child process of the benchmark.
     parser.add_argument("--run-one", choices=(*NGRAM_ENTRIES, "serve"), help=argparse.SUPPRESS)

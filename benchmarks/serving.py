@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import environment  # noqa: E402
 from benchmarks.imdb import latency_percentiles, nb_lr_baseline, tfidf_baseline  # noqa: E402
-from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm.core.checks import whole_number_argument  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving.json"
 
@@ -147,12 +147,12 @@ def main(argv=None):
                         help="a model directory served through its SavedModel only")
     parser.add_argument("--no-baselines", action="store_true", help="leave out NB-LR and TF-IDF")
     parser.add_argument("--data", help="the IMDB archive or folder (default: found as train.py finds it)")
-    parser.add_argument("--reviews", type=positive_int, default=2000, help="test reviews (default: %(default)s)")
-    parser.add_argument("--batch", type=positive_int, default=256, help="reviews per batch (default: %(default)s)")
-    parser.add_argument("--rounds", type=positive_int, default=3, help="interleaved rounds (default: %(default)s)")
-    parser.add_argument("--latency-calls", type=positive_int, default=200,
+    parser.add_argument("--reviews", type=whole_number_argument(), default=2000, help="test reviews (default: %(default)s)")
+    parser.add_argument("--batch", type=whole_number_argument(), default=256, help="reviews per batch (default: %(default)s)")
+    parser.add_argument("--rounds", type=whole_number_argument(), default=3, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--latency-calls", type=whole_number_argument(), default=200,
                         help="single-review calls per entry, over all rounds (default: %(default)s)")
-    parser.add_argument("--warmup-calls", type=positive_int, default=20,
+    parser.add_argument("--warmup-calls", type=whole_number_argument(), default=20,
                         help="single-review calls per entry before measuring (default: %(default)s)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="results JSON (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 PyTorch is a test and benchmark dependency (`pip install -r requirements-test.txt`);
 without it `availability()` says why the comparison is skipped and nothing here imports it.
 
-Model, mirroring `sentiment_lstm.model.build_token_model(vocab, Config())`:
+Model, mirroring `sentiment_lstm.model.network.build_token_model(vocab, Config())`:
 Embedding(vocab, embed_dim, padding_idx=0) -> channel dropout (Dropout1d over the
 embedding channels, i.e. Keras' SpatialDropout1D) -> `pack_padded_sequence` (each row's
 length = its non-padding tokens, at least 1) -> nn.LSTM(embed_dim, units) -> last state
@@ -113,7 +113,7 @@ class TorchLSTMTrainer:
             return torch.softmax(self.forward(x, lengths), dim=-1).numpy()
 
     def load_keras_weights(self, keras_model):
-        """Copy the weights of `sentiment_lstm.model.build_token_model`'s default model
+        """Copy the weights of `sentiment_lstm.model.network.build_token_model`'s default model
         (layers `embedding`, `recurrent_0`, `probabilities`) into the twin; both keep the
         LSTM's gates in the order i, f, c, o, and PyTorch's second bias is set to zero."""
         torch = self.torch

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentiment_lstm.core.config import positive_int  # noqa: E402
+from sentiment_lstm.core.checks import whole_number_argument  # noqa: E402
 from sentiment_lstm import cli  # noqa: E402
 from sentiment_lstm.core import config
 
@@ -71,9 +71,9 @@ def main(argv=None):
     parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=config.parse_type("limit"), default=6400,
                         help="training reviews the batches come from (default: %(default)s)")
-    parser.add_argument("--batches", type=positive_int, default=64,
+    parser.add_argument("--batches", type=whole_number_argument(), default=64,
                         help="batches of 64 per variant and round (default: %(default)s)")
-    parser.add_argument("--rounds", type=positive_int, default=5, help="(default: %(default)s)")
+    parser.add_argument("--rounds", type=whole_number_argument(), default=5, help="(default: %(default)s)")
     parser.add_argument("--intra-op-threads", type=int, default=config.Config().intra_op_threads,
                         help="TensorFlow intra-op threads (default: train.py's, %(default)s)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="NAME")

@@ -199,7 +199,7 @@ def test_a_huge_review_is_explained_as_far_as_the_model_reads_it(vectorizer):
 
 @pytest.mark.parametrize("steps", [0, -3, 2.5, True])
 def test_bad_steps_are_one_sentence(vectorizer, steps):
-    with pytest.raises(UserError, match="whole number of at least 1"):
+    with pytest.raises(UserError, match="The number of integration steps must be (a whole number of )?at least 1"):
         attributions.explain(classifier_of(vectorizer), "good", steps=steps)
 
 

@@ -13,7 +13,7 @@ it (Integrated Gradients of the predicted class's log-odds, see
 with the curve of p(positive) word by word and the gates' heatmaps.
 """
 
-from sentiment_lstm.core import config, paths, startup
+from sentiment_lstm.core import checks, paths, startup
 from sentiment_lstm.commands import predict
 from sentiment_lstm.core.errors import UsageError
 
@@ -24,7 +24,7 @@ def add_arguments(parser):
     predict.add_review_arguments(parser, "explain")
     parser.add_argument("--json", action="store_true", help="print each whole explanation as one JSON line")
     parser.add_argument("--html", metavar="OUT.html", help="also write a self-contained page of the explanations")
-    parser.add_argument("--steps", type=config.positive_int, default=64,
+    parser.add_argument("--steps", type=checks.whole_number_argument(), default=64,
                         help="Riemann steps of Integrated Gradients, at least 1 (default: %(default)s)")
 
 

@@ -22,7 +22,7 @@ and stderr is a terminal or `--out` is given.
 """
 import argparse
 
-from sentiment_lstm.core import config, layout, paths, startup
+from sentiment_lstm.core import checks, config, layout, paths, startup
 from sentiment_lstm.core.errors import UsageError
 from sentiment_lstm.data import streaming
 
@@ -33,7 +33,7 @@ def add_arguments(parser):
     add_review_arguments(parser, "classify")
     parser.add_argument("--out", metavar="FILE",
                         help="write the predictions to FILE (atomically) instead of stdout")
-    parser.add_argument("--top-k", type=config.positive_int, metavar="K",
+    parser.add_argument("--top-k", type=checks.whole_number_argument(), metavar="K",
                         help="keep the K most probable classes in each prediction's scores (default: all)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="report progress on stderr (default: when reading files, on a terminal or with --out)")

@@ -10,7 +10,7 @@ archive of one; its train/ split if it holds splits), or IMDB's archive or folde
 the classes are the labels the data holds.
 
 Every hyperparameter is a flag; `--help` lists them with their defaults, which live in
-`sentiment_lstm/config.py`. `--recipe` starts from a recipe of `recipes/` (flags
+`sentiment_lstm/core/config.py`. `--recipe` starts from a recipe of `recipes/` (flags
 override it). A run that is killed resumes from its last completed epoch when started
 again with the same flags.
 """

@@ -245,17 +245,3 @@ def parse_type(name):
 
     parse.__name__ = base.__name__  # argparse names the type in its messages
     return parse
-
-
-def positive_int(text):
-    """An argparse `type`: a whole number of at least 1 (`explain --steps`, the server's sizes)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-positive_int.__name__ = "int"  # argparse names the type in its messages

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sentiment_lstm.core.checks import whole_number
 from sentiment_lstm.core.errors import UserError
 
 UNLABELED = -1  # the label of a text without a class
@@ -150,8 +151,7 @@ def balanced_subset(data, limit, seed=0):
         UserError: `limit` is below 1, or below the number of classes.
     """
     of = f" of {data.source}" if data.source else ""
-    if limit < 1:
-        raise UserError(f"--limit must be at least 1, not {limit}.")
+    whole_number(limit, "--limit")
     rng = np.random.default_rng(seed)
     labeled = data.labels != UNLABELED
     if not labeled.any():

@@ -48,6 +48,7 @@ from sentiment_lstm.model import ngrams
 from sentiment_lstm import rnn
 from sentiment_lstm.text import tokenizer, words
 from sentiment_lstm.model import network
+from sentiment_lstm.core.checks import whole_number
 from sentiment_lstm.core.errors import UserError
 
 DEFAULT_STEPS = 64  # Riemann points of Integrated Gradients
@@ -65,7 +66,7 @@ def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TO
     """The explanation of `classifier`'s prediction for one review `text`, a plain dict.
 
     Args:
-        classifier: an `inference.Classifier` (`sentiment_lstm.load`).
+        classifier: a `classify.Classifier` (`sentiment_lstm.load`).
         text: the review, a string.
         steps: Riemann points of Integrated Gradients (at least 1).
         gates: include the gates (`gates`, `gate_units`, `cell_norm`, `state_norm`).
@@ -105,24 +106,17 @@ def explainer(classifier):
     return _EXPLAINERS[classifier]
 
 
-def check_steps(steps):
-    """`steps` as an int, or a `UserError` if it is not a whole number of at least 1."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise UserError(f"The number of integration steps must be a whole number of at least 1, not {steps!r}.")
-    return int(steps)
-
-
 class Explainer:
     """The parts of a trained classifier that an explanation runs, taken out of its token model.
 
     The token model is Embedding [+ n-gram tables] -> recurrent layer(s) -> [pooling]
-    -> Dense [+ linear n-gram branch] (`model.build_token_model`); this class runs the
+    -> Dense [+ linear n-gram branch] (`network.build_token_model`); this class runs the
     same layers from any point: the step input vectors (`inputs`), the class scores
     from them (`recurrent_scores`), the per-step linear branch (`linear_steps`), and
     the state after each step (`trace`). Dropout layers are left out: inference.
 
     Args:
-        classifier: an `inference.Classifier`.
+        classifier: a `classify.Classifier`.
 
     Raises:
         UserError: a model these parts cannot be found in.
@@ -301,7 +295,7 @@ class Explainer:
 
     def explain(self, review, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS):
         """See `explain`."""
-        steps = check_steps(steps)
+        steps = whole_number(steps, "The number of integration steps")
         if not isinstance(review, str):
             raise UserError(f"A review to explain must be text, not {type(review).__name__}.")
         typed, offsets, ids = self.tokenize(review)

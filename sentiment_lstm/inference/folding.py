@@ -22,7 +22,7 @@ the compiled chunks' steps (padding of the group left out), or over packed seque
 each block's steps inside its loop; a group's `(batch, time, 4U)` input is never formed.
 
 Only the float rounding of the sums differs from the token model's own forward pass.
-The fold applies to what `model.build_token_model` builds with one unidirectional
+The fold applies to what `network.build_token_model` builds with one unidirectional
 layer of the project's cells, read at its last state, and no linear n-gram scores
 (`fold` says None otherwise: serving then runs the token model itself).
 """

@@ -1,7 +1,7 @@
 """The serving function: an end-to-end model's probabilities for a batch of reviews,
 computed in groups of reviews of similar length.
 
-The end-to-end model (`model.build_end_to_end`) pads a batch of token ids to its
+The end-to-end model (`network.build_end_to_end`) pads a batch of token ids to its
 longest review, and its embeddings and n-gram lookups then run over every padded
 step: when it serves whole reviews, a batch of 256 whose longest review has 1,000
 tokens and whose mean has 230 computes about four times its own size. Here the
@@ -29,7 +29,7 @@ soonest on the two sides with the least (the default model's 232 reviews clipped
 tokens go as 104 and 128; the best model's first batch of 256 has every group cut).
 
 The exported SavedModel's `serve` (and `serving_default`) is this function, and
-`inference.Classifier` calls it too, so both compute the same thing.
+`classify.Classifier` calls it too, so both compute the same thing.
 
 Example:
 
@@ -55,7 +55,7 @@ def probabilities_fn(end_to_end, group=GROUP, with_known=False, sides=None):
     probabilities `end_to_end` gives, computed group by group (the module's text).
 
     Args:
-        end_to_end: a model built by `model.build_end_to_end` (or loaded from its
+        end_to_end: a model built by `network.build_end_to_end` (or loaded from its
             `model.keras`): its layers are the tokenization (the vectorizer, the
             clip, the padding to one step), then the layer "token_model".
         group: the most rows in a group.

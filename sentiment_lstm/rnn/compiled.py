@@ -35,7 +35,7 @@ few steps. How many rows depends on the input:
   the chunks from 8 to 64 rows (`benchmarks/inference_paths.py`); past 16, more XLA
   programs would buy nothing.
 - The input projected already (`projected`, the recurrent layers' argument: each step's
-  `W_x x_t + b`, which serving reads from a folded table, `sentiment_lstm/folding.py`):
+  `W_x x_t + b`, which serving reads from a folded table, `sentiment_lstm/inference/folding.py`):
   up to `MOST_PROJECTED_ROWS` (256, serving's largest group). With nothing to overlap,
   the chunks win at every size there: a step of 128 rows takes about 50 µs compiled
   against 77 µs dispatched (docs/experiments.md).

@@ -41,7 +41,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from sentiment_lstm.server import batching
-from sentiment_lstm.core import layout
+from sentiment_lstm.core import checks, layout
 from sentiment_lstm.server import rest
 from sentiment_lstm.core.errors import UserError
 
@@ -303,8 +303,7 @@ def check(options):
                              ("--max-enqueued-batches", options.max_enqueued_batches, 1),
                              ("--max-body-bytes", options.max_body_bytes, 1),
                              ("--explain-steps", options.explain_steps, 1)):
-        if value < low:
-            raise UserError(f"{flag} must be at least {low}, not {value}.")
+        checks.whole_number(value, flag, low)
     if not 0 <= options.port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, not {options.port}.")
     if options.name is not None and not re.fullmatch(r"[^/:\s]+", options.name):

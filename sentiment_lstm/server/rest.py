@@ -1,6 +1,6 @@
 """TensorFlow Serving's REST API formats (and KServe's explain), for a model with one
 string input `review` and one `(batch, 2)` float output: request bodies checked and
-read, responses shaped. No web framework here: `server.py` routes HTTP to these.
+read, responses shaped. No web framework here: `app.py` routes HTTP to these.
 
 Request formats (TensorFlow Serving's api_rest.md):
 

@@ -3,7 +3,8 @@ import numpy as np
 import tensorflow as tf
 
 from sentiment_lstm.core.errors import UserError
-from sentiment_lstm.text.tokenizer import _check_positive, tokenize
+from sentiment_lstm.core.checks import whole_number
+from sentiment_lstm.text.tokenizer import tokenize
 
 _NUM_BUCKETS = 10
 
@@ -45,8 +46,8 @@ def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False
         UserError: no texts, unlabeled texts without targets, targets of another
             shape, or a non-positive size.
     """
-    _check_positive("batch_size", batch_size)
-    _check_positive("max_length", max_length)
+    whole_number(batch_size, "batch_size")
+    whole_number(max_length, "max_length")
     labels = np.asarray(texts.labels)
     classes = texts.num_classes
     if len(labels) == 0:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sentiment_lstm.core.checks import whole_number
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.text.words import APOSTROPHES as _APOSTROPHES
 from sentiment_lstm.text.words import HTML_TAG as _HTML_TAG
@@ -63,7 +64,7 @@ def make_vectorizer(texts, max_tokens=20000):
     """
     if len(texts) == 0:
         raise UserError("There is no training text to build the vocabulary from.")
-    _check_positive("max_tokens", max_tokens, minimum=3)
+    whole_number(max_tokens, "max_tokens", minimum=3)
     vectorizer = keras.layers.TextVectorization(
         max_tokens=max_tokens, standardize=standardize, output_mode="int"
     )
@@ -100,7 +101,7 @@ class ClipTokens(keras.layers.Layer):
 
     def __init__(self, max_length, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("max_length", max_length)
+        whole_number(max_length, "max_length")
         self.max_length = int(max_length)
         self.supports_masking = True
 
@@ -136,8 +137,3 @@ def tokenize(texts, vectorizer, max_length):
     return tf.RaggedTensor.from_row_lengths(
         np.concatenate(values).astype(np.int32), np.concatenate(lengths)
     )
-
-
-def _check_positive(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise UserError(f"{name} must be an integer of at least {minimum}, got {value!r}.")

@@ -1,4 +1,4 @@
-"""The words of a review as the user typed them: where each token of `text.standardize`
+"""The words of a review as the user typed them: where each token of `tokenizer.standardize`
 and the whitespace split lies in the original text. Pure Python (no TensorFlow), so
 pages and commands can use it; the patterns `standardize` runs are defined here once.
 """

@@ -24,7 +24,7 @@ BACKUP = "backup"  # in the work area: BackupAndRestore's
 
 class StepsKnown(keras.callbacks.ProgbarLogger):
     """Keras' progress bar, told the steps per epoch that the dataset cannot tell it
-    (`text.make_dataset`), so even the first epoch shows `k/steps` and a time left."""
+    (`pipeline.make_dataset`), so even the first epoch shows `k/steps` and a time left."""
 
     def __init__(self, steps):
         super().__init__()

@@ -21,7 +21,7 @@ import re
 import numpy as np
 from scipy import special
 
-# Words with inner apostrophes, and ! and ? as tokens of their own, as text.standardize keeps them.
+# Words with inner apostrophes, and ! and ? as tokens of their own, as tokenizer.standardize keeps them.
 TOKENS = r"(?u)\b\w[\w']*\b|[!?]"
 _HTML_TAG = re.compile(r"<[^>]+>")
 
