@@ -83,9 +83,9 @@ TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad act
 def tiny_end_to_end(texts=TEXTS, max_length=5):
     """An untrained end-to-end model (4 units, 8-d embedding, no dropout) over a
     vocabulary adapted on `texts`, reading `max_length` tokens; and its `Config`."""
+    from sentiment_lstm.core.config import Config
     from sentiment_lstm.model import network
     from sentiment_lstm.text import tokenizer
-    from sentiment_lstm.core.config import Config
 
     vectorizer = tokenizer.make_vectorizer(texts, max_tokens=20)
     tiny = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)

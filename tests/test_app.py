@@ -11,14 +11,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REAL_ARCHIVE
-from script_runner import run_script
 
 import sentiment_lstm
+from conftest import REAL_ARCHIVE
+from script_runner import run_script
+from sentiment_lstm.core.config import Config
 from sentiment_lstm.evaluation import evaluate
 from sentiment_lstm.model import network
 from sentiment_lstm.training import history_files
-from sentiment_lstm.core.config import Config
 
 TRAIN_FLAGS = ["--data", str(REAL_ARCHIVE), "--limit", "1000", "--epochs", "1", "--units", "8",
                "--embed-dim", "16", "--max-tokens", "5000", "--max-length", "100"]

@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm.model import network, optimizer
-from sentiment_lstm.training.callbacks import make_callbacks, prepare_work_area
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.model import network, optimizer
+from sentiment_lstm.training.callbacks import make_callbacks, prepare_work_area
 
 MOMENTUM = 0.6
 TINY = Config(units=3, embed_dim=4, dense_dropout=0.0, embedding_dropout=0.0, learning_rate=0.05,

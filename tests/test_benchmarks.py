@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_IMDB, write_imdb_folder
-from script_runner import REPO, run_script
 
 from benchmarks import environment, epoch_speed, imdb, processes, torch_lstm
+from conftest import TINY_IMDB, write_imdb_folder
+from script_runner import REPO, run_script
 from sentiment_lstm.core import recipe
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError

@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from script_runner import REPO, run_script
 
 import sentiment_lstm
+from script_runner import REPO, run_script
 from sentiment_lstm import cli
 
 

@@ -10,8 +10,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from script_runner import REPO, run_script
 
+from script_runner import REPO, run_script
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 

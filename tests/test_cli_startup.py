@@ -7,6 +7,7 @@ Each case runs in a fresh interpreter, which then lists the heavy modules it hol
 import json
 
 import pytest
+
 from script_runner import REPO, run_script
 
 HEAVY = ("tensorflow", "keras", "sklearn", "matplotlib")

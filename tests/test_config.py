@@ -5,9 +5,9 @@ import pytest
 
 from sentiment_lstm import cli
 from sentiment_lstm.core.config import Config, make_parser
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.core.recipe import from_args
 from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
-from sentiment_lstm.core.errors import UserError
 
 
 def test_config_json_round_trip():

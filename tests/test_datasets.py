@@ -21,8 +21,14 @@ import pytest
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data import folders, sources, streaming, tables
-from sentiment_lstm.data.dataset import (UNLABELED, Dataset, balanced_subset, concatenate, sort_class_names,
-                                         split_validation)
+from sentiment_lstm.data.dataset import (
+    UNLABELED,
+    Dataset,
+    balanced_subset,
+    concatenate,
+    sort_class_names,
+    split_validation,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared" / "data"

@@ -9,9 +9,9 @@ import json
 import shutil
 
 import pytest
-from script_runner import run_script
-from conftest import publish_tiny
 
+from conftest import publish_tiny
+from script_runner import run_script
 from sentiment_lstm.core import layout
 from sentiment_lstm.evaluation import evaluate
 

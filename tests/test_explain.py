@@ -8,16 +8,16 @@ import subprocess
 import keras
 import numpy as np
 import pytest
-from script_runner import run_script
 
+from script_runner import run_script
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data import sources
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 from sentiment_lstm.explain import attributions, page
 from sentiment_lstm.inference import classify
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import pipeline, tokenizer
-from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
-from sentiment_lstm.core.errors import UserError
 
 TEXTS = ["a good good film", "a bad bad film", "good acting, great plot", "bad plot, bad acting!",
          "not good at all", "not bad", "superb!", "dull and awful", "great great fun", "awful dull plot"]

@@ -4,16 +4,15 @@ import json
 import keras
 import numpy as np
 import pytest
-from conftest import TEXTS
 import tensorflow as tf
 
+from conftest import TEXTS
 from sentiment_lstm.core import files, layout
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.export import publish
 from sentiment_lstm.inference import classify
 from sentiment_lstm.model import network
-from sentiment_lstm.core.config import Config
-from sentiment_lstm.core.errors import UserError
-
 
 
 def hidden_siblings(directory):
@@ -110,7 +109,6 @@ def test_trained_model_serves_the_length_asked_for_and_can_be_republished(imdb_f
     """`train(serve_max_length=0)` publishes a model reading whole reviews; `scripts/serve_length.py`
     republishes a clipped one with the same weights, reading whole reviews too."""
     from script_runner import run_script
-
     from sentiment_lstm.training import loop
 
     review = "Dull plot. " * 3 + "A joy, a great film! " * 10  # longer than the 2 tokens trained on

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment_lstm.inference import folding
-from sentiment_lstm.model import network, ngrams
-from sentiment_lstm.inference import serving
 from sentiment_lstm.core.config import Config
+from sentiment_lstm.inference import folding, serving
+from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.rnn import compiled
 
 RNG = np.random.default_rng(5)

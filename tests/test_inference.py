@@ -5,13 +5,12 @@ import io
 import keras
 import numpy as np
 import pytest
+
 from conftest import TEXTS
-
-from sentiment_lstm.inference import classify, score_files
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 from sentiment_lstm.core.errors import UserError
-
+from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
+from sentiment_lstm.inference import classify, score_files
 
 
 def test_predict_gives_the_label_and_its_probability(end_to_end):

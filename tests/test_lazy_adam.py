@@ -3,8 +3,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm.model import network, optimizer
 from sentiment_lstm.core.config import Config
+from sentiment_lstm.model import network, optimizer
 from sentiment_lstm.model.lazy_adam import LazyAdam
 
 B1, B2, EPS, LR = 0.9, 0.999, 1e-7, 0.01

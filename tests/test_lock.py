@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
-from script_runner import REPO, run_script
 
+from script_runner import REPO, run_script
 from sentiment_lstm.core import lock
 from sentiment_lstm.core.errors import UserError
 

@@ -2,13 +2,13 @@
 import keras
 import numpy as np
 import pytest
-from conftest import TEXTS
 import tensorflow as tf
 
-from sentiment_lstm.model import network, pooling
+from conftest import TEXTS
 from sentiment_lstm import rnn
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.model import network, pooling
 
 TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
 
@@ -87,9 +87,9 @@ def test_masked_mean_pooling_is_keras_mean_over_valid_steps_and_zero_without_one
 
 
 def test_a_mean_pooled_model_predicts_an_empty_review():
+    from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
     from sentiment_lstm.inference import classify
     from sentiment_lstm.text import tokenizer
-    from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
 
     texts = ["a good film", "a bad film"]
     vectorizer = tokenizer.make_vectorizer(texts, max_tokens=10)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sentiment_lstm.core.config import Config
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import tokenizer
 from sentiment_lstm.training import loop
-from sentiment_lstm.core.config import Config
 
 ROWS = tf.ragged.constant([[2, 3, 4], [2, 3], [5, 3, 4], [5, 4]], dtype=tf.int32)
 TINY = Config(units=4, embed_dim=3, bigram_dim=2, embedding_dropout=0.0, dense_dropout=0.0)

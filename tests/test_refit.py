@@ -5,13 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from sentiment_lstm.data import imdb
 from sentiment_lstm.core import layout
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.data import imdb
 from sentiment_lstm.inference import classify
 from sentiment_lstm.text import pipeline
 from sentiment_lstm.training import callbacks, loop
-from sentiment_lstm.core.config import Config
-from sentiment_lstm.core.errors import UserError
 
 
 class LastWeights(keras.callbacks.Callback):

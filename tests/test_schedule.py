@@ -8,10 +8,10 @@ import pytest
 
 from sentiment_lstm import cli
 from sentiment_lstm.core import config, layout, recipe
-from sentiment_lstm.model import network, optimizer
-from sentiment_lstm.training import callbacks, history_files, loop
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.model import network, optimizer
+from sentiment_lstm.training import callbacks, history_files, loop
 
 RATE = 0.01
 

@@ -17,11 +17,11 @@ import time
 import httpx
 import numpy as np
 import pytest
-from conftest import TINY_IMDB, write_imdb_folder
-from script_runner import run_script
 
 from benchmarks import browser as chromium
 from benchmarks.server_process import ServerProcess
+from conftest import TINY_IMDB, write_imdb_folder
+from script_runner import run_script
 
 NAME = "tiny"
 BODY_LIMIT = 2_000_000
@@ -32,8 +32,8 @@ LABELS = ["negative", "positive"]
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
     """A tiny model trained on TINY_IMDB, in a directory named `tiny`."""
-    from sentiment_lstm.training import loop
     from sentiment_lstm.core.config import Config
+    from sentiment_lstm.training import loop
 
     root = tmp_path_factory.mktemp("server")
     directory = root / NAME
@@ -262,9 +262,16 @@ def test_unknown_models_and_routes_are_404(server, method, path, words):
     assert_error(response.status_code, response.json(), 404, *words)
 
 
-def test_wrong_method_is_405(server):
+def test_wrong_method_is_405_with_the_allowed_one(server):
     response = httpx.post(server.url("/v2/health/live"))
-    assert_error(response.status_code, response.json(), 405, "POST /v2/health/live")
+    assert_error(response.status_code, response.json(), 405, "POST /v2/health/live", "GET")
+    assert response.headers["allow"] == "GET"
+    response = httpx.get(server.url(f"/v1/models/{NAME}:predict"))
+    assert_error(response.status_code, response.json(), 405, f"/v1/models/{NAME}:predict answers POST only")
+    assert response.headers["allow"] == "POST"
+    response = httpx.post(server.url(f"/v1/models/{NAME}/metadata"), content=b"{}")
+    assert_error(response.status_code, response.json(), 405, "answers GET only")
+    assert response.headers["allow"] == "GET"
 
 
 def test_body_over_the_limit_is_413(server):
@@ -397,6 +404,17 @@ def test_sigterm_answers_the_request_in_flight_and_refuses_new_ones(small, expec
     assert head.startswith(b"HTTP/1.1 200"), answer
     np.testing.assert_allclose(json.loads(payload)["predictions"], expected(["a good film"]), atol=ATOL)
     assert small.process.wait(60) == 0
+
+
+def test_sigterm_while_the_model_loads_stops_at_once(model_dir, tmp_path):
+    """Loading even this tiny model takes seconds (TensorFlow, then the compiled chunks'
+    warm-up) on a thread nothing can interrupt; the server does not wait for it."""
+    with ServerProcess(model_dir, log_dir=tmp_path) as loading:
+        while "Application startup complete." not in loading.stderr():  # uvicorn handles signals from here
+            time.sleep(0.01)
+        loading.process.send_signal(signal.SIGTERM)
+        assert loading.process.wait(timeout=3) == 0  # not after the load: 4.6-7 s here when it waited for it
+        assert "Stopped before the model finished loading." in loading.stderr()
 
 
 # --- the demo page in a real browser -------------------------------------------------------------

@@ -9,14 +9,13 @@ import pytest
 import tensorflow as tf
 
 from sentiment_lstm.core import layout
-from sentiment_lstm.export import publish
-from sentiment_lstm.inference import classify
-from sentiment_lstm.model import network, ngrams
-from sentiment_lstm.inference import serving
-from sentiment_lstm.text import tokenizer
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.data.imdb import CLASS_NAMES as LABELS
+from sentiment_lstm.export import publish
+from sentiment_lstm.inference import classify, serving
+from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.rnn import compiled, layers
+from sentiment_lstm.text import tokenizer
 
 WORDS = "a good bad film plot acting not at all great dull boring moving".split()
 RNG = np.random.default_rng(3)

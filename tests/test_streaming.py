@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
+
 from conftest import publish_tiny
 from script_runner import run_script
-
-from sentiment_lstm.inference import classify, score_files
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.core.progress import Progress
 from sentiment_lstm.data import streaming
-from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.inference import classify, score_files
 
 TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
 
@@ -82,7 +82,7 @@ def test_out_is_the_table_with_predictions_or_json_lines(tmp_path, model_dir, ca
     assert [row[:3] for row in rows[1:]] == [["1", "A good, good film", "1"], ["2", "bad plot", "0"], ["3", "", "1"]]
     for row, prediction in zip(rows[1:], expected):
         assert row[3] == prediction["label"] and float(row[4]) == pytest.approx(prediction["score"], abs=1e-6)
-    assert "3 reviews" in capsys.readouterr().err  # the progress line, on stderr
+    assert "3 texts" in capsys.readouterr().err  # the progress line, on stderr
 
     score_files.main(model_dir, ["good"], [str(table)], out=tmp_path / "all.jsonl", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
@@ -109,8 +109,8 @@ def test_progress_lines_report_rate_and_eta():
     progress.update(400)
     progress.add_bytes_done(750)
     progress.update(0, final=True)
-    assert stream.getvalue().splitlines() == ["500 reviews, 50/s, 25% of the input, ETA 0:30",
-                                              "500 reviews, 50/s, 100% of the input"]
+    assert stream.getvalue().splitlines() == ["500 texts, 50/s, 25% of the input, ETA 0:30",
+                                              "500 texts, 50/s, 100% of the input"]
 
 
 def test_predict_command_scores_a_file_into_out(tmp_path, model_dir):
@@ -121,7 +121,7 @@ def test_predict_command_scores_a_file_into_out(tmp_path, model_dir):
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == b""
     progress = result.stderr.decode().splitlines()  # not a terminal: whole lines
-    assert progress and progress[-1].startswith("4 reviews, ") and "100% of the input" in progress[-1]
+    assert progress and progress[-1].startswith("4 texts, ") and "100% of the input" in progress[-1]
     expected = classify.load(model_dir).predict_proba(["Great film!", "\ufffd broken", "", "long " * 20_000])
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [line["score"] for line in lines] == pytest.approx(expected.max(axis=1).tolist(), abs=1e-6)

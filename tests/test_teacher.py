@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
+from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data import imdb
 from sentiment_lstm.data.dataset import Dataset
 from sentiment_lstm.data.imdb import CLASS_NAMES
-from sentiment_lstm.training import loop, teacher
-from sentiment_lstm.core.config import Config
-from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.text.pipeline import make_dataset
 from sentiment_lstm.text.tokenizer import make_vectorizer
+from sentiment_lstm.training import loop, teacher
 
 TEXTS = ["Good fun <br />", "good film", "bad film", "BAD plot", "not good"]
 LABELS = [1, 1, 0, 0, 0]

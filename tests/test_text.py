@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data.dataset import Dataset
 from sentiment_lstm.data.imdb import CLASS_NAMES
-from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.text import pipeline, words
 from sentiment_lstm.text.pipeline import make_dataset
 from sentiment_lstm.text.tokenizer import ClipTokens, clip_tokens, make_vectorizer, standardize

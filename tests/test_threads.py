@@ -1,5 +1,6 @@
 """`loop.set_threads`: TensorFlow's per-op threads, set before its first op."""
 import pytest
+
 from script_runner import run_script
 
 SNIPPET = """
@@ -27,8 +28,8 @@ def test_set_before_the_first_op_and_kept_after():
 
 def test_train_sets_the_threads_first(tmp_path, monkeypatch):
     """`loop.train` applies `intra_op_threads` before it reads any data."""
-    from sentiment_lstm.training import loop
     from sentiment_lstm.core.config import Config
+    from sentiment_lstm.training import loop
 
     class Applied(Exception):
         pass

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks import torch_lstm
-from sentiment_lstm.model import network
 from sentiment_lstm.core.config import Config
+from sentiment_lstm.model import network
 
 torch = pytest.importorskip("torch", reason="PyTorch is optional (benchmarks/requirements.txt); "
                                            "without it the twins are not run")

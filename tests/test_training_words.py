@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sentiment_lstm.core import progress
+from sentiment_lstm.core.config import Config
 from sentiment_lstm.data.dataset import Dataset
 from sentiment_lstm.data.imdb import CLASS_NAMES
-from sentiment_lstm.core import progress
 from sentiment_lstm.text import pipeline, tokenizer
 from sentiment_lstm.training import callbacks, history_files
-from sentiment_lstm.core.config import Config
 
 TEXTS = ["a good film", "a bad film", "good good acting", "bad plot", "fine", "dull dull dull", "great", "awful"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from script_runner import run_script
 
+from script_runner import run_script
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data.dataset import UNLABELED

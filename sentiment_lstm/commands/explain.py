@@ -12,10 +12,12 @@ it (Integrated Gradients of the predicted class's log-odds, see
 `--html` also writes a self-contained page colouring each word by its attribution,
 with the curve of p(positive) word by word and the gates' heatmaps.
 """
+import json
 
-from sentiment_lstm.core import checks, paths, startup
 from sentiment_lstm.commands import predict
+from sentiment_lstm.core import checks, files, paths, startup
 from sentiment_lstm.core.errors import UsageError
+from sentiment_lstm.explain import page
 
 HELP = "explain predictions word by word (attributions, the review read step by step, gates)"
 
@@ -35,10 +37,7 @@ def run(args):
     if args.html:
         paths.output_file(args.html)
     startup.import_tensorflow()
-    import json
-
-    from sentiment_lstm.core import files
-    from sentiment_lstm.explain import attributions, page
+    from sentiment_lstm.explain import attributions
     from sentiment_lstm.inference import classify, score_files
 
     reviews = score_files.read_texts(args.texts, args.file)
@@ -55,14 +54,12 @@ def run(args):
 
 def summary(result, k=5):
     """A few lines for the terminal: the prediction, the top words for and against it."""
-    from sentiment_lstm.explain.page import relative_gap, top_words
-
-    support, oppose = top_words(result, k)
+    support, oppose = page.top_words(result, k)
     unread = len(result["tokens"]) - result["read_count"]
     lines = [f"{result['label']} ({result['score']:.3f}), {result['read_count']} words read"
              + (f", {unread} past the model's serving length not read" if unread else ""),
              "  for it:     " + (", ".join(f"{w} ({a:+.3f})" for w, a in support) or "none"),
              "  against it: " + (", ".join(f"{w} ({a:+.3f})" for w, a in oppose) or "none"),
              f"  (Integrated Gradients of the log-odds, {result['steps']} steps; completeness gap "
-             f"{100 * relative_gap(result):.2f}%)"]
+             f"{100 * page.relative_gap(result):.2f}%)"]
     return "\n".join(lines)

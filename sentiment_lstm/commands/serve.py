@@ -10,6 +10,9 @@ waiting at most --batch-timeout-micros for a batch to fill; at most
 --max-enqueued-batches batches wait, beyond which requests are answered 503 at once.
 SIGTERM or SIGINT stops the server after answering the requests in flight.
 """
+import os
+import sys
+
 from sentiment_lstm.core import config
 
 HELP = "serve a trained model over HTTP (TensorFlow Serving's REST API and a demo page)"
@@ -48,4 +51,9 @@ def run(args):
                              max_enqueued_batches=args.max_enqueued_batches, batching=args.batching,
                              max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps,
                              log_level=args.log_level)
-    app.serve(options)
+    if not app.serve(options):
+        # Stopped while the model loads: Python would wait for the model thread at exit,
+        # seconds of TensorFlow that nothing can interrupt; the server has answered and closed.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

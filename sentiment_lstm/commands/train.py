@@ -17,8 +17,8 @@ again with the same flags.
 import contextlib
 
 from sentiment_lstm.core import config, layout, lock, recipe, startup
-from sentiment_lstm.data import sources
 from sentiment_lstm.core.errors import UsageError, UserError
+from sentiment_lstm.data import sources
 
 HELP = "train a model and publish it to a model directory"
 

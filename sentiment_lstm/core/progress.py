@@ -53,7 +53,7 @@ class Bar:
 
 
 class Progress:
-    """Reviews done, reviews/s and, from the bytes of the files read, the ETA, on `stream`.
+    """Texts done, texts/s and, from the bytes of the files read, the ETA, on `stream`.
 
     On a terminal one line is redrawn in place (`bar`); else one line per update, at
     most every `interval` seconds.
@@ -65,7 +65,7 @@ class Progress:
         self.interval = interval if not self.bar else 0.2
         self.clock = clock
         self.start = self.last = clock()
-        self.reviews = 0
+        self.texts = 0
         self.bytes_total = self.bytes_done = 0
 
     def add_bytes_total(self, count):
@@ -74,9 +74,9 @@ class Progress:
     def add_bytes_done(self, count):
         self.bytes_done += count
 
-    def update(self, reviews, final=False):
-        """Count `reviews` more done; report when the interval has passed (or `final`)."""
-        self.reviews += reviews
+    def update(self, texts, final=False):
+        """Count `texts` more done; report when the interval has passed (or `final`)."""
+        self.texts += texts
         now = self.clock()
         if not final and now - self.last < self.interval:
             return
@@ -85,9 +85,9 @@ class Progress:
         self.stream.flush()
 
     def line(self, elapsed):
-        """The report after `elapsed` seconds, e.g. `1,024 reviews, 512/s, 40% of the input, ETA 0:05`."""
-        rate = self.reviews / elapsed if elapsed > 0 else 0.0
-        parts = [f"{self.reviews:,} reviews", f"{rate:,.0f}/s"]
+        """The report after `elapsed` seconds, e.g. `1,024 texts, 512/s, 40% of the input, ETA 0:05`."""
+        rate = self.texts / elapsed if elapsed > 0 else 0.0
+        parts = [f"{self.texts:,} texts", f"{rate:,.0f}/s"]
         if self.bytes_total:
             fraction = min(self.bytes_done / self.bytes_total, 1.0)
             parts.append(f"{fraction:.0%} of the input")

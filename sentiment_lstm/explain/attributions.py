@@ -44,12 +44,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from sentiment_lstm.model import ngrams
 from sentiment_lstm import rnn
-from sentiment_lstm.text import tokenizer, words
-from sentiment_lstm.model import network
 from sentiment_lstm.core.checks import whole_number
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.text import tokenizer, words
 
 DEFAULT_STEPS = 64  # Riemann points of Integrated Gradients
 MAX_TOKENS = 5000  # most read words an explanation covers

@@ -18,6 +18,7 @@ import sentiment_lstm.model  # noqa: F401 (registers the Keras objects of model.
 from sentiment_lstm.core import layout
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.inference import serving
+from sentiment_lstm.rnn import compiled
 
 BATCH_SIZE = 256  # texts per forward pass
 
@@ -88,8 +89,6 @@ class Classifier:
         waits for it. `most_rows`: the largest batch that will be scored (a server's
         batch size); the row counts above the one that holds it are left out. A batch of
         alike texts is cut into one group per side (`serving.SIDES`), so each side runs `rows`."""
-        from sentiment_lstm.rnn import compiled
-
         for rows in compiled.row_sizes(most_rows, projected=self._folded):
             self._score(["A fine film."] * (rows * serving.SIDES))
 

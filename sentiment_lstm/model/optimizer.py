@@ -5,6 +5,7 @@ import keras
 
 from sentiment_lstm.model import lazy_adam
 
+
 def adam(config):
     """Adam at `config.learning_rate` (with `config.lazy_adam`, `lazy_adam.LazyAdam`); with
     `config.ema_momentum`, also keeping the moving average of the weights that

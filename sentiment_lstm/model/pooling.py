@@ -4,6 +4,7 @@ import keras
 
 from sentiment_lstm.core.config import POOLINGS
 
+
 def pool(outputs, pooling):
     """The review vector from the last recurrent layer's `outputs`.
 

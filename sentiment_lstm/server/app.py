@@ -40,10 +40,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
-from sentiment_lstm.server import batching
+import sentiment_lstm
 from sentiment_lstm.core import checks, layout
-from sentiment_lstm.server import rest
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.server import batching, rest
 
 log = logging.getLogger("sentiment_lstm.server")
 access_log = logging.getLogger("sentiment_lstm.server.access")
@@ -109,7 +109,9 @@ class ServedModel:
 
     def load(self):
         """Load and warm up the classifier (on the model thread)."""
-        import sentiment_lstm
+        # A plain import, not `core.startup`'s quiet one: that points fd 2 at /dev/null while
+        # TensorFlow loads, and the server's own log goes to fd 2 from the other thread meanwhile.
+        import tensorflow  # noqa: F401
 
         start = time.perf_counter()
         classifier = sentiment_lstm.load(self.options.model_dir)
@@ -124,7 +126,7 @@ class ServedModel:
 
     async def explain(self, reviews, steps, gates):
         """The explanations of `reviews` (`attributions.explain_many`), on the model thread."""
-        from sentiment_lstm.explain import attributions
+        from sentiment_lstm.explain import attributions  # loads TensorFlow: not before the model does
 
         if self.explaining >= self.options.max_enqueued_batches:
             raise batching.QueueFull(f"{self.explaining} explanations are waiting; try again shortly.")
@@ -168,14 +170,14 @@ def create_app(served):
 
     @app.get("/v1/models/{target:path}")
     async def model_info(target: str):
-        match = _resolve(GET_PATH, target, served)
+        match = _resolve(GET_PATH, target, served, other=(POST_PATH, "POST"))
         if match["metadata"]:
             return rest.metadata(served.name, served.labels)
         return rest.model_status("AVAILABLE" if served.ready else "LOADING")
 
     @app.post("/v1/models/{target:path}")
     async def model_call(target: str, request: Request):
-        verb = _resolve(POST_PATH, target, served)["verb"]
+        verb = _resolve(POST_PATH, target, served, other=(GET_PATH, "GET"))["verb"]
         if verb not in VERBS:
             raise rest.RestError(404, f"There is no method :{verb}; a model answers "
                                       f"{', '.join(':' + v for v in VERBS)}.")
@@ -200,9 +202,13 @@ def create_app(served):
     return app
 
 
-def _resolve(pattern, target, served):
-    """The match of `target` (the path after /v1/models/) for the served model, or a 404."""
+def _resolve(pattern, target, served, other=None):
+    """The match of `target` (the path after /v1/models/) for the served model; a 405 when
+    it is the route of `other` = (its pattern, its method), else a 404."""
     match = pattern.fullmatch(target)
+    if match is None and other is not None and other[0].fullmatch(target):
+        raise rest.RestError(405, f"The route /v1/models/{target} answers {other[1]} only.",
+                             headers={"Allow": other[1]})
     if match is None:
         raise rest.RestError(404, f"There is no route /v1/models/{target}.")
     if match["name"] != served.name:
@@ -229,8 +235,8 @@ async def read_body(request, limit):
     return b"".join(chunks)
 
 
-def _error(status, message):
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status, message, headers=None):
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def _install_error_handlers(app):
@@ -238,7 +244,7 @@ def _install_error_handlers(app):
 
     @app.exception_handler(rest.RestError)
     async def refused(request, error):
-        return _error(error.status, str(error))
+        return _error(error.status, str(error), error.headers)
 
     @app.exception_handler(batching.QueueFull)
     async def queue_full(request, error):
@@ -254,7 +260,8 @@ def _install_error_handlers(app):
         if error.status_code == 404:
             return _error(404, f"There is no route {where}; see GET / for the API.")
         if error.status_code == 405:
-            return _error(405, f"{where} is not allowed; this route answers another method.")
+            allowed = (error.headers or {}).get("Allow", "another method")
+            return _error(405, f"{where} is not allowed; this route answers {allowed}.", error.headers)
         return _error(error.status_code, f"{where} failed: {error.detail}.")
 
     @app.exception_handler(RequestValidationError)
@@ -371,6 +378,10 @@ def logging_config(level):
 def serve(options):
     """Serve `options.model_dir` until SIGTERM or SIGINT (see the module).
 
+    Returns:
+        Whether the model had loaded: False when a signal stopped the server before it
+        did, its load still running on the model thread (which nothing can interrupt).
+
     Raises:
         UserError: bad options, a missing or corrupt model directory, a port in use.
     """
@@ -387,6 +398,9 @@ def serve(options):
     _Server(config, served).run(sockets=[sock])
     if served.error:
         raise UserError(served.error)
+    if not served.ready:
+        log.info("Stopped before the model finished loading.")
+    return served.ready
 
 
 def _url_host(host):

@@ -27,11 +27,13 @@ MAX_EXPLAIN_STEPS = 1024
 
 
 class RestError(Exception):
-    """A request the server refuses: an HTTP `status` and a one-sentence message."""
+    """A request the server refuses: an HTTP `status`, a one-sentence message, and the
+    response's `headers` (a 405's `Allow`)."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, headers=None):
         super().__init__(message)
         self.status = status
+        self.headers = headers
 
 
 def json_body(body):

@@ -2,8 +2,8 @@
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.core.checks import whole_number
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.text.tokenizer import tokenize
 
 _NUM_BUCKETS = 10

@@ -31,7 +31,14 @@ from sentiment_lstm.export import publish
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import pipeline, tokenizer
 from sentiment_lstm.training import distributed, pretrain, teacher
-from sentiment_lstm.training.callbacks import BACKUP, BEST_WEIGHTS, Resumed, StepsKnown, make_callbacks, prepare_work_area
+from sentiment_lstm.training.callbacks import (
+    BACKUP,
+    BEST_WEIGHTS,
+    Resumed,
+    StepsKnown,
+    make_callbacks,
+    prepare_work_area,
+)
 from sentiment_lstm.training.history_files import read_history, report_kept, write_history
 
 
