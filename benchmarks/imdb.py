@@ -295,7 +295,7 @@ def nb_lr_baseline(train_texts, train_labels, test_texts, test_labels):
     return (lambda texts: teacher.soft_targets(nb_lr.log_odds(texts))), {
         "test_accuracy": float(np.mean(predicted == np.asarray(test_labels))),
         "train_seconds": seconds,
-        "vocabulary_size": len(nb_lr.ratios),
+        "vocabulary_size": len(nb_lr.ratios[0]),
         "n_train": len(train_texts), "n_test": len(test_texts),
     }
 
