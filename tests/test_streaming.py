@@ -126,3 +126,23 @@ def test_predict_command_scores_a_file_into_out(tmp_path, model_dir):
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [line["score"] for line in lines] == pytest.approx(expected.max(axis=1).tolist(), abs=1e-6)
     assert [line["label"] for line in lines] == [("negative", "positive")[k] for k in np.argmax(expected, 1)]
+
+
+@pytest.mark.parametrize("bar", [False, True])
+def test_the_final_progress_line_is_written_once(bar):
+    stream, now = io.StringIO(), [0.0]
+    progress = Progress(stream, bar=bar, interval=5.0 if not bar else 0.2, clock=lambda: now[0])
+    progress.add_bytes_total(100)
+    progress.add_bytes_done(40)
+    now[0] = 10.0
+    progress.update(1_000)  # "1,000 texts, 100/s, 40% of the input, ETA 0:15"
+    progress.add_bytes_done(60)
+    now[0] = 20.0
+    progress.update(1_000)  # the last chunk: everything read
+    now[0] = 21.0
+    progress.update(0, final=True)  # nothing new: the line ends, no second copy
+    shown = stream.getvalue()
+    assert shown.count("2,000 texts") == 1 and shown.endswith("\n") and shown.count("\n") == (1 if bar else 2)
+    if bar:  # the shorter last line covers the longer one before it
+        assert shown == ("\r1,000 texts, 100/s, 40% of the input, ETA 0:15"
+                         "\r" + "2,000 texts, 100/s, 100% of the input".ljust(46) + "\n")

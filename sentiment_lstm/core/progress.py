@@ -56,7 +56,8 @@ class Progress:
     """Texts done, texts/s and, from the bytes of the files read, the ETA, on `stream`.
 
     On a terminal one line is redrawn in place (`bar`); else one line per update, at
-    most every `interval` seconds.
+    most every `interval` seconds. The final update ends the line, and says nothing new
+    where the last line said it already: the same texts and bytes done.
     """
 
     def __init__(self, stream=None, bar=None, interval=5.0, clock=time.monotonic):
@@ -67,6 +68,8 @@ class Progress:
         self.start = self.last = clock()
         self.texts = 0
         self.bytes_total = self.bytes_done = 0
+        self.said = None  # (texts, bytes done) of the last line written
+        self.width = 0  # of the line on a terminal, so a shorter one covers it
 
     def add_bytes_total(self, count):
         self.bytes_total += count
@@ -81,7 +84,17 @@ class Progress:
         if not final and now - self.last < self.interval:
             return
         self.last = now
-        self.stream.write(("\r" if self.bar else "") + self.line(now - self.start) + ("\n" if final or not self.bar else ""))
+        fresh = self.said != (self.texts, self.bytes_done)
+        if self.bar:
+            if fresh:
+                line = self.line(now - self.start)
+                self.stream.write("\r" + line.ljust(self.width))
+                self.width = len(line)
+            if final:
+                self.stream.write("\n")
+        elif fresh:
+            self.stream.write(self.line(now - self.start) + "\n")
+        self.said = (self.texts, self.bytes_done)
         self.stream.flush()
 
     def line(self, elapsed):
