@@ -45,6 +45,22 @@ def test_known_words_come_from_the_same_call_as_the_probabilities(end_to_end, mo
     assert [p["known_words"] for p in classifier.predict(["good zzz bad"])] == [2]
 
 
+def test_an_eager_classifier_answers_as_the_traced_one_and_compiles_nothing(end_to_end, recurrence_runs):
+    reviews = TEXTS + ["", "good " * 40, "x" * 1_000]
+    expected = classify.Classifier(end_to_end, LABELS).predict(reviews)
+    assert recurrence_runs["compiled"] > 0  # the traced classifier runs the compiled chunks
+    recurrence_runs.update(compiled=0, packed=0)
+    eager = classify.Classifier(end_to_end, LABELS, eager=True)
+    eager.warm_up()  # nothing to compile
+    predictions = eager.predict(reviews)
+    assert recurrence_runs["compiled"] == 0 < recurrence_runs["packed"]  # over packed sequences, never compiled
+    assert [p["label"] for p in predictions] == [p["label"] for p in expected]
+    assert [p["known_words"] for p in predictions] == [p["known_words"] for p in expected]
+    np.testing.assert_allclose([p["score"] for p in predictions], [p["score"] for p in expected], atol=1e-6)
+    assert classify.Classifier(end_to_end, LABELS).predict(reviews[:2])  # `off()` ended with the eager calls
+    assert recurrence_runs["compiled"] > 0
+
+
 def test_warm_up_compiles_every_row_count_of_the_compiled_chunks(end_to_end, monkeypatch):
     import tensorflow as tf
 

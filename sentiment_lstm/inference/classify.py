@@ -7,6 +7,7 @@ Example:
 >>> classifier.predict(["A wonderful, moving film.", "Dull."])
 [{'label': 'positive', 'score': 0.93..., 'known_words': 4}, {'label': 'negative', 'score': 0.88..., 'known_words': 1}]
 """
+import contextlib
 import zipfile
 from pathlib import Path
 
@@ -31,17 +32,26 @@ class Classifier:
             probabilities, as built by `network.build_end_to_end`.
         labels: the class names, in the order of the model's outputs.
         config: the `Config` the model was trained with, if known.
+        eager: run the serving function eagerly, its recurrence never in compiled chunks
+            (`compiled.off`): for a few texts scored once (the command line's), where
+            tracing it and XLA's compiles (seconds) cost more than they save.
     """
 
-    def __init__(self, model, labels, config=None):
+    def __init__(self, model, labels, config=None, eager=False):
         self.model = model
         self.labels = tuple(labels)
         self.config = config
-        # The SavedModel's serving function (`serving.py`), traced once for any batch size,
-        # also counting each text's known words from the same tokens.
-        scores = serving.probabilities_fn(model, with_known=True)
+        self.eager = eager
+        # The SavedModel's serving function (`serving.py`), traced once for any batch size
+        # (unless eager), also counting each text's known words from the same tokens.
+        with self._compiling():
+            scores = serving.probabilities_fn(model, with_known=True)
         self._folded = bool(scores.resources)  # the LSTM reads projected inputs (`folding.py`)
-        self._scores = tf.function(scores, input_signature=[serving.SIGNATURE])
+        self._scores = scores if eager else tf.function(scores, input_signature=[serving.SIGNATURE])
+
+    def _compiling(self):
+        """The context the serving function runs in: `compiled.off()` when eager."""
+        return compiled.off() if self.eager else contextlib.nullcontext()
 
     def predict_proba(self, texts):
         """Probabilities `(len(texts), classes)` float32, one row per text, in order, the
@@ -79,7 +89,8 @@ class Classifier:
         by_length = np.argsort([len(text) for text in texts], kind="stable")
         for start in range(0, len(texts), BATCH_SIZE):
             rows = by_length[start:start + BATCH_SIZE]
-            batch_probabilities, batch_known = self._scores(tf.constant([texts[k] for k in rows], tf.string))
+            with self._compiling():
+                batch_probabilities, batch_known = self._scores(tf.constant([texts[k] for k in rows], tf.string))
             probabilities[rows], known[rows] = batch_probabilities.numpy(), batch_known.numpy()
         return probabilities, known
 
@@ -88,13 +99,16 @@ class Classifier:
         for every row count (`rnn.compiled.ROW_SIZES`), about a second each, so no request
         waits for it. `most_rows`: the largest batch that will be scored (a server's
         batch size); the row counts above the one that holds it are left out. A batch of
-        alike texts is cut into one group per side (`serving.SIDES`), so each side runs `rows`."""
+        alike texts is cut into one group per side (`serving.SIDES`), so each side runs `rows`.
+        An eager classifier compiles nothing: nothing to do."""
+        if self.eager:
+            return
         for rows in compiled.row_sizes(most_rows, projected=self._folded):
             self._score(["A fine film."] * (rows * serving.SIDES))
 
 
-def load(model_dir):
-    """The `Classifier` saved in `model_dir` by `sentiment-lstm train`.
+def load(model_dir, eager=False):
+    """The `Classifier` saved in `model_dir` by `sentiment-lstm train` (`eager`: see `Classifier`).
 
     Raises:
         UserError: when `model_dir` is not a readable model directory.
@@ -106,4 +120,4 @@ def load(model_dir):
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise UserError(f"{path} is corrupt or was saved by an incompatible version; "
                         "train the model again.") from error
-    return Classifier(end_to_end, saved["labels"], config)
+    return Classifier(end_to_end, saved["labels"], config, eager=eager)

@@ -41,7 +41,8 @@ def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=Non
     streaming.check_inputs(files, text_column)
     if progress is None:
         progress = bool(files) and (sys.stderr.isatty() or out is not None)
-    classifier = classify.load(model_dir)
+    # Texts from the command line alone: a one-off call, run eagerly (`classify.Classifier`).
+    classifier = classify.load(model_dir, eager=not files and "-" not in texts)
     meter = progress_lines.Progress() if progress else None  # its clock starts once the model is loaded
     records = streaming.iter_records(texts, files, text_column, meter)
     table = out is not None and not texts and len(files) == 1 and streaming.kind(files[0]) == "table"

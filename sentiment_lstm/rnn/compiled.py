@@ -40,6 +40,7 @@ few steps. How many rows depends on the input:
   the chunks win at every size there: a step of 128 rows takes about 50 µs compiled
   against 77 µs dispatched (docs/experiments.md).
 """
+import contextlib
 
 import tensorflow as tf
 
@@ -52,8 +53,26 @@ MOST_ROWS = 16  # larger batches of inputs run over packed sequences
 MOST_PROJECTED_ROWS = ROW_SIZES[-1]  # larger batches of projected inputs do
 
 
+_off = False  # True within `off()`
+
+
+@contextlib.contextmanager
+def off():
+    """Within it, inference runs the recurrence over packed sequences, never in compiled
+    chunks (`most_rows` is 0): for a one-off call (the command line's `predict`), whose
+    compiles, about half a second to a second each, would cost more than they save."""
+    global _off
+    before, _off = _off, True
+    try:
+        yield
+    finally:
+        _off = before
+
+
 def most_rows(projected=False):
-    """The largest batch that runs in compiled chunks (the module's text)."""
+    """The largest batch that runs in compiled chunks (the module's text; 0 within `off()`)."""
+    if _off:
+        return 0
     return MOST_PROJECTED_ROWS if projected else MOST_ROWS
 
 
@@ -84,8 +103,8 @@ def lstm_last_states(cell, x, lengths, h0, c0, steps=None, with_c=True, projecte
     """
     count, most = x.shape[0], most_rows(projected)
     arguments = (cell, x, lengths, h0, c0, steps, with_c, projected)
-    if count is not None:
-        return (compiled_last_states if count <= most else _packed_last_states)(*arguments)
+    if count is not None or most == 0:
+        return (compiled_last_states if count is not None and count <= most else _packed_last_states)(*arguments)
     return tf.cond(tf.shape(x)[0] <= most,
                    lambda: compiled_last_states(*arguments), lambda: _packed_last_states(*arguments))
 
