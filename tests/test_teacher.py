@@ -70,12 +70,13 @@ def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
 def test_taught_texts_add_the_unlabeled_ones_with_the_teachers_probabilities(imdb_folder):
     train = imdb.load_reviews(imdb_folder, "train")
     unlabeled = imdb.load_reviews(imdb_folder, "unsup")
-    same, none = loop.taught_texts(train, unlabeled, Config())
+    assert loop.fit_teacher(train, Config()) is None
+    same, none = loop.taught_texts(train, unlabeled, None)
     assert same is train and none is None
     assert loop.unlabeled_texts(Config(data=str(imdb_folder)), train) is None  # no teacher: none read
     assert loop.unlabeled_texts(Config(data=str(imdb_folder), teacher="nb-lr"), train).texts == unlabeled.texts
 
-    reviews, targets = loop.taught_texts(train, unlabeled, Config(teacher="nb-lr"))
+    reviews, targets = loop.taught_texts(train, unlabeled, loop.fit_teacher(train, Config(teacher="nb-lr")))
     assert reviews.texts == train.texts + unlabeled.texts
     assert reviews.labels.tolist() == train.labels.tolist() + [-1] * len(unlabeled)
     np.testing.assert_array_equal(targets[: len(train)], np.eye(2)[train.labels])

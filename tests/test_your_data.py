@@ -110,7 +110,7 @@ def test_a_teacher_of_three_classes_labels_the_unlabeled_texts(tmp_path):
     config = Config(data=str(train), unlabeled=str(unlabeled), teacher="nb-lr", val_fraction=0.0)
     texts, _, _ = loop.read_splits(config)
     more = loop.unlabeled_texts(config, texts)
-    fit, targets = loop.taught_texts(texts, more, config)
+    fit, targets = loop.taught_texts(texts, more, loop.fit_teacher(texts, config))
     assert len(more) == 15 and targets.shape == (36 + 15, 3)
     np.testing.assert_allclose(targets.sum(1), 1, rtol=1e-6)
     assert (fit.labels[36:] == UNLABELED).all()

@@ -98,6 +98,9 @@ class Config:
                            "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the teacher is not part of the trained model)",
                            choices=TEACHERS)
+    crops: int = _option(0, "also train on this many short crops of each text (a sentence or two, or a phrase of "
+                         "2-30 words), so the model reads a sentence as well as a whole text; their targets are "
+                         "the teacher's probabilities with --teacher, else their text's label", minimum=0)
     class_weight: str = _option("none", "weigh each training text by its class: none, or balanced (scikit-learn's "
                                 "n / (classes x the class's count), so every class weighs the same in the loss)",
                                 choices=CLASS_WEIGHTS)

@@ -36,6 +36,7 @@ def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
         (h.get("pretrained_embeddings"), "PPMI-SVD pretrained word vectors"),
         (h.get("teacher") not in (None, "none"), f"soft targets from an {h.get('teacher')} teacher on "
                                                  f"{_count((unlabeled or {}).get('texts'))} unlabeled texts"),
+        (h.get("crops"), f"{_count(data.get('crops'))} short crops of the texts (sentences and phrases)"),
         (h.get("class_weight") not in (None, "none"), f"{h.get('class_weight')} class weights"),
         (h.get("bidirectional"), "bidirectional"),
     ) if flag]

@@ -25,8 +25,8 @@ import tensorflow as tf
 
 from sentiment_lstm.core import layout, lock, progress
 from sentiment_lstm.core.errors import UserError
-from sentiment_lstm.data import sources
-from sentiment_lstm.data.dataset import concatenate
+from sentiment_lstm.data import crops, sources
+from sentiment_lstm.data.dataset import UNLABELED, Dataset, concatenate
 from sentiment_lstm.export import publish
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import pipeline, tokenizer
@@ -72,7 +72,9 @@ def train(config, callbacks=()):
         chief = distributed.is_chief(config)
         train, validation, vectorizer = read_splits(config)
         unlabeled = unlabeled_texts(config, train)
-        fit_texts, targets = taught_texts(train, unlabeled, config)
+        nb_lr = fit_teacher(train, config)
+        taught, targets = taught_texts(train, unlabeled, nb_lr)
+        fit_texts, targets = with_crops(taught, targets, nb_lr, config)
 
         weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
         batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
@@ -89,7 +91,7 @@ def train(config, callbacks=()):
         work = model_dir.with_name(f"{model_dir.name}.work")
         if chief:
             prepare_work_area(work, config)
-        ngram_keys = frequent_ngrams(fit_texts, vectorizer, config)
+        ngram_keys = frequent_ngrams(taught, vectorizer, config)
         with strategy.scope() if strategy else contextlib.nullcontext():
             token_model = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys,
                                                     num_classes=train.num_classes)
@@ -103,7 +105,7 @@ def train(config, callbacks=()):
         if chief:
             started = time.perf_counter()
             publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy,
-                            data=describe_data(train, validation, unlabeled))
+                            data=describe_data(train, validation, unlabeled, len(fit_texts) - len(taught)))
             progress.stage(f"Published the model to {model_dir}", started)
         else:
             progress.stage(f"This worker's part is done; the chief publishes the model to {model_dir}")
@@ -148,12 +150,14 @@ def publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work
     shutil.rmtree(work, ignore_errors=True)
 
 
-def describe_data(train, validation, unlabeled):
+def describe_data(train, validation, unlabeled, crops=0):
     """What the model directory's `config.json` records of the data a model learned from:
-    its classes with their training counts, where each part came from and its size."""
+    its classes with their training counts, where each part came from and its size, and
+    how many short crops it also learned from (`with_crops`)."""
     return {"source": train.source, "classes": train.counts(), "train": len(train),
             "validation": None if validation is None else {"source": validation.source, "texts": len(validation)},
-            "unlabeled": None if unlabeled is None else {"source": unlabeled.source, "texts": len(unlabeled)}}
+            "unlabeled": None if unlabeled is None else {"source": unlabeled.source, "texts": len(unlabeled)},
+            "crops": crops}
 
 
 def read_splits(config):
@@ -182,31 +186,60 @@ def unlabeled_texts(config, train):
     when it needs none (no teacher, no pretrained vectors).
 
     Raises:
-        UserError: it needs some and its data has none.
+        UserError: a teacher needs some (it teaches no crops) and the data has none.
     """
     if config.teacher == "none" and not config.pretrained_embeddings:
         return None
     unlabeled = sources.unlabeled(config)
-    if unlabeled is None and config.teacher != "none":
+    if unlabeled is None and config.teacher != "none" and not config.crops:
         raise UserError(f"--teacher {config.teacher} teaches on unlabeled texts, and {train.source} holds none; "
                         "give --unlabeled PATH (a folder, a table's text column, or a file of one text per line).")
     return unlabeled
 
 
-def taught_texts(train, unlabeled, config):
-    """The texts to fit on and their soft targets: `(train, None)`, or with `config.teacher`,
-    the training texts (one-hot) followed by the `unlabeled` ones with the class
-    probabilities of the teacher fitted on the training texts (`teacher.py`). The
-    validation and test texts are not read."""
+def fit_teacher(train, config):
+    """The teacher of `config.teacher` fitted on the training texts (`teacher.NBLR`), or None."""
     if config.teacher == "none":
-        return train, None
+        return None
     started = time.perf_counter()
     nb_lr = teacher.NBLR(train.texts, train.labels, train.num_classes)
+    progress.stage(f"Teacher: {config.teacher} fitted on the {len(train):,} training texts", started)
+    return nb_lr
+
+
+def taught_texts(train, unlabeled, nb_lr):
+    """The texts to fit on and their soft targets: `(train, None)`, or with a teacher
+    `nb_lr` and `unlabeled` texts, the training texts (one-hot) followed by the
+    unlabeled ones with the teacher's class probabilities. The validation and test
+    texts are not read."""
+    if nb_lr is None or unlabeled is None:
+        return train, None
+    started = time.perf_counter()
     targets = np.concatenate([np.eye(train.num_classes, dtype=np.float32)[train.labels],
                               nb_lr.predict_proba(unlabeled.texts)])
-    progress.stage(f"Teacher: {config.teacher} fitted on the training texts, soft targets for "
-                   f"{len(unlabeled):,} unlabeled texts", started)
+    progress.stage(f"Teacher: soft targets for {len(unlabeled):,} unlabeled texts", started)
     return concatenate(train, unlabeled), targets
+
+
+def with_crops(texts, targets, nb_lr, config):
+    """`texts` (and their `targets`, or None) followed by `config.crops` short crops of each
+    (`data/crops.py`): their targets are the teacher's probabilities with a teacher `nb_lr`,
+    else their text's label (`targets` stays None). Crops of unlabeled texts are kept only
+    with a teacher."""
+    if not config.crops:
+        return texts, targets
+    started = time.perf_counter()
+    cut, sources = crops.crops(texts.texts, config.crops, config.seed)
+    if nb_lr is None:
+        labeled = texts.labels[sources] != UNLABELED
+        cut, sources = [text for text, keep in zip(cut, labeled) if keep], sources[labeled]
+    cropped = Dataset(cut, texts.labels[sources], texts.class_names, texts.source)
+    if nb_lr is not None:
+        before = np.eye(texts.num_classes, dtype=np.float32)[texts.labels] if targets is None else targets
+        targets = np.concatenate([before, nb_lr.predict_proba(cut)])
+    progress.stage(f"Crops: {len(cut):,} short crops of the texts, "
+                   + ("with the teacher's probabilities" if nb_lr is not None else "with their texts' labels"), started)
+    return concatenate(texts, cropped), targets
 
 
 def frequent_ngrams(texts, vectorizer, config):
