@@ -15,12 +15,13 @@ import tensorflow as tf
 import sentiment_lstm
 from conftest import REAL_ARCHIVE
 from script_runner import run_script
+from sentiment_lstm.core import recipe
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.evaluation import evaluate
 from sentiment_lstm.model import network
 from sentiment_lstm.training import history_files
 
-TRAIN_FLAGS = ["--data", str(REAL_ARCHIVE), "--limit", "1000", "--epochs", "1", "--units", "8",
+TRAIN_FLAGS = ["--recipe", "plain", "--data", str(REAL_ARCHIVE), "--limit", "1000", "--epochs", "1", "--units", "8",
                "--embed-dim", "16", "--max-tokens", "5000", "--max-length", "100"]
 REVIEWS = ["A wonderful, moving film with great acting.", "Dull plot, awful acting, a waste.",
            "", "   ", "Ein großartiger Film!", "とても良い映画でした", "😀😀😀", "great " * 300]
@@ -58,6 +59,7 @@ def test_train_publishes_a_complete_model_dir(trained):
         "training_curves.png", "logs", "MODEL_CARD.md"}
     saved = json.loads((model_dir / "config.json").read_text())
     assert Config.from_json((model_dir / "config.json").read_text()) == Config(
+        **recipe.load("plain"), recipe="plain",
         data=str(REAL_ARCHIVE), limit=1000, epochs=1, units=8, embed_dim=16, max_tokens=5000,
         max_length=100, model_dir=str(model_dir))
     assert saved["labels"] == ["negative", "positive"]

@@ -19,13 +19,18 @@ def test_config_json_round_trip():
 
 
 def test_flags_are_generated_from_the_fields():
+    from sentiment_lstm.core import recipe
+
     parser = make_parser(cli.ArgumentParser())
-    assert from_args(parser.parse_args([])) == Config()
+    default = recipe.load("default")  # what train starts from without --recipe
+    assert from_args(parser.parse_args([])) == Config(**default, recipe="default")
     args = parser.parse_args(["--cell", "rnn", "--units", "8", "--bidirectional", "--no-bucket",
                               "--learning-rate", "0.01", "--model-dir", "out"])
-    assert from_args(args) == Config(cell="rnn", units=8, bidirectional=True, bucket=False,
-                                     learning_rate=0.01, model_dir="out")
+    assert from_args(args) == Config(**{**default, "recipe": "default", "cell": "rnn", "units": 8, "bidirectional": True,
+                                        "bucket": False, "learning_rate": 0.01, "model_dir": "out"})
     assert from_args(args).output_dir == "out"
+    plain = from_args(parser.parse_args(["--recipe", "plain"]))  # the flags' own defaults
+    assert plain == Config(recipe="plain", name="imdb_plain")
     assert Config(name="x").output_dir == "models/x"
 
 
@@ -70,7 +75,7 @@ def test_best_recipe_is_the_benchmarks_best_flags():
     flags = ("--max-length 400 --embed-dim 128 --pretrained-embeddings --dropout 0.6 --embedding-dropout 0.5 "
              "--dense-dropout 0.6 --learning-rate 2e-4 --teacher nb-lr --bigram-dim 16 --trigram-dim 16 "
              "--lr-schedule cosine --epochs 10 --patience 3 --serve-max-length 0").split()
-    by_flags = from_args(make_parser(cli.ArgumentParser()).parse_args(flags))
+    by_flags = from_args(make_parser(cli.ArgumentParser()).parse_args(["--recipe", "plain", *flags]))
     by_recipe = from_args(make_parser(cli.ArgumentParser()).parse_args(["--recipe", "best"]))
     assert by_recipe.recipe == "best" and by_recipe.name == "imdb_best"
     assert by_recipe == Config(**{**vars(by_flags), "recipe": "best", "name": "imdb_best"})

@@ -30,7 +30,7 @@ TOLERANCE = 1e-5
 POSITIVE = "great wonderful superb moving brilliant loved fine".split()
 NEGATIVE = "awful dull boring terrible waste hated poor".split()
 FILLER = "the film movie plot actor story scene and a of it was".split()
-FLAGS = ["--units", "3", "--embed-dim", "4", "--max-tokens", "60", "--max-length", "30", "--batch-size", "16",
+FLAGS = ["--recipe", "plain", "--units", "3", "--embed-dim", "4", "--max-tokens", "60", "--max-length", "30", "--batch-size", "16",
          "--embedding-dropout", "0", "--dense-dropout", "0", "--intra-op-threads", "1", "--patience", "10"]
 TEXTS = ["a great and moving film", "dull plot , a waste", "", "superb superb superb awful"]
 

@@ -13,7 +13,7 @@ from script_runner import REPO, run_script
 from sentiment_lstm.core import lock
 from sentiment_lstm.core.errors import UserError
 
-TINY_FLAGS = ["--epochs", "1", "--units", "4", "--embed-dim", "8", "--max-tokens", "50",
+TINY_FLAGS = ["--recipe", "plain", "--epochs", "1", "--units", "4", "--embed-dim", "8", "--max-tokens", "50",
               "--max-length", "20", "--val-fraction", "0.5", "--batch-size", "2"]
 
 HOLD = """

@@ -49,7 +49,7 @@ def test_more_dimensions_than_the_vocabulary_allows_are_zero():
 
 def test_train_with_pretrained_embeddings(imdb_archive, tmp_path):
     model_dir = tmp_path / "m"
-    result = run_script("train.py", "--data", str(imdb_archive), "--epochs", "1", "--units", "4",
+    result = run_script("train.py", "--recipe", "plain", "--data", str(imdb_archive), "--epochs", "1", "--units", "4",
                         "--embed-dim", "4", "--val-fraction", "0.5", "--pretrained-embeddings",
                         "--model-dir", str(model_dir))
     assert result.returncode == 0, result.stderr.decode()[-2000:]

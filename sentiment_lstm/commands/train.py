@@ -35,7 +35,7 @@ def run(args):
     # Paths first: a mistake is reported before TensorFlow loads.
     sources.check(settings.data, settings.text_column, settings.label_column)
     sources.check(settings.val_data, settings.text_column, settings.label_column)
-    if settings.unlabeled is not None:
+    if settings.unlabeled not in (None, sources.NO_UNLABELED):
         sources.check_unlabeled(settings.unlabeled, settings.text_column)
     layout.check_replaceable(settings.output_dir)
     # A second run on this model directory stops here. The workers of a multi-worker job

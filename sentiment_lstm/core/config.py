@@ -46,8 +46,9 @@ class Config:
     """
 
     # Run: the recipe, where data comes from and where the model goes.
-    recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, best, gru, rnn, "
-                          "keras-lstm) or a .toml file of these settings; flags given beside it override it")
+    recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, plain, best, gru, "
+                          "rnn, keras-lstm) or a .toml file of these settings; flags given beside it override "
+                          "it (default: default; the defaults shown beside the flags are plain's)")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
     data: str = _option(None, "the labeled texts to train on: a CSV/TSV table or JSON lines (see --text-column, "
@@ -61,7 +62,7 @@ class Config:
                             "has splits), instead of a share of the training texts")
     unlabeled: str = _option(None, "texts without labels for --teacher and --pretrained-embeddings: a folder (a "
                              "text per file), a table's text column, or a file of one text per line (default: "
-                             "those --data holds, as IMDB's unsup/)")
+                             "those --data holds, as IMDB's unsup/; none: no unlabeled texts)")
     limit: int = _option(None, "use at most this many training texts, as balanced over the classes as they allow "
                          "(and at most this many unlabeled ones)", minimum=2)
     val_fraction: float = _option(0.1, "share of the training texts held out for validation (stratified); 0: "
@@ -94,8 +95,8 @@ class Config:
         False, "also add to the class scores a learned weight per word and per n-gram the model reads "
         "(--bigram-dim, --trigram-dim), summed over the text: a linear bag-of-n-grams path beside the "
         "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
-    teacher: str = _option("none", "also train on unlabeled texts (--unlabeled), with the class probabilities that "
-                           "an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
+    teacher: str = _option("none", "also train on unlabeled texts (--unlabeled) and on the crops (--crops) with the "
+                           "class probabilities that an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the teacher is not part of the trained model)",
                            choices=TEACHERS)
     crops: int = _option(0, "also train on this many short crops of each text (a sentence or two, or a phrase of "

@@ -22,6 +22,7 @@ from sentiment_lstm.core.errors import UserError
 
 SOURCE_RECIPES = Path(__file__).resolve().parents[2] / "recipes"  # in a checkout of the repository
 RUN_OPTIONS = ("model_dir", "data", "limit", "recipe")  # set per run, never by a recipe
+DEFAULT = "default"  # the recipe `train` starts from without --recipe; `plain` is Config's own defaults
 
 
 def path_of(recipe):
@@ -95,8 +96,9 @@ def _kind(type_):
 
 def from_args(args):
     """The `Config` of command-line `args` parsed by `config.make_parser`'s flags: the
-    defaults, replaced by `--recipe`'s values (`load`), replaced by the flags given."""
+    defaults, replaced by `--recipe`'s values (`load`; without `--recipe`, those of
+    `DEFAULT`), replaced by the flags given."""
     names = {f.name for f in dataclasses.fields(Config)}
     given = {k: v for k, v in vars(args).items() if k in names}
-    values = load(given["recipe"]) if given.get("recipe") is not None else {}
-    return Config(**{**values, **given})
+    given["recipe"] = given.get("recipe") or DEFAULT
+    return Config(**{**load(given["recipe"]), **given})

@@ -110,10 +110,15 @@ def aligned(data, class_names, what):
     return data
 
 
+NO_UNLABELED = "none"  # `--unlabeled none`: no unlabeled texts, even where the data holds some
+
+
 def unlabeled(config):
     """The texts without labels a run of `config` may learn from (a teacher's, pretrained
-    vectors'): `config.unlabeled`, else those its data holds (IMDB's `unsup`), else None;
-    at most `config.limit` of them."""
+    vectors'): `config.unlabeled`, else those its data holds (IMDB's `unsup`), else None
+    (and None when `config.unlabeled` is "none"); at most `config.limit` of them."""
+    if config.unlabeled == NO_UNLABELED:
+        return None
     if config.unlabeled is not None:
         texts = read_unlabeled(config.unlabeled, config.text_column)
     elif kind(config.data) == "imdb":

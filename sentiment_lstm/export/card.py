@@ -30,13 +30,15 @@ def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
         f"its first {h['serve_max_length'] or h['max_length']} tokens")
     recipe = f"`{h['recipe']}`" if h.get("recipe") else "none (flags only)"
     unlabeled = data.get("unlabeled")
+    taught = h.get("teacher") not in (None, "none")
     extras = [text for flag, text in (
         (h.get("bigram_dim"), f"learned {h.get('bigram_dim')}-d bigram vectors"),
         (h.get("trigram_dim"), f"learned {h.get('trigram_dim')}-d trigram vectors"),
         (h.get("pretrained_embeddings"), "PPMI-SVD pretrained word vectors"),
-        (h.get("teacher") not in (None, "none"), f"soft targets from an {h.get('teacher')} teacher on "
-                                                 f"{_count((unlabeled or {}).get('texts'))} unlabeled texts"),
-        (h.get("crops"), f"{_count(data.get('crops'))} short crops of the texts (sentences and phrases)"),
+        (taught and unlabeled, f"soft targets from an {h.get('teacher')} teacher on "
+                               f"{_count((unlabeled or {}).get('texts'))} unlabeled texts"),
+        (h.get("crops"), f"{_count(data.get('crops'))} short crops of the texts (sentences and phrases), "
+                         + (f"targeted by the {h.get('teacher')} teacher" if taught else "labelled as their texts")),
         (h.get("class_weight") not in (None, "none"), f"{h.get('class_weight')} class weights"),
         (h.get("bidirectional"), "bidirectional"),
     ) if flag]

@@ -233,6 +233,9 @@ def with_crops(texts, targets, nb_lr, config):
     if nb_lr is None:
         labeled = texts.labels[sources] != UNLABELED
         cut, sources = [text for text, keep in zip(cut, labeled) if keep], sources[labeled]
+    if not cut:  # every text is a crop's length already
+        progress.stage("Crops: none; every text is short already", started)
+        return texts, targets
     cropped = Dataset(cut, texts.labels[sources], texts.class_names, texts.source)
     if nb_lr is not None:
         before = np.eye(texts.num_classes, dtype=np.float32)[texts.labels] if targets is None else targets
