@@ -102,7 +102,7 @@ def main(argv=None):
                       "exit_status": table[name][1], "median_s": statistics.median(runs),
                       "min_s": min(runs), "max_s": max(runs)} for name, runs in times.items()}
     slowest = max((r["median_s"] for n, r in results.items()
-                   if not n.startswith("reference") and "predict (" not in n))
+                   if not n.startswith("reference") and "predict (" not in n), default=None)
     tensorflow = results["reference: import tensorflow"]["median_s"]
     beyond = {name: r["median_s"] - tensorflow for name, r in results.items() if "predict (" in name}
     environment.write_json(args.out, {"environment": environment.describe(), "runs": args.runs,
@@ -111,7 +111,9 @@ def main(argv=None):
     width = max(map(len, results))
     for name, r in results.items():
         print(f"{name:<{width}}  median {r['median_s']:.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})")
-    print(f"slowest command median (predictions aside): {slowest:.2f} s; written to {args.out}")
+    if slowest is not None:
+        print(f"slowest command median (predictions aside): {slowest:.2f} s")
+    print(f"written to {args.out}")
     for name, seconds in beyond.items():
         print(f"{name}: {seconds:+.2f} s beyond `import tensorflow`")
 

@@ -12,7 +12,7 @@ Entries, in order:
                  fit on the whole training split: what a taught LSTM is measured against
     keras-lstm   the seed's model: train.py --recipe keras-lstm (keras.layers.LSTM)
     rnn gru      the project's layers: train.py --recipe rnn|gru, the defaults otherwise
-    lstm         the project's LSTM with the defaults: train.py --recipe default
+    lstm         the project's LSTM, plain (the article's pipeline): train.py --recipe plain
     best         the best recipe: train.py --recipe <--best-recipe> (default: best, i.e.
                  recipes/best.toml; when its settings equal the lstm entry's, the lstm
                  run is reused)
@@ -64,7 +64,7 @@ ENTRIES = {  # name -> (label in the table, its recipe in recipes/)
     "keras-lstm": ("seed: keras.layers.LSTM", "keras-lstm"),
     "rnn": ("ours: SimpleRNN", "rnn"),
     "gru": ("ours: GRU", "gru"),
-    "lstm": ("ours: LSTM", "default"),
+    "lstm": ("ours: LSTM", "plain"),
     "best": ("best recipe (ours: LSTM)", None),  # the recipe of --best-recipe
 }
 NGRAM_ENTRIES = ("tfidf", "nb-lr")  # scikit-learn baselines, no train.py

@@ -148,7 +148,7 @@ def test_results_json_schema_and_best_command_reproduces_the_recipe():
 
 
 def test_every_neural_entry_trains_from_its_recipe():
-    expected = {"keras-lstm": "keras-lstm", "rnn": "rnn", "gru": "gru", "lstm": "default", "best": "best"}
+    expected = {"keras-lstm": "keras-lstm", "rnn": "rnn", "gru": "gru", "lstm": "plain", "best": "best"}
     for name, recipe_name in expected.items():
         flags = imdb.train_flags(name, {**SETTINGS, "limit": 2000, "epochs": 2})
         assert flags == ["--recipe", recipe_name, "--limit", "2000", "--epochs", "2"]
@@ -198,14 +198,14 @@ def test_best_recipe_reuses_the_lstm_run_only_when_settings_match(tmp_path):
     def best(name_or_path):
         return {**SETTINGS, "best_recipe": imdb.best_recipe(str(name_or_path))}
 
-    assert imdb.reusable_twin("best", best("default"), [lstm]) is lstm
+    assert imdb.reusable_twin("best", best("plain"), [lstm]) is lstm
     assert imdb.reusable_twin("best", SETTINGS, [lstm]) is None  # recipes/best.toml
-    assert imdb.reusable_twin("gru", best("default"), [lstm]) is None
+    assert imdb.reusable_twin("gru", best("plain"), [lstm]) is None
     # Another recipe's name, another run name, the defaults written out: the same training.
     renamed = write_recipe(tmp_path, "renamed", 'name = "other"\nunits = 64\ncell = "lstm"\n')
     assert imdb.reusable_twin("best", best(renamed), [lstm]) is lstm
     assert imdb.reusable_twin("best", best(write_recipe(tmp_path, "wider", "units = 65\n")), [lstm]) is None
-    assert imdb.reusable_twin("best", best("default"), [{**lstm, "error": "failed"}]) is None
+    assert imdb.reusable_twin("best", best("plain"), [{**lstm, "error": "failed"}]) is None
 
 
 BAD_RECIPES = [  # (file contents or None for a name, the start of the message after "--best-recipe X")
@@ -230,7 +230,7 @@ def test_bad_best_recipes_are_one_sentence(text, message, tmp_path):
 
 def test_best_recipe_must_exist_and_keep_the_lstm(tmp_path):
     with pytest.raises(UserError, match=r"^--best-recipe nope: There is no recipe named 'nope'; choose one "
-                                        r"of best, default, gru, keras-lstm, rnn or give a \.toml file\.$"):
+                                        r"of best, default, gru, keras-lstm, plain, rnn or give a \.toml file\.$"):
         imdb.best_recipe("nope")
     with pytest.raises(UserError, match=rf"^--best-recipe {tmp_path}/none\.toml: The recipe file .* does not exist\.$"):
         imdb.best_recipe(str(tmp_path / "none.toml"))
@@ -413,7 +413,7 @@ def test_child_peak_rss_grows_by_what_the_child_allocates(tmp_path):
 
 @pytest.mark.parametrize("script, args, status, message", [
     ("imdb.py", ["--best-recipe", "nope"], 2,
-     "error: --best-recipe nope: There is no recipe named 'nope'; choose one of best, default, gru, keras-lstm, "
+     "error: --best-recipe nope: There is no recipe named 'nope'; choose one of best, default, gru, keras-lstm, plain, "
      "rnn or give a .toml file.\n"),
     ("imdb.py", ["--best-recipe", "gru"], 2, 'error: --best-recipe gru must keep cell = "lstm"'),
     ("imdb.py", ["--best-recipe", "no/such/recipe.toml"], 2,

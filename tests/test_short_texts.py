@@ -1,7 +1,14 @@
 """Short texts: the crops training adds (`data/crops.py`, `--crops`), and what a model
 trained by the default recipe answers to sentences people type."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+
+from conftest import REAL_ARCHIVE
+from script_runner import REPO
 
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
@@ -69,3 +76,52 @@ def test_a_teacher_of_crops_needs_no_unlabeled_texts(tmp_path):
     with pytest.raises(UserError, match="--unlabeled"):
         loop.unlabeled_texts(Config(data=str(table), teacher="nb-lr"), train)
     assert loop.unlabeled_texts(Config(data=str(table), teacher="nb-lr", crops=2), train) is None
+
+
+# Sentences of our own writing, as people type them into the demo page: one word,
+# negations, contrasts. (The README's examples come first.)
+README_EXAMPLES = {"A great film.": "positive", "A slow start, then superb.": "positive",
+                   "Not good at all.": "negative", "Two hours I will not get back.": "negative",
+                   "Dull.": "negative"}
+SENTENCES = {
+    **README_EXAMPLES,
+    "Wonderful.": "positive", "Brilliant!": "positive", "Loved it.": "positive", "A masterpiece.": "positive",
+    "Highly recommended.": "positive", "Surprisingly good.": "positive", "I was not disappointed.": "positive",
+    "The best film I have seen this year.": "positive", "Funny, moving and beautifully shot.": "positive",
+    "The plot is thin, but the acting is excellent.": "positive", "I would happily watch it again.": "positive",
+    "It made me laugh and cry.": "positive", "Never boring for a second.": "positive",
+    "Great cast, great story.": "positive", "An absolute delight from start to finish.": "positive",
+    "Awful.": "negative", "Boring!": "negative", "Avoid.": "negative", "A waste of time.": "negative",
+    "The worst movie ever made.": "negative", "I fell asleep halfway through.": "negative",
+    "Great actors, terrible script.": "negative", "It looks nice, but the story is a mess.": "negative",
+    "Not worth watching.": "negative", "I wanted to like it, but I could not.": "negative",
+    "Painfully slow and predictable.": "negative", "Not funny, not scary, just bad.": "negative",
+    "What a disappointment.": "negative", "Poorly acted and badly written.": "negative",
+    "I want my money back.": "negative",
+}
+SENTENCES_RIGHT = 0.9  # the share of SENTENCES a model of the default recipe gets right, at least
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory):
+    """A model of the default recipe, trained on IMDB as the README's first command trains
+    it (a few minutes); `SENTIMENT_LSTM_DEFAULT_MODEL` names one trained already instead."""
+    if os.environ.get("SENTIMENT_LSTM_DEFAULT_MODEL"):
+        return os.environ["SENTIMENT_LSTM_DEFAULT_MODEL"]
+    if not REAL_ARCHIVE.is_file():
+        pytest.skip(f"the IMDB archive is not at {REAL_ARCHIVE}")
+    model_dir = tmp_path_factory.mktemp("default") / "imdb_lstm"
+    result = subprocess.run([sys.executable, "train.py", "--model-dir", str(model_dir)], cwd=REPO,
+                            capture_output=True, timeout=1800)
+    assert result.returncode == 0, result.stderr.decode()
+    return model_dir
+
+
+def test_the_default_model_reads_short_sentences_right(default_model):
+    import sentiment_lstm
+
+    classifier = sentiment_lstm.load(default_model)
+    predictions = classifier.predict(list(SENTENCES))
+    wrong = {text: p["label"] for text, p in zip(SENTENCES, predictions) if p["label"] != SENTENCES[text]}
+    assert not set(wrong) & set(README_EXAMPLES), wrong
+    assert len(wrong) <= (1 - SENTENCES_RIGHT) * len(SENTENCES), wrong
