@@ -150,6 +150,10 @@ def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
     assert "Recipe: `best`. Reproduce with `sentiment-lstm train --recipe best`" in before
     assert "Embedding (64-d, 321 tokens) → 1 × GRU (sentiment_lstm.rnn.GRU), 7 units" in before
     assert "learned 16-d bigram vectors" in before and "nb-lr teacher" in before
+    cropped = json.loads(Config(teacher="nb-lr", crops=2).to_json(vocabulary_size=9, labels=["a", "b"]))
+    cropped["data"] = {"source": "t.csv", "classes": {"a": 5, "b": 5}, "train": 10, "unlabeled": None, "crops": 17}
+    assert "17 short crops of the texts (sentences and phrases), targeted by the nb-lr teacher" in card.render(cropped)
+    assert "teacher on" not in card.render(cropped) and "- No unlabeled texts." in card.render(cropped)
     assert "It reads the whole text" in before
     assert "Not evaluated yet: `sentiment-lstm evaluate --model-dir models/x`" in before
     for section in ("Model details", "Intended use", "Out-of-scope use", "Training data", "Training procedure",

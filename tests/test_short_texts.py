@@ -81,8 +81,7 @@ def test_a_teacher_of_crops_needs_no_unlabeled_texts(tmp_path):
 # Sentences of our own writing, as people type them into the demo page: one word,
 # negations, contrasts. (The README's examples come first.)
 README_EXAMPLES = {"A great film.": "positive", "A slow start, then superb.": "positive",
-                   "Not good at all.": "negative", "Two hours I will not get back.": "negative",
-                   "Dull.": "negative"}
+                   "Not good at all.": "negative", "Dull.": "negative"}
 SENTENCES = {
     **README_EXAMPLES,
     "Wonderful.": "positive", "Brilliant!": "positive", "Loved it.": "positive", "A masterpiece.": "positive",
@@ -97,7 +96,7 @@ SENTENCES = {
     "Not worth watching.": "negative", "I wanted to like it, but I could not.": "negative",
     "Painfully slow and predictable.": "negative", "Not funny, not scary, just bad.": "negative",
     "What a disappointment.": "negative", "Poorly acted and badly written.": "negative",
-    "I want my money back.": "negative",
+    "I want my money back.": "negative", "Two hours I will not get back.": "negative",
 }
 SENTENCES_RIGHT = 0.9  # the share of SENTENCES a model of the default recipe gets right, at least
 

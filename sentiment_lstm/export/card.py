@@ -35,7 +35,7 @@ def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
         (h.get("bigram_dim"), f"learned {h.get('bigram_dim')}-d bigram vectors"),
         (h.get("trigram_dim"), f"learned {h.get('trigram_dim')}-d trigram vectors"),
         (h.get("pretrained_embeddings"), "PPMI-SVD pretrained word vectors"),
-        (taught and unlabeled, f"soft targets from an {h.get('teacher')} teacher on "
+        (taught and (unlabeled or not data), f"soft targets from an {h.get('teacher')} teacher on "
                                f"{_count((unlabeled or {}).get('texts'))} unlabeled texts"),
         (h.get("crops"), f"{_count(data.get('crops'))} short crops of the texts (sentences and phrases), "
                          + (f"targeted by the {h.get('teacher')} teacher" if taught else "labelled as their texts")),
