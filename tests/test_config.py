@@ -117,3 +117,21 @@ def test_an_unknown_recipe_name_lists_the_recipes():
         recipe.load("fastest")
     with pytest.raises(UserError, match="The recipe file missing.toml does not exist."):
         recipe.load("missing.toml")
+
+
+def test_train_help_shows_the_default_recipes_values():
+    """`train --help` names what a run without --recipe gets: the default recipe's value, and
+    the flag's own where the recipe sets none or the same."""
+    import re
+
+    from sentiment_lstm.commands import train
+    from sentiment_lstm.core import recipe
+
+    parser = cli.ArgumentParser()
+    train.add_arguments(parser)
+    shown = " ".join(parser.format_help().split())
+    for name, value in recipe.load("default").items():
+        if value != getattr(Config(), name):
+            own = "unset" if getattr(Config(), name) is None else getattr(Config(), name)
+            assert f"(default: {value} from the default recipe, else {own})" in shown, name
+    assert re.search(r"--units UNITS .*?\(default: 64\)", shown)  # the recipe leaves it: the flag's own

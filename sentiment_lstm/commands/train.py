@@ -24,7 +24,7 @@ HELP = "train a model and publish it to a model directory"
 
 
 def add_arguments(parser):
-    config.make_parser(parser)
+    config.make_parser(parser, recipe_defaults=recipe.load(recipe.DEFAULT))
 
 
 def run(args):

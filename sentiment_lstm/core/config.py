@@ -48,7 +48,7 @@ class Config:
     # Run: the recipe, where data comes from and where the model goes.
     recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, plain, best, gru, "
                           "rnn, keras-lstm) or a .toml file of these settings; flags given beside it override "
-                          "it (default: default; the defaults shown beside the flags are plain's)")
+                          "it (default: default)")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
     data: str = _option(None, "the labeled texts to train on: a CSV/TSV table or JSON lines (see --text-column, "
@@ -213,15 +213,23 @@ def check(f, value):
     return None
 
 
-def make_parser(parser):
+def make_parser(parser, recipe_defaults=None):
     """Add one flag per `Config` field to the `argparse` `parser`; return it.
 
     Flags the user does not give are left out of the parsed namespace (argparse's
     SUPPRESS), so `recipe.from_args` can tell them from the defaults a recipe replaces.
+    `recipe_defaults`: `{field: value}` of the recipe a run starts from without
+    `--recipe`, shown in the help beside the field's own default.
     """
+    recipe_defaults = recipe_defaults or {}
     for f in dataclasses.fields(Config):
         flag = "--" + flag_name(f.name)
-        default = "" if f.default is None else f" (default: {f.default})".replace("%", "%%")
+        if f.name in recipe_defaults and recipe_defaults[f.name] != f.default:
+            own = "unset" if f.default is None else f.default
+            default = f" (default: {recipe_defaults[f.name]} from the default recipe, else {own})"
+        else:
+            default = "" if f.default is None else f" (default: {f.default})"
+        default = default.replace("%", "%%")
         if f.type is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                 help=f.metadata["help"] + default)
