@@ -87,7 +87,7 @@ def score_teachers(train, validation):
 
 
 def score_students(train, validation, epochs, seed):
-    """The default recipe on a labeled quarter, alone and taught by each teacher on the rest."""
+    """The plain recipe (Config's defaults) on a labeled quarter, alone and taught by each teacher on the rest."""
     import dataclasses
 
     from sentiment_lstm.data import dataset
