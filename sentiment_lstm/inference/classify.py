@@ -5,7 +5,7 @@ Example:
 >>> import sentiment_lstm
 >>> classifier = sentiment_lstm.load("models/imdb_lstm")
 >>> classifier.predict(["A wonderful, moving film.", "Dull."])
-[{'label': 'positive', 'score': 0.93..., 'known_words': 4}, {'label': 'negative', 'score': 0.88..., 'known_words': 1}]
+[{'label': 'positive', 'score': 0.93..., 'scores': {'negative': 0.06..., 'positive': 0.93...}, 'known_words': 4}, ...]
 """
 import contextlib
 import zipfile

@@ -229,14 +229,14 @@ def with_crops(texts, targets, nb_lr, config):
     if not config.crops:
         return texts, targets
     started = time.perf_counter()
-    cut, sources = crops.crops(texts.texts, config.crops, config.seed)
+    cut, origin = crops.crops(texts.texts, config.crops, config.seed)  # origin: each crop's text
     if nb_lr is None:
-        labeled = texts.labels[sources] != UNLABELED
-        cut, sources = [text for text, keep in zip(cut, labeled) if keep], sources[labeled]
+        labeled = texts.labels[origin] != UNLABELED
+        cut, origin = [text for text, keep in zip(cut, labeled) if keep], origin[labeled]
     if not cut:  # every text is a crop's length already
         progress.stage("Crops: none; every text is short already", started)
         return texts, targets
-    cropped = Dataset(cut, texts.labels[sources], texts.class_names, texts.source)
+    cropped = Dataset(cut, texts.labels[origin], texts.class_names, texts.source)
     if nb_lr is not None:
         before = np.eye(texts.num_classes, dtype=np.float32)[texts.labels] if targets is None else targets
         targets = np.concatenate([before, nb_lr.predict_proba(cut)])
