@@ -29,19 +29,22 @@ def vectorizer():
     return tokenizer.make_vectorizer(TEXTS, max_tokens=30)
 
 
-def classifier_of(vectorizer, serve_length=None, **settings):
-    """An untrained (seeded) classifier of `Config(**settings)` over `vectorizer`."""
+TOPICS = ("sport", "science", "music", "politics")  # the classes of the N-class tests
+
+
+def classifier_of(vectorizer, serve_length=None, labels=LABELS, **settings):
+    """An untrained (seeded) classifier of `Config(**settings)` over `vectorizer`, with
+    one output per class of `labels`."""
     keras.utils.set_random_seed(0)
     config = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0, **settings)
     tokens = tokenizer.tokenize(TEXTS, vectorizer, 100)
     keys = {order: ngrams.frequent(tokens, vectorizer.vocabulary_size(), min_count=1, order=order)
             for order in network.ngram_dims(config)}
-    token_model = network.build_token_model(vectorizer.vocabulary_size(), config, keys)
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), config, keys, num_classes=len(labels))
     for weight in token_model.weights:  # untrained: scale up so the model is far from linear
         if weight.dtype != "int64" and "bias" not in weight.path:
             weight.assign(weight.numpy() * 3 + (weight.numpy() == 0) * 0.5)
-    return classify.Classifier(network.build_end_to_end(token_model, vectorizer, serve_length), LABELS,
-                                         config)
+    return classify.Classifier(network.build_end_to_end(token_model, vectorizer, serve_length), labels, config)
 
 
 def token_ids(classifier, review):
@@ -104,6 +107,57 @@ def test_completeness_on_real_reviews(real_archive):
     gaps = [page.relative_gap(attributions.explain(classifier, review, gates=False))
             for review in validation.texts[:8]]
     assert max(gaps) < 0.01, gaps
+
+
+def test_two_classes_the_other_target_is_the_same_explanation_negated(vectorizer):
+    """With two classes log-odds(other) = -log-odds(predicted), and IG is linear in F."""
+    classifier = classifier_of(vectorizer, bigram_dim=3, linear_ngrams=True)
+    for weights in (network.parts(classifier.model)[0].get_layer("word_weights").embeddings,):
+        weights.assign(np.random.default_rng(2).normal(size=weights.shape).astype("float32"))
+    default = attributions.explain(classifier, REVIEW, steps=8)
+    other = next(label for label in LABELS if label != default["label"])
+    flipped = attributions.explain(classifier, REVIEW, steps=8, target=other)
+    assert default["target"] == default["label"] == flipped["label"] and flipped["target"] == other
+    assert default["runner_up"] == other and flipped["runner_up"] == default["label"]
+    np.testing.assert_allclose(flipped["attributions"], -np.asarray(default["attributions"]), atol=1e-5)
+    assert flipped["log_odds"] == pytest.approx(-default["log_odds"], abs=1e-5)
+    assert flipped["trajectory"] == default["trajectory"]  # p(positive) whichever class is explained
+    np.testing.assert_allclose(np.asarray(flipped["occlusion"]), -np.asarray(default["occlusion"]), atol=1e-6)
+
+
+@pytest.mark.parametrize("settings", [{"bigram_dim": 3}, {"cell": "gru", "linear_ngrams": True, "trigram_dim": 3}])
+def test_n_classes_every_target_is_complete_and_its_log_odds_are_against_the_rest(vectorizer, settings):
+    """Four classes: for each target k, F(x) = log p_k - log(1 - p_k) of the served
+    probabilities, the attributions sum to F(x) - F(baseline) (gap < 0.5%), occlusion
+    is p_k's leave-one-out by hand, and the curves are every class's p of each prefix."""
+    classifier = classifier_of(vectorizer, labels=TOPICS, **settings)
+    token_model, ids = token_ids(classifier, REVIEW)
+    if settings.get("linear_ngrams"):  # the linear branch starts at 0; give it weights
+        weights = token_model.get_layer("word_weights").embeddings
+        weights.assign(np.random.default_rng(3).normal(size=weights.shape).astype("float32"))
+    p = classifier.predict_proba([REVIEW])[0].astype(np.float64)
+    prefixes = np.concatenate([token_model.predict(ids[None, :t], verbose=0) for t in range(1, len(ids) + 1)])
+    changed = np.repeat(ids[None], len(ids), axis=0)
+    np.fill_diagonal(changed, 1)
+    occluded = token_model.predict(changed, verbose=0)
+    for k, target in enumerate(TOPICS):
+        result = attributions.explain(classifier, REVIEW, steps=64, target=target)
+        assert result["target"] == target and result["label"] == TOPICS[int(p.argmax())]
+        assert result["log_odds"] == pytest.approx(np.log(p[k]) - np.log(1 - p[k]), abs=1e-4)
+        assert page.relative_gap(result) < 0.005, (target, result["completeness_gap"], result["log_odds"])
+        np.testing.assert_allclose(result["occlusion"], p[k] - occluded[:, k], atol=1e-5)
+        assert list(result["trajectories"]) == list(TOPICS)
+        np.testing.assert_allclose([result["trajectories"][c] for c in TOPICS], prefixes.T, atol=1e-5)
+        assert result["trajectory"] == result["trajectories"][target]
+        rest = [c for c in TOPICS if c != target]
+        assert result["runner_up"] == max(rest, key=lambda c: result["probabilities"][c])
+    assert np.ptp([p[k] for k in range(len(TOPICS))]) > 1e-3  # the classes differ
+
+
+def test_an_unknown_target_is_one_sentence_naming_the_classes(vectorizer):
+    with pytest.raises(UserError, match="There is no class 'cooking' to explain; the model's classes are "
+                                        "sport, science, music, politics."):
+        attributions.explain(classifier_of(vectorizer, labels=TOPICS), "good", target="cooking")
 
 
 def test_occlusion_is_leave_one_out_by_hand(vectorizer):

@@ -4,9 +4,11 @@
 ready for `json.dumps`) aligned with the review's own words as the user typed them
 (`words.word_spans`), with:
 
-- `attributions`: Integrated Gradients (Sundararajan, Taly & Yan 2017) of the
-  predicted class's log-odds F = log p_j - log p_other (the difference of the two
-  class scores) with respect to each step's input vector, the input of the recurrent
+- `attributions`: Integrated Gradients (Sundararajan, Taly & Yan 2017) of the target
+  class's log-odds against the rest, F = log p_k - log(1 - p_k) = s_k - logsumexp of
+  the other classes' scores s_j (with two classes, the difference of the two scores),
+  the target k being the predicted class unless `target` names another, with respect
+  to each step's input vector, the input of the recurrent
   layer: the word's embedding and, with `--bigram-dim`/`--trigram-dim`, the vectors of
   the n-grams the word ends, so a word's share includes the phrases it completes. The
   baseline is the same review with every step's input vector zeroed and the padding
@@ -14,13 +16,15 @@ ready for `json.dumps`) aligned with the review's own words as the user typed th
   model skips, and the out-of-vocabulary vector is a learned word like any other).
   The path integral is the midpoint rule over `steps` points, all computed as one
   batch; the attributions then sum to F(x) - F(baseline) up to `completeness_gap`.
-  With `--linear-ngrams` each step's weights in the linear branch are exact
-  attributions of that branch, which the baseline leaves out.
-- `occlusion`: leave one out, p_j(review) - p_j(review with the word replaced by the
-  out-of-vocabulary id 1): how much the word held the prediction up.
-- `trajectory`: p(positive) after each word read, the classifier head applied to
-  the recurrent state at that step (for a bidirectional model, the model run on each
-  prefix); its last value is the prediction.
+  With `--linear-ngrams` the linear branch's per-step class weights are on the path
+  too (scaled with the step inputs, 0 at the baseline), so each step's share of that
+  branch is in its attribution; with two classes, exactly its weights' difference.
+- `occlusion`: leave one out, p_k(review) - p_k(review with the word replaced by the
+  out-of-vocabulary id 1): how much the word held the target class up.
+- `trajectories`: every class's probability after each word read, the classifier
+  head applied to the recurrent state at that step (for a bidirectional model, the
+  model run on each prefix); their last values are the prediction. `trajectory` is
+  one of them: p(positive) (the second class) for a two-class model, else the target's.
 - `gates`: per word, the mean over units of each gate (LSTM i, f, o; GRU z, r) of the
   last recurrent layer (the forward one of a bidirectional pair), `gate_units` the
   per-unit values for a heatmap, `cell_norm` the LSTM cell state's norm and
@@ -61,7 +65,7 @@ BASELINE = "every step's input vector zeroed, the padding mask kept"
 _EXPLAINERS = weakref.WeakKeyDictionary()  # classifier -> its Explainer, built once
 
 
-def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS):
+def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS, target=None):
     """The explanation of `classifier`'s prediction for one review `text`, a plain dict.
 
     Args:
@@ -70,19 +74,24 @@ def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TO
         steps: Riemann points of Integrated Gradients (at least 1).
         gates: include the gates (`gates`, `gate_units`, `cell_norm`, `state_norm`).
         max_tokens: the most read words explained; a longer review is a `UserError`.
+        target: the class whose log-odds are attributed, one of `classifier.labels`;
+            None: the predicted class.
 
     Returns:
         A dict: `label`, `score` (as `classifier.predict` gives them), `probabilities`
         (label -> probability), `tokens` (the words as typed), `offsets` (`[start, end]`
         of each in `text`, code points), `read` (per word: whether the model read it),
-        `read_count`, `serve_length` (None: the whole review), `attributions` and
-        `occlusion` (per word), `trajectory` (p(positive) after each read word),
+        `read_count`, `serve_length` (None: the whole review), `target` (the class
+        explained), `runner_up` (the most probable class besides it), `attributions` and
+        `occlusion` (per word), `trajectories` (label -> its probability after each
+        read word), `trajectory` (one of them: see the module),
         `log_odds` (F(x)), `baseline_log_odds` (F(baseline)), `completeness_gap` (the
         attributions' sum minus their difference), `steps`, `baseline`, `cell`, the
         gates' fields (see the module) and `notes`.
 
     Raises:
-        UserError: `steps` below 1, a non-string `text`, or more than `max_tokens` words read.
+        UserError: `steps` below 1, a non-string `text`, more than `max_tokens` words
+            read, or a `target` that is not one of the model's classes.
 
     Example:
 
@@ -90,12 +99,12 @@ def explain(classifier, text, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TO
     >>> result["tokens"], len(result["attributions"]), len(result["trajectory"])
     (['A', 'great', 'film'], 3, 3)
     """
-    return explainer(classifier).explain(text, steps, gates, max_tokens)
+    return explainer(classifier).explain(text, steps, gates, max_tokens, target)
 
 
-def explain_many(classifier, texts, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS):
+def explain_many(classifier, texts, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS, target=None):
     """`[explain(classifier, t, ...) for t in texts]`, with the explainer built once."""
-    return [explain(classifier, t, steps, gates, max_tokens) for t in texts]
+    return [explain(classifier, t, steps, gates, max_tokens, target) for t in texts]
 
 
 def explainer(classifier):
@@ -156,7 +165,7 @@ class Explainer:
         spec = tf.TensorSpec
         self._scores = tf.function(self.scores, input_signature=[spec([None, None], tf.int32)])
         self._gradients = tf.function(self.path_gradients, input_signature=[
-            spec([1, None], tf.int32), spec([None], tf.float32), spec([None], tf.float32), spec([2], tf.float32)])
+            spec([1, None], tf.int32), spec([None], tf.float32), spec([None], tf.float32), spec([], tf.int32)])
         self._trace = tf.function(self.trace, input_signature=[spec([1, None], tf.int32)])
 
     # The model, from each point.
@@ -196,19 +205,22 @@ class Explainer:
         recurrent = self.recurrent_scores(self.inputs(tokens), mask)
         return recurrent + ops.sum(self.linear_steps(tokens), axis=1)
 
-    def path_gradients(self, tokens, alphas, weights, direction):
-        """On the straight path from the zero baseline to the step inputs x of one review's
-        token ids `tokens` `(1, time)`, F = scores . `direction` at `alphas[k] * x`: returns
-        `(sum_k weights[k] * grad F(alphas[k] x) . x_t for each step t, F at each point)`,
-        `(time,)` and `(points,)`, from one forward and backward pass."""
+    def path_gradients(self, tokens, alphas, weights, target):
+        """On the straight path from the zero baseline to one review's step inputs x and
+        linear-branch step weights L (token ids `tokens` `(1, time)`), F = `log_odds` of
+        class `target` at the point `alphas[k]` (inputs `alphas[k] * x`, linear branch
+        `alphas[k] * sum_t L_t`): returns `(sum_k weights[k] * grad_x F . x_t for each
+        step t, F at each point, sum_k weights[k] * dF/dscores)`, `(time,)`, `(points,)`
+        and `(classes,)`, from one forward and backward pass."""
         x = self.inputs(tokens)[0]  # (time, width)
         scaled = alphas[:, None, None] * x[None]
+        linear = alphas[:, None] * ops.sum(self.linear_steps(tokens)[0], axis=0)[None]  # (points, classes)
         masks = ops.ones(ops.shape(scaled)[:2], "bool")
         with tf.GradientTape() as tape:
-            tape.watch(scaled)
-            f = ops.matmul(self.recurrent_scores(scaled, masks), direction[:, None])[:, 0]
-        grads = tape.gradient(f, scaled)  # (points, time, width)
-        return ops.sum(ops.tensordot(weights, grads, axes=1) * x, axis=-1), f
+            tape.watch([scaled, linear])
+            f = log_odds(self.recurrent_scores(scaled, masks) + linear, target)
+        grads, score_grads = tape.gradient(f, [scaled, linear])  # (points, time, width), (points, classes)
+        return ops.sum(ops.tensordot(weights, grads, axes=1) * x, axis=-1), f, ops.tensordot(weights, score_grads, 1)
 
     def trace(self, tokens):
         """The state after each step of one review's token ids `(1, time)` (no padding):
@@ -244,33 +256,32 @@ class Explainer:
         return np.concatenate([self._scores(rows[k:k + batch]).numpy() for k in range(0, len(rows), batch)]
                               ).astype(np.float64) if len(rows) else np.zeros((0, len(self.labels)))
 
-    def integrated_gradients(self, ids, predicted, steps):
-        """Integrated Gradients of the log-odds of class `predicted` for token ids `ids`
+    def integrated_gradients(self, ids, target, steps):
+        """Integrated Gradients of the log-odds of class `target` for token ids `ids`
         `(time,)`: `(per-step attributions (time,), F(x), F(baseline))`, the linear
-        branch's exact per-step terms included."""
-        direction = np.zeros(len(self.labels), np.float32)
-        direction[predicted], direction[1 - predicted] = 1.0, -1.0
+        branch's per-step terms included."""
         tokens = tf.constant(ids[None], tf.int32)
         midpoints = (np.arange(steps, dtype=np.float32) + 0.5) / steps  # the midpoint rule
         alphas = np.concatenate([midpoints, [1.0, 0.0]]).astype(np.float32)  # and F(x), F(baseline) in the batch
         weights = np.concatenate([np.ones(steps), [0.0, 0.0]]).astype(np.float32)
-        total, f = np.zeros(len(ids), np.float64), []
+        total, f, score_grads = np.zeros(len(ids), np.float64), [], np.zeros(len(self.labels), np.float64)
         batch = max(1, GRADIENT_BUDGET // len(ids))
         for k in range(0, len(alphas), batch):
-            summed, values = self._gradients(tokens, tf.constant(alphas[k:k + batch]), tf.constant(weights[k:k + batch]),
-                                             tf.constant(direction))
+            summed, values, dscores = self._gradients(tokens, tf.constant(alphas[k:k + batch]),
+                                                      tf.constant(weights[k:k + batch]), tf.constant(target, tf.int32))
             total += summed.numpy().astype(np.float64)
+            score_grads += dscores.numpy().astype(np.float64)
             f.extend(values.numpy().tolist())
         f_x, f_base = f[-2], f[-1]
-        linear = ops.convert_to_numpy(self.linear_steps(tokens))[0].astype(np.float64) @ direction
-        return total / steps + linear, f_x + float(linear.sum()), f_base
+        linear = ops.convert_to_numpy(self.linear_steps(tokens))[0].astype(np.float64) @ score_grads  # (time,)
+        return (total + linear) / steps, f_x, f_base
 
-    def occlusion(self, ids, predicted, probability):
-        """`probability` (p of class `predicted` for `ids`) minus p of that class with each
+    def occlusion(self, ids, target, probability):
+        """`probability` (p of class `target` for `ids`) minus p of that class with each
         step's token replaced by `OOV`, `(time,)`."""
         rows = np.repeat(ids[None], len(ids), axis=0)
         np.fill_diagonal(rows, OOV)
-        return probability - softmax(self.class_scores(rows))[:, predicted]
+        return probability - softmax(self.class_scores(rows))[:, target]
 
     def prefix_scores(self, ids):
         """The class scores of each prefix of `ids`, run as reviews of their own (for
@@ -292,9 +303,19 @@ class Explainer:
         tokens = tokenizer.standardize(tf.constant([review])).numpy()[0].decode("utf-8").split()
         return tokens, None, ids
 
-    def explain(self, review, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS):
+    def target_index(self, target):
+        """The index of class `target` (None: None), or a `UserError` naming the classes."""
+        if target is None:
+            return None
+        if target not in self.labels:
+            raise UserError(f"There is no class {str(target)!r} to explain; the model's classes are "
+                            f"{', '.join(self.labels)}.")
+        return self.labels.index(target)
+
+    def explain(self, review, steps=DEFAULT_STEPS, gates=True, max_tokens=MAX_TOKENS, target=None):
         """See `explain`."""
         steps = whole_number(steps, "The number of integration steps")
+        chosen = self.target_index(target)
         if not isinstance(review, str):
             raise UserError(f"A review to explain must be text, not {type(review).__name__}.")
         typed, offsets, ids = self.tokenize(review)
@@ -311,26 +332,33 @@ class Explainer:
             raise UserError("The model gives no prediction for this review (its probabilities are not "
                             "numbers), so there is nothing to explain.")
         predicted = int(np.argmax(probabilities))
+        k = predicted if chosen is None else chosen
+        others = np.delete(np.arange(len(self.labels)), k)
+        runner_up = int(others[np.argmax(probabilities[others])])
         result = {
             "label": self.labels[predicted], "score": float(probabilities[predicted]),
             "probabilities": {label: float(p) for label, p in zip(self.labels, probabilities)},
-            "tokens": typed, "offsets": offsets, "read": [k < n for k in range(len(typed))],
+            "target": self.labels[k], "runner_up": self.labels[runner_up],
+            "tokens": typed, "offsets": offsets, "read": [t < n for t in range(len(typed))],
             "read_count": n, "serve_length": self.serve_length, "cell": self.cell,
             "steps": steps, "baseline": BASELINE, "notes": [],
         }
-        log_odds = float(scores[predicted] - scores[1 - predicted])
-        attributions, occluded, trajectory = np.zeros(len(typed)), np.zeros(len(typed)), []
-        base_log_odds = log_odds
+        f_x = float(scores[k] - _logsumexp(scores[others]))
+        attributions, occluded, curves = np.zeros(len(typed)), np.zeros(len(typed)), np.zeros((0, len(self.labels)))
+        base_log_odds = f_x
         if n:
-            ig, log_odds, base_log_odds = self.integrated_gradients(read, predicted, steps)
+            ig, f_x, base_log_odds = self.integrated_gradients(read, k, steps)
             attributions[:n] = ig
-            occluded[:n] = self.occlusion(read, predicted, float(probabilities[predicted]))
+            occluded[:n] = self.occlusion(read, k, float(probabilities[k]))
             prefix = self.prefix_scores(read) if self.bidirectional else ops.convert_to_numpy(prefix)
-            trajectory = softmax(np.asarray(prefix, np.float64))[:, self.positive].tolist()
+            curves = softmax(np.asarray(prefix, np.float64))
+        shown = self.positive if len(self.labels) == 2 else k
         result.update({
-            "attributions": attributions.tolist(), "occlusion": occluded.tolist(), "trajectory": trajectory,
-            "log_odds": log_odds, "baseline_log_odds": base_log_odds,
-            "completeness_gap": float(attributions.sum() - (log_odds - base_log_odds)),
+            "attributions": attributions.tolist(), "occlusion": occluded.tolist(),
+            "trajectory": curves[:, shown].tolist(),
+            "trajectories": {label: curves[:, j].tolist() for j, label in enumerate(self.labels)},
+            "log_odds": f_x, "baseline_log_odds": base_log_odds,
+            "completeness_gap": float(attributions.sum() - (f_x - base_log_odds)),
         })
         if gates:
             result.update(self.gate_summary(quantities, n))
@@ -364,6 +392,18 @@ def _sequences_copy(layer):
     copy.build((None, None, layer.cell.kernel.shape[0]))
     copy.set_weights(layer.get_weights())
     return copy
+
+
+def log_odds(scores, target):
+    """log p_target - log(1 - p_target) of class scores `(points, classes)`: the target's
+    score less the logsumexp of the others' (with two classes, the other's), `(points,)`."""
+    others = tf.concat([scores[:, :target], scores[:, target + 1:]], axis=1)
+    return scores[:, target] - tf.reduce_logsumexp(others, axis=1)
+
+
+def _logsumexp(values):
+    top = float(np.max(values))
+    return top + float(np.log(np.sum(np.exp(np.asarray(values, np.float64) - top))))
 
 
 def softmax(scores):

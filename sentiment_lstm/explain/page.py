@@ -1,10 +1,12 @@
 """A self-contained HTML page of explanations (`explain.explain`): nothing it shows is
 fetched from a network (inline CSS, inline SVG, the heatmaps as PNG data URIs).
 
-For each review: the words as typed, each coloured by its attribution (green towards
-positive, red towards negative, white none; the legend gives the scale in log-odds),
-words the model did not read struck through in grey; the curve of p(positive) after
-each word; the heatmap of each gate's units over the words; and the completeness gap.
+For each review: the words as typed, each coloured by its attribution (two classes:
+green towards positive, red towards negative; more classes: green towards the class
+explained, red against it; white none; the legend gives the scale in log-odds), words
+the model did not read struck through in grey; the curve of p(positive) after each
+word (more classes: of the class explained and of the runner-up); the heatmap of each
+gate's units over the words; and the completeness gap.
 
 No TensorFlow here: the page is built from the plain result dicts.
 """
@@ -49,31 +51,46 @@ def render(reviews, results, title="Why did the model say that?"):
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{sections}\n</body></html>\n")
 
 
+def scale_ends(result):
+    """`(sign, low end, high end)` of the colour scale: the attributions (of the class
+    explained) times `sign` run from the low end's class (red) to the high end's
+    (green). Two classes: negative to positive whichever is explained; more: against
+    the class explained to towards it."""
+    labels = list(result["probabilities"])
+    target = result.get("target", result["label"])
+    if len(labels) == 2:
+        positive = "positive" if "positive" in labels else labels[1]
+        negative = next(label for label in labels if label != positive)
+        return (1.0 if target == positive else -1.0), negative, positive
+    return 1.0, f"against {target}", target
+
+
 def _section(k, review, result):
-    toward_positive = 1.0 if result["label"] == "positive" else -1.0
+    sign, low, high = scale_ends(result)
     scale = max([abs(a) for a, r in zip(result["attributions"], result["read"]) if r] or [0.0]) or 1.0
     support, oppose = top_words(result)
     words = ", ".join(html.escape(w) for w, _ in support) or "none"
     against = ", ".join(html.escape(w) for w, _ in oppose) or "none"
+    target = result.get("target", result["label"])
+    explained = "" if target == result["label"] else f"; explained: {html.escape(target)}"
     return f"""<section>
-<h2>Review {k + 1}: {html.escape(result['label'])} ({result['score']:.3f})</h2>
+<h2>Review {k + 1}: {html.escape(result['label'])} ({result['score']:.3f}{explained})</h2>
 <p class="small">Read {result['read_count']} of {len(result['tokens'])} words. For it: {words}. Against it: {against}.</p>
-<div class="legend"><span>towards negative &minus;{scale:.3g}</span><span class="bar"></span>
-<span>+{scale:.3g} towards positive</span><span>(Integrated Gradients, log-odds;
+<div class="legend"><span>towards {html.escape(low)} &minus;{scale:.3g}</span><span class="bar"></span>
+<span>+{scale:.3g} towards {html.escape(high)}</span><span>(Integrated Gradients, log-odds;
 struck through: not read)</span></div>
-<div class="review">{_coloured_review(review, result, toward_positive, scale)}</div>
+<div class="review">{_coloured_review(review, result, sign, scale)}</div>
 <p class="small">Integrated Gradients over {result['steps']} steps from a baseline of {html.escape(result['baseline'])}:
 the attributions sum to {sum(result['attributions']):.4f}, F(x) &minus; F(baseline) is
 {result['log_odds'] - result['baseline_log_odds']:.4f} (F(x) = {result['log_odds']:.4f}); completeness gap
 {result['completeness_gap']:.2e} ({100 * relative_gap(result):.3f}%).</p>
-<h3>p(positive) after each word</h3>
-{_trajectory_svg(result)}
+{_curves(result)}
 {_heatmaps(result)}
 {''.join(f'<p class="small">{html.escape(note)}</p>' for note in result.get('notes', []))}
 </section>"""
 
 
-def _coloured_review(review, result, toward_positive, scale):
+def _coloured_review(review, result, sign, scale):
     """The review's text with each word in a coloured span (its attribution in its title)."""
     offsets = result.get("offsets")
     if offsets is None:  # the words as the vectorizer made them, one space apart
@@ -88,7 +105,7 @@ def _coloured_review(review, result, toward_positive, scale):
         pieces.append(_gap(review[end:start]))
         word = html.escape(review[start:stop])
         if read:
-            colour = _colour(toward_positive * attribution / scale)
+            colour = _colour(sign * attribution / scale)
             tip = f"attribution {attribution:+.4f}, occlusion {occlusion:+.4f}"
             pieces.append(f'<span class="w" style="background:rgb{colour}" title="{tip}">{word}</span>')
         else:
@@ -116,27 +133,43 @@ def _colour(v):
     return tuple(round(w + abs(v) * (e - w)) for w, e in zip(WHITE, end))
 
 
-def _trajectory_svg(result, width=800, height=180, pad=30):
-    """An inline SVG of `result["trajectory"]`, with the 0.5 line and a title per point."""
-    values = result["trajectory"]
-    if not values:
+def _curves(result):
+    """The heading and SVG of the word-by-word curve: p(positive) for two classes, else
+    the class explained (blue) with the runner-up (orange, dashed)."""
+    curves = result.get("trajectories") or {}
+    if len(curves) <= 2:
+        return f"<h3>p(positive) after each word</h3>\n{_trajectory_svg(result, [('#36c', result['trajectory'])])}"
+    target, other = result["target"], result["runner_up"]
+    title = f"p({target}) and, dashed, p({other}) after each word"
+    return (f"<h3>{html.escape(title)}</h3>\n"
+            + _trajectory_svg(result, [("#36c", curves[target]), ("#e08214", curves[other])], title))
+
+
+def _trajectory_svg(result, lines, label="p(positive) after each word", width=800, height=180, pad=30):
+    """An inline SVG of the curves `lines` (`(colour, values)`, the first solid with a
+    title per point, the others dashed) over the read words, with the 0.5 line."""
+    if not lines[0][1]:
         return '<p class="small">No word read.</p>'
-    n = len(values)
+    n = len(lines[0][1])
     x = [pad + (width - 2 * pad) * (k + 0.5) / n for k in range(n)]
-    y = [pad / 2 + (height - 1.5 * pad) * (1 - v) for v in values]
-    line = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
-    words = result["tokens"]
-    dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2" fill="#36c"><title>{html.escape(words[k])}: '
-                   f'{values[k]:.3f}</title></circle>' for k, (a, b) in enumerate(zip(x, y)))
     mid = pad / 2 + (height - 1.5 * pad) / 2
     bottom = height - pad
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="p(positive) after each word">'
-            f'<rect x="{pad}" y="{pad / 2}" width="{width - 2 * pad}" height="{height - 1.5 * pad}" fill="none" '
-            f'stroke="#ccc"/><line x1="{pad}" x2="{width - pad}" y1="{mid}" y2="{mid}" stroke="#bbb" '
-            f'stroke-dasharray="4 3"/><text x="2" y="{pad / 2 + 4}">1</text><text x="2" y="{mid + 4}">0.5</text>'
-            f'<text x="2" y="{bottom + 4}">0</text><text x="{width / 2 - 40}" y="{height - 8}">word {n} read →</text>'
-            f'<polyline points="{line}" fill="none" stroke="#36c" stroke-width="1.5"/>{dots}</svg>')
+    svg = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+           f'aria-label="{html.escape(label)}">'
+           f'<rect x="{pad}" y="{pad / 2}" width="{width - 2 * pad}" height="{height - 1.5 * pad}" fill="none" '
+           f'stroke="#ccc"/><line x1="{pad}" x2="{width - pad}" y1="{mid}" y2="{mid}" stroke="#bbb" '
+           f'stroke-dasharray="4 3"/><text x="2" y="{pad / 2 + 4}">1</text><text x="2" y="{mid + 4}">0.5</text>'
+           f'<text x="2" y="{bottom + 4}">0</text><text x="{width / 2 - 40}" y="{height - 8}">word {n} read →</text>']
+    words = result["tokens"]
+    for k, (colour, values) in reversed(list(enumerate(lines))):  # the first drawn last, on top
+        y = [pad / 2 + (height - 1.5 * pad) * (1 - v) for v in values]
+        line = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
+        dash = ' stroke-dasharray="6 3"' if k else ""
+        svg.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>')
+        if not k:
+            svg.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2" fill="{colour}"><title>{html.escape(words[t])}: '
+                       f'{values[t]:.3f}</title></circle>' for t, (a, b) in enumerate(zip(x, y)))
+    return "".join(svg) + "</svg>"
 
 
 def _heatmaps(result):
@@ -173,7 +206,7 @@ def png(pixels):
 
 def top_words(result, k=5):
     """`(for, against)`: up to `k` read words with the largest attributions for the
-    predicted class and the most negative ones, each `(word, attribution)`, strongest first."""
+    class explained and the most negative ones, each `(word, attribution)`, strongest first."""
     scored = [(w, a) for w, a, r in zip(result["tokens"], result["attributions"], result["read"]) if r]
     ranked = sorted(scored, key=lambda wa: wa[1], reverse=True)
     support = [wa for wa in ranked if wa[1] > 0][:k]
