@@ -122,3 +122,15 @@ def test_a_failing_model_fails_its_requests_only():
 
     failed, fine = run(go)
     assert isinstance(failed, ValueError) and fine.shape == (1, 2)
+
+
+@pytest.mark.parametrize("outputs", [2, 20])
+def test_no_reviews_are_no_rows_of_the_models_width(outputs):
+    model = FakeModel()
+
+    async def go(executor):
+        batcher = batching.MicroBatcher(model, executor, outputs=outputs)
+        return (await concurrently(batcher, [[]]))[0]
+
+    rows = run(go)
+    assert rows.shape == (0, outputs) and model.calls == []

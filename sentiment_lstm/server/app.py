@@ -3,10 +3,12 @@ KServe's health and explain routes, and a demo page, on FastAPI and uvicorn.
 
     GET  /                                  the demo page (self-contained HTML)
     GET  /v1/models/NAME                    the model's status (LOADING, then AVAILABLE)
-    GET  /v1/models/NAME/metadata           its signature: review (DT_STRING [-1]) -> (DT_FLOAT [-1, 2])
-    POST /v1/models/NAME:predict            {"instances": [...]} or {"inputs": [...]}
-    POST /v1/models/NAME:classify           {"examples": [{"review": ...}]}
+    GET  /v1/models/NAME/metadata           its signature, review (DT_STRING [-1]) -> (DT_FLOAT [-1, N]),
+                                            and its N class names in the order of the outputs
+    POST /v1/models/NAME:predict            {"instances": [...]} or {"inputs": [...]}: N probabilities each
+    POST /v1/models/NAME:classify           {"examples": [{"review": ...}]}: every class as [label, score]
     POST /v1/models/NAME:explain            KServe's explain: predictions and word attributions
+                                            (of each one's predicted class, or of "target")
     GET  /v2/health/live, /v2/health/ready  KServe's probes (ready once the model is warm)
 
 `/v1/models/NAME/versions/1...` is the same model. Errors are `{"error": "<sentence>"}`
@@ -98,7 +100,7 @@ class ServedModel:
             self._predict_proba, self.executor, max_batch_size=batch_size,
             batch_timeout_micros=options.batch_timeout_micros,
             max_enqueued_batches=options.max_enqueued_batches,
-            coalesce=options.batching and batch_size > 1)
+            coalesce=options.batching and batch_size > 1, outputs=len(self.labels))
 
     @property
     def ready(self):
@@ -124,7 +126,7 @@ class ServedModel:
         if not self.ready:
             raise rest.RestError(503, f"The model {self.name} is still loading; try again shortly.")
 
-    async def explain(self, reviews, steps, gates):
+    async def explain(self, reviews, steps, gates, target=None):
         """The explanations of `reviews` (`attributions.explain_many`), on the model thread."""
         from sentiment_lstm.explain import attributions  # loads TensorFlow: not before the model does
 
@@ -133,7 +135,8 @@ class ServedModel:
         self.explaining += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self.executor, lambda: attributions.explain_many(self.classifier, reviews, steps=steps, gates=gates))
+                self.executor, lambda: attributions.explain_many(self.classifier, reviews, steps=steps, gates=gates,
+                                                                 target=target))
         except UserError as error:
             raise rest.RestError(400, str(error)) from None
         finally:
@@ -190,13 +193,13 @@ def create_app(served):
             reviews, form = rest.parse_predict(data)
             served.check_ready()
             return rest.predictions(await served.batcher.predict(reviews), form)
-        reviews, form, steps, gates = rest.parse_explain(data, options.explain_steps)
+        reviews, form, steps, gates, target = rest.parse_explain(data, options.explain_steps, served.labels)
         if len(reviews) > MAX_EXPLAIN_REVIEWS:
             raise rest.RestError(400, f"An explain request may hold at most {MAX_EXPLAIN_REVIEWS} reviews; "
                                       f"this one holds {len(reviews)}.")
         served.check_ready()
         rows = await served.batcher.predict(reviews)
-        return {**rest.predictions(rows, form), "explanations": await served.explain(reviews, steps, gates)}
+        return {**rest.predictions(rows, form), "explanations": await served.explain(reviews, steps, gates, target)}
 
     _install_error_handlers(app)
     return app

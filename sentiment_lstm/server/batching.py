@@ -13,8 +13,8 @@ is refused at once (`QueueFull`) instead of the queue growing without bound.
 
 Example:
 
->>> batcher = MicroBatcher(classifier.predict_proba, executor, max_batch_size=64)
->>> probabilities = await batcher.predict(["A great film.", "Dull."])   # (2, 2)
+>>> batcher = MicroBatcher(classifier.predict_proba, executor, max_batch_size=64, outputs=2)
+>>> probabilities = await batcher.predict(["A great film.", "Dull."])   # (2, 2): 2 reviews, 2 classes
 """
 import asyncio
 import collections
@@ -48,19 +48,21 @@ class MicroBatcher:
     """Coalesces concurrent `predict` calls into batched calls of `model` on `executor`.
 
     Args:
-        model: a function from a list of review strings to their `(n, 2)` rows, e.g.
-            `Classifier.predict_proba`; it runs on `executor`, one call at a time.
+        model: a function from a list of review strings to their `(n, outputs)` rows,
+            e.g. `Classifier.predict_proba`; it runs on `executor`, one call at a time.
         executor: a `concurrent.futures` executor with one worker thread (the model thread).
         max_batch_size: the most reviews per batch (TF Serving's `max_batch_size`).
         batch_timeout_micros: how long a batch waits for more reviews after its first.
         max_enqueued_batches: the queue holds at most this many full batches of reviews.
         coalesce: False runs each request on its own (split at `max_batch_size`),
             for comparison; the queue bound still holds.
+        outputs: the width of a row (the model's classes): the shape of no reviews' rows.
     """
 
     def __init__(self, model, executor, max_batch_size=64, batch_timeout_micros=2000,
-                 max_enqueued_batches=100, coalesce=True):
+                 max_enqueued_batches=100, coalesce=True, outputs=2):
         self.model = model
+        self.outputs = outputs
         self.executor = executor
         self.max_batch_size = max_batch_size
         self.timeout = batch_timeout_micros / 1e6
@@ -86,7 +88,7 @@ class MicroBatcher:
         self.pending.clear()
 
     async def predict(self, texts):
-        """The model's `(len(texts), 2)` rows for `texts`, computed in a shared batch.
+        """The model's `(len(texts), outputs)` rows for `texts`, computed in a shared batch.
 
         Raises:
             TooLarge: when `texts` has more reviews than the queue can hold.
@@ -100,7 +102,7 @@ class MicroBatcher:
         if self.queued + len(texts) > self.capacity:
             raise QueueFull(f"The queue is full ({self.queued:,} reviews waiting); try again shortly.")
         if not texts:
-            return np.zeros((0, 2), np.float32)
+            return np.zeros((0, self.outputs), np.float32)
         loop = asyncio.get_running_loop()
         futures = []
         for start in range(0, len(texts), self.max_batch_size):

@@ -1,13 +1,13 @@
 """TensorFlow Serving's REST API formats (and KServe's explain), for a model with one
-string input `review` and one `(batch, 2)` float output: request bodies checked and
-read, responses shaped. No web framework here: `app.py` routes HTTP to these.
+string input `review` and one `(batch, classes)` float output: request bodies checked
+and read, responses shaped. No web framework here: `app.py` routes HTTP to these.
 
 Request formats (TensorFlow Serving's api_rest.md):
 
     predict, row format:      {"instances": ["A great film.", {"review": "Dull."}]}
     predict, columnar format: {"inputs": ["A great film.", "Dull."]}  or  {"inputs": {"review": [...]}}
     classify:                 {"examples": [{"review": "A great film."}]}
-    explain (KServe):         {"instances": [...], "gates": true, "steps": 64}
+    explain (KServe):         {"instances": [...], "gates": true, "steps": 64, "target": "positive"}
 
 Any of them may name `"signature_name": "serving_default"`, the one signature. A body
 that breaks these rules is a `RestError` with a one-sentence message.
@@ -94,16 +94,20 @@ def parse_classify(data):
     return reviews
 
 
-def parse_explain(data, default_steps):
-    """(reviews, format, steps, gates) of an explain request: a predict request with
-    optional `"steps"` (Integrated Gradients' points) and `"gates"` (true: add them)."""
-    reviews, form = parse_predict(data, extra=("steps", "gates"))
-    steps, gates = data.get("steps", default_steps), data.get("gates", False)
+def parse_explain(data, default_steps, labels):
+    """(reviews, format, steps, gates, target) of an explain request: a predict request
+    with optional `"steps"` (Integrated Gradients' points), `"gates"` (true: add them)
+    and `"target"` (the class to explain, one of `labels`; None: each one's predicted)."""
+    reviews, form = parse_predict(data, extra=("steps", "gates", "target"))
+    steps, gates, target = data.get("steps", default_steps), data.get("gates", False), data.get("target")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_EXPLAIN_STEPS:
         raise RestError(400, f'The field "steps" must be a whole number from 1 to {MAX_EXPLAIN_STEPS}, not {steps!r}.')
     if not isinstance(gates, bool):
         raise RestError(400, f'The field "gates" must be true or false, not {_kind(gates)}.')
-    return reviews, form, steps, gates
+    if target is not None and target not in labels:
+        raise RestError(400, f'The field "target" must name one of the model\'s classes, '
+                             f'{", ".join(_show(label) for label in labels)}; not {_show(target)}.')
+    return reviews, form, steps, gates, target
 
 
 def predictions(rows, form):
@@ -112,7 +116,8 @@ def predictions(rows, form):
 
 
 def classifications(rows, labels):
-    """The classify response: per review, its `[label, probability]` pairs."""
+    """The classify response (TF Serving's Classify API): per review, every class as a
+    `[label, probability]` pair, in the order of the model's outputs."""
     return {"result": [[[label, float(p)] for label, p in zip(labels, row)] for row in rows]}
 
 
@@ -129,7 +134,8 @@ def _tensor(dtype, *sizes):
 
 def metadata(name, labels):
     """TF Serving's model metadata response: the `serving_default` signature (`review`,
-    DT_STRING [-1] -> `output_0`, DT_FLOAT [-1, 2]) and the labels of the output's columns."""
+    DT_STRING [-1] -> `output_0`, DT_FLOAT [-1, classes]) and the labels of the output's
+    columns, in order."""
     signature = {"inputs": {INPUT: {**_tensor("DT_STRING", -1), "name": f"serving_default_{INPUT}:0"}},
                  "outputs": {OUTPUT: {**_tensor("DT_FLOAT", -1, len(labels)), "name": "StatefulPartitionedCall:0"}},
                  "method_name": "tensorflow/serving/predict"}
