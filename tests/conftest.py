@@ -80,27 +80,28 @@ def real_archive():
 TEXTS = ["a good good film", "a bad bad film", "good acting", "bad plot, bad acting!"]
 
 
-def tiny_end_to_end(texts=TEXTS, max_length=5):
-    """An untrained end-to-end model (4 units, 8-d embedding, no dropout) over a
-    vocabulary adapted on `texts`, reading `max_length` tokens; and its `Config`."""
+def tiny_end_to_end(texts=TEXTS, max_length=5, num_classes=2):
+    """An untrained end-to-end model (4 units, 8-d embedding, no dropout, `num_classes`
+    outputs) over a vocabulary adapted on `texts`, reading `max_length` tokens; and its `Config`."""
     from sentiment_lstm.core.config import Config
     from sentiment_lstm.model import network
     from sentiment_lstm.text import tokenizer
 
     vectorizer = tokenizer.make_vectorizer(texts, max_tokens=20)
     tiny = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
-    token_model = network.build_token_model(vectorizer.vocabulary_size(), tiny)
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), tiny, num_classes=num_classes)
     return network.build_end_to_end(token_model, vectorizer, max_length=max_length), tiny
 
 
-def publish_tiny(directory, texts=TEXTS, max_length=5):
-    """`tiny_end_to_end` published as a model directory at `directory`; returns it."""
+def publish_tiny(directory, texts=TEXTS, max_length=5, labels=("negative", "positive")):
+    """`tiny_end_to_end` published as a model directory at `directory`, its classes
+    `labels`; returns it."""
     from sentiment_lstm.export import publish
     from sentiment_lstm.model import network
 
-    end_to_end, tiny = tiny_end_to_end(texts, max_length)
+    end_to_end, tiny = tiny_end_to_end(texts, max_length, len(labels))
     publish.publish_model(directory, end_to_end, tiny, network.parts(end_to_end)[1].vocabulary_size(),
-                          ("negative", "positive"))
+                          tuple(labels))
     return directory
 
 

@@ -146,3 +146,27 @@ def test_the_final_progress_line_is_written_once(bar):
     if bar:  # the shorter last line covers the longer one before it
         assert shown == ("\r1,000 texts, 100/s, 40% of the input, ETA 0:15"
                          "\r" + "2,000 texts, 100/s, 100% of the input".ljust(46) + "\n")
+
+
+def test_n_classes_stream_every_score_and_all_scores_adds_a_column_per_class(tmp_path):
+    """A 3-class model: JSON lines carry the three scores; a table with --all-scores
+    gains label, score and score_<class> in the model's order (`predicted_` where the
+    table has the name)."""
+    classes = ("sport", "score", "music")
+    directory = publish_tiny(tmp_path / "three", TEXTS, max_length=50, labels=classes)
+    table = tmp_path / "texts.tsv"
+    table.write_text("text\tscore_music\ngood acting\t0.5\na bad bad film\t0.1\n")
+    score_files.main(directory, files=[str(table)], out=tmp_path / "scored.tsv", progress=False, all_scores=True)
+    expected = classify.load(directory).predict(["good acting", "a bad bad film"])
+    with open(tmp_path / "scored.tsv", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert rows[0] == ["text", "score_music", "label", "score", "score_sport", "score_score",
+                       "predicted_score_music"]  # the table's own score_music kept
+    for row, prediction in zip(rows[1:], expected):
+        assert row[2] == prediction["label"] in classes
+        values = [float(v) for v in row[4:]]
+        assert values == pytest.approx([prediction["scores"][c] for c in classes], abs=1e-6)
+        assert sum(values) == pytest.approx(1, abs=1e-5) and float(row[3]) == pytest.approx(max(values), abs=1e-6)
+    score_files.main(directory, ["good acting"], out=tmp_path / "one.jsonl", progress=False)
+    (line,) = [json.loads(line) for line in (tmp_path / "one.jsonl").read_text().splitlines()]
+    assert list(line["scores"]) == list(classes) and line == expected[0]

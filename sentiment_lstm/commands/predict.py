@@ -16,7 +16,8 @@ header (the text in `--text-column`, by default `text`, `review`, `sentence` ...
 `.jsonl` files one JSON object per line (the text under the key `--text-column`), any
 other file one text per line. `--out FILE` is written atomically: JSON lines, or, for
 one table, the table with `label` and `score` columns added (`predicted_label`,
-`predicted_score` where it has those names already). Progress (texts/s, ETA) goes to
+`predicted_score` where it has those names already), and with `--all-scores` a
+`score_<class>` column for each of the model's classes. Progress (texts/s, ETA) goes to
 stderr: a bar on a terminal, else one line per update; by default when files are read
 and stderr is a terminal or `--out` is given.
 """
@@ -35,6 +36,8 @@ def add_arguments(parser):
                         help="write the predictions to FILE (atomically) instead of stdout")
     parser.add_argument("--top-k", type=checks.whole_number_argument(), metavar="K",
                         help="keep the K most probable classes in each prediction's scores (default: all)")
+    parser.add_argument("--all-scores", action="store_true",
+                        help="with --out TABLE.csv/.tsv: add a score_<class> column for each class")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="report progress on stderr (default: when reading files, on a terminal or with --out)")
 
@@ -58,13 +61,15 @@ def run(args):
     if not args.texts and not args.file:
         raise UsageError("give texts to classify: TEXT arguments, --file F, or - for stdin")
     check_inputs(args)
+    if args.all_scores and args.top_k is not None:
+        raise UsageError("--all-scores writes every class's score; it cannot be combined with --top-k")
     if args.out is not None:
         paths.output_file(args.out)
     startup.import_tensorflow()
     from sentiment_lstm.inference import score_files
 
     score_files.main(args.model_dir, args.texts, args.file, out=args.out, text_column=args.text_column,
-                     progress=args.progress, top_k=args.top_k)
+                     progress=args.progress, top_k=args.top_k, all_scores=args.all_scores)
 
 
 def check_inputs(args):

@@ -78,11 +78,13 @@ def check_inputs(files, text_column=None):
                 tables.check(name, text_column)
 
 
-def scored_header(header):
-    """`header` with the added columns, each renamed `predicted_<name>` where the table has
-    that name already (a table of labeled texts keeps its own `label`)."""
+def scored_header(header, classes=()):
+    """`header` with the added columns (`label`, `score`, and `score_<class>` for each of
+    `classes`), each renamed `predicted_<name>` where the table has that name already (a
+    table of labeled texts keeps its own `label`)."""
     lowered = {column.strip().lower() for column in header}
-    return [*header, *(f"predicted_{name}" if name in lowered else name for name in ADDED_COLUMNS)]
+    added = [*ADDED_COLUMNS, *(f"score_{name}" for name in classes)]
+    return [*header, *(f"predicted_{name}" if name.lower() in lowered else name for name in added)]
 
 
 def _open(name, progress=None):

@@ -23,7 +23,8 @@ def read_texts(texts=(), files=(), text_column=None):
     return [text for text, _ in streaming.iter_records(texts, files, text_column)]
 
 
-def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None, top_k=None):
+def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=None, top_k=None,
+         all_scores=False):
     """Classify the texts of `texts` and `files` (`streaming.iter_records`), `CHUNK` at a
     time, so memory stays bounded whatever the size of the input: one JSON prediction
     per line on stdout, or into `out`, written atomically; when the one input is a
@@ -32,6 +33,8 @@ def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=Non
     Args:
         top_k: keep the `top_k` most probable classes in each prediction's `scores`
             (`classify.Classifier.predict`); None: every class.
+        all_scores: a table `out` also gets a `score_<class>` column per class, in the
+            order of the model's classes.
         progress: report progress on stderr (`core.progress.Progress`); None: when files
             are read and stderr is a terminal or `out` is given.
 
@@ -49,7 +52,8 @@ def main(model_dir, texts=(), files=(), out=None, text_column=None, progress=Non
 
     def score(stream):
         if table:
-            writer = TableWriter(stream, tables.header(files[0]), tables.DELIMITERS[Path(files[0]).suffix.lower()])
+            writer = TableWriter(stream, tables.header(files[0]), tables.DELIMITERS[Path(files[0]).suffix.lower()],
+                                 classifier.labels if all_scores else ())
         else:
             writer = JsonLinesWriter(stream)
         for chunk in streaming.chunks(records, CHUNK):
@@ -79,15 +83,18 @@ class JsonLinesWriter:
 
 
 class TableWriter:
-    """Writes a table's rows with the prediction's label and score added, after its header
-    (`scored_header`), with the table's delimiter."""
+    """Writes a table's rows with the prediction's label and score added (and the
+    probability of each of `classes`), after its header (`scored_header`), with the
+    table's delimiter."""
 
-    def __init__(self, stream, header, delimiter=","):
+    def __init__(self, stream, header, delimiter=",", classes=()):
         self.writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-        self.writer.writerow(streaming.scored_header(header))
+        self.writer.writerow(streaming.scored_header(header, classes))
         self.stream = stream
+        self.classes = tuple(classes)
 
     def write(self, records, predictions):
         for (_, row), prediction in zip(records, predictions):
-            self.writer.writerow([*row, prediction["label"], f"{prediction['score']:.6f}"])
+            scores = [f"{prediction['scores'][name]:.6f}" for name in self.classes]
+            self.writer.writerow([*row, prediction["label"], f"{prediction['score']:.6f}", *scores])
         self.stream.flush()
