@@ -456,7 +456,7 @@ def test_demo_page_shows_the_label_the_coloured_words_and_the_curve(server, brow
 def test_demo_page_shows_errors_in_words(server, browser):
     from selenium.webdriver.common.by import By
 
-    assert chromium.classify_in_page(browser, server.url("/"), " ") == "Type a review first."
+    assert chromium.classify_in_page(browser, server.url("/"), " ") == "Type a text first."
     browser.execute_script("document.getElementById('text').value = 'good '.repeat(arguments[0])", BODY_LIMIT // 4)
     shown = chromium.classify_in_page(browser, server.url("/"))
     assert shown == f"The request body is larger than {BODY_LIMIT:,} bytes (--max-body-bytes)."
