@@ -7,7 +7,8 @@ as AOPC: the mean over k in 1, 5, 10, 20, 50% of the review's read words (at lea
 of
 
 - comprehensiveness: p_j(review) - p_j(review without its top-k% words), j the
-  predicted class: how much the prediction falls without them (higher is better);
+  predicted class (of any number of classes): how much the prediction falls without
+  them (higher is better);
 - sufficiency: p_j(review) - p_j(its top-k% words alone, in order): how much is lost
   keeping only them (lower is better).
 
@@ -121,7 +122,7 @@ def run_model(model_dir, args):
     warm = time.perf_counter()
     attributions.explain(classifier, "A warm-up review, to trace the functions once.", steps=args.steps)
     warm_up = time.perf_counter() - warm
-    start = float(attributions.softmax(explainer.class_scores(np.zeros((1, 1), np.int32)))[0, explainer.positive])
+    empty = attributions.softmax(explainer.class_scores(np.zeros((1, 1), np.int32)))[0]  # p before any word
     per_method = {m: ([], []) for m in METHODS}
     times, gaps, lengths, jumps, skipped = [], [], [], {k: [] for k in JUMPS}, 0
     began = time.perf_counter()
@@ -139,6 +140,7 @@ def run_model(model_dir, args):
         _, _, ids = explainer.tokenize(review)
         ids = ids[:n]
         predicted = explainer.labels.index(result["label"])
+        start = float(empty[explainer.positive if len(explainer.labels) == 2 else predicted])  # the curve's class
         orders = {m: ranking(m, result, rng) for m in METHODS}
         for method, (comp, suff) in eraser(explainer, ids, predicted, result["score"], orders).items():
             per_method[method][0].append(comp)
@@ -162,7 +164,7 @@ def run_model(model_dir, args):
         scores[method]["sufficiency_margin_over_random"] = floor["sufficiency_aopc"] - scores[method]["sufficiency_aopc"]
     gaps = np.asarray(gaps)
     return {
-        "model_dir": str(model_dir), "config": {k: getattr(classifier.config, k) for k in (
+        "model_dir": str(model_dir), "classes": len(explainer.labels), "config": {k: getattr(classifier.config, k) for k in (
             "cell", "units", "embed_dim", "bigram_dim", "trigram_dim", "max_length", "serve_max_length")},
         "serve_length": explainer.serve_length, "reviews": len(times), "empty_reviews": skipped,
         "read_words": {"median": float(np.median(lengths)), "mean": float(np.mean(lengths)), "max": int(max(lengths))},

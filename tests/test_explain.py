@@ -306,6 +306,32 @@ def test_the_page_renders_in_a_headless_browser(model_dir, tmp_path):
     assert dom.count('class="w"') == 5 and "<polyline" in dom and "p(positive) after each word" in dom
 
 
+def test_the_command_explains_the_class_asked_for_and_its_page_draws_it(vectorizer, tmp_path):
+    """Four classes: `--target music` explains music (JSON), the page colours towards
+    music and draws p(music) with the runner-up's curve; an unknown class is one sentence."""
+    classifier = classifier_of(vectorizer, labels=TOPICS, bigram_dim=3)
+    directory = tmp_path / "topics"
+    directory.mkdir()
+    classifier.model.save(directory / "model.keras")
+    (directory / "config.json").write_text(classifier.config.to_json(labels=list(TOPICS)))
+    html = tmp_path / "why.html"
+    done = run_script("explain.py", "--model-dir", str(directory), "GOOD film, bad plot!", "--target", "music",
+                      "--json", "--html", str(html), "--steps", "16")
+    assert done.returncode == 0, done.stderr.decode()
+    (result,) = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    want = attributions.explain(classifier, "GOOD film, bad plot!", steps=16, target="music")
+    assert result["target"] == "music" and result["attributions"] == pytest.approx(want["attributions"], abs=1e-5)
+    page_text = html.read_text(encoding="utf-8")
+    assert "+" in page_text and "towards music</span>" in page_text and "towards against music" in page_text
+    runner_up = result["runner_up"]
+    assert f"p(music) and, dashed, p({runner_up}) after each word" in page_text
+    assert page_text.count("<polyline") == 2 and 'stroke-dasharray="6 3"' in page_text
+    wrong = run_script("explain.py", "--model-dir", str(directory), "good", "--target", "cooking")
+    assert wrong.returncode == 2 and wrong.stderr.decode() == (
+        "error: --target 'cooking' is not a class of this model; its classes are "
+        "sport, science, music, politics\n")
+
+
 @pytest.mark.parametrize("args, status, message", [
     (["--steps", "0", "good"], 2, "error: argument --steps: must be at least 1, not 0"),
     (["--model-dir", "no/such/model", "good"], 1, "error: There is no model directory no/such/model"),
