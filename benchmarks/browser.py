@@ -66,3 +66,15 @@ def classify_in_page(browser, url, text=None, timeout=120):
         return error or (label.is_displayed() and label.text)
 
     return WebDriverWait(browser, timeout).until(shown)
+
+
+def pick_class(browser, name, timeout=120):
+    """Pick class `name` in the demo page's class picker and wait until the page shows
+    its explanation (the words' legend names it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    Select(browser.find_element(By.ID, "target")).select_by_value(name)
+    WebDriverWait(browser, timeout).until(
+        lambda driver: f"of {name} " in driver.find_element(By.ID, "words-legend").text
+        or driver.find_element(By.ID, "error").text)

@@ -6,7 +6,9 @@ micro-batching on and off, against the same model called in this process.
 
 For each model directory and each batching mode, the server runs as a child process on
 a loopback port (`benchmarks.server_process`), and this process's asyncio client (httpx)
-sends real test reviews from the IMDB archive:
+sends real test texts: IMDB's test reviews, or those of `--data` (any labeled data
+`train --data` takes: its test split, or the whole table; repeated when it holds fewer
+texts than the run sends):
 
 - `sequential`: one request at a time (`--sequential` of them): the latency a lone
   user sees, beside the in-process single-review call;
@@ -50,7 +52,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "serve_load.json"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="model directories to serve")
-    parser.add_argument("--data", default=None, help="the IMDB archive (default: the local copy)")
+    parser.add_argument("--data", default=None,
+                        help="labeled texts whose test split is sent (default: IMDB's, the local copy)")
     parser.add_argument("--clients", type=int, default=1000, help="concurrent single-review clients")
     parser.add_argument("--batch-clients", type=int, default=32, help="concurrent batch clients")
     parser.add_argument("--batch-size", type=int, default=64, help="reviews per batch client's request")
@@ -179,14 +182,17 @@ def serve_runs(model_dir, mode, reviews, args, reference):
 
 def main(argv=None):
     args = parse_args(argv)
-    from sentiment_lstm.data import imdb
+    from sentiment_lstm.data import imdb, sources
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a socket per client, here and in the server
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     count = max(args.clients, args.batch_clients * args.batch_size, args.sequential)
-    test = imdb.load_reviews(imdb.resolve_source(args.data), "test", limit=count, seed=0)
-    reviews = list(test.texts)
+    if args.data is None:
+        reviews = list(imdb.load_reviews(imdb.resolve_source(None), "test", limit=count, seed=0).texts)
+    else:
+        reviews = list(sources.load(args.data, "test").texts)
     random.Random(0).shuffle(reviews)  # the split comes sorted by class
+    reviews = (reviews * -(-count // len(reviews)))[:count]
     results = {"environment": environment.describe(), "command": " ".join(["python", *sys.argv]),
                "load_average_at_start": list(np.round(os.getloadavg(), 2)),
                "settings": vars(args), "reviews": len(reviews),

@@ -134,3 +134,8 @@ def test_demo_page_shows_the_top_classes_and_the_picked_class(server, browser, c
     # The curve is the picked class's: y = top + (1 - p) * 130 in the page's SVG.
     assert heights == pytest.approx([8 + (1 - p) * 130 for p in explanation["trajectories"][other]], abs=0.06)
     assert browser.find_element(By.ID, "label").text == shown  # the prediction stays
+    browser.set_window_size(380, 800)  # a phone: nothing wider than the screen
+    try:
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        browser.set_window_size(1000, 1000)
