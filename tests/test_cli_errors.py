@@ -48,6 +48,8 @@ IN_PROCESS_CASES = {
                          "determinism is on."),
     "bad limit": (["evaluate.py", "--limit", "-5"], 2, "error: argument --limit: must be at least 2"),
     "nothing to predict": (["predict.py"], 2, "error: give texts to classify"),
+    "all scores and the top k": (["predict.py", "good", "--all-scores", "--top-k", "2"], 2,
+                                 "error: --all-scores writes every class's score; it cannot be combined with --top-k"),
     "model dir over other files": (["train.py", "--model-dir", "tests"], 1,
                                    f"error: {REPO / 'tests'} already holds files that are not a "
                                    "trained model; choose a new or empty model directory."),

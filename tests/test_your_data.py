@@ -2,6 +2,7 @@
 folders with any number of classes, as the command line is typed; class weights,
 validation texts and unlabeled texts for the teacher; small slices of the shared
 20 Newsgroups archive and TREC tables (skipped where this machine has no copy)."""
+import csv
 import json
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def test_a_three_class_table_trains_evaluates_and_predicts_its_class_names(tmp_p
     assert predicted.returncode == 0, predicted.stderr.decode()
     line = json.loads(predicted.stdout)
     assert line["label"] in WORDS and len(line["scores"]) == 2 and line["label"] == next(iter(line["scores"]))
+    scored = run_script("predict.py", "--model-dir", str(model), "--file", str(test), "--text-column", "body",
+                        "--out", str(tmp_path / "scored.csv"), "--all-scores")
+    assert scored.returncode == 0, scored.stderr.decode()
+    with open(tmp_path / "scored.csv", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    assert header == ["body", "queue", "label", "score", "score_billing", "score_login", "score_shipping"]
+    assert len(rows) == 14 and all(sum(map(float, row[4:])) == pytest.approx(1, abs=1e-5) for row in rows)
 
 
 def test_integer_labels_are_class_names_in_numeric_order(tmp_path):

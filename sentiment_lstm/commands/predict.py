@@ -60,9 +60,9 @@ def add_review_arguments(parser, verb):
 def run(args):
     if not args.texts and not args.file:
         raise UsageError("give texts to classify: TEXT arguments, --file F, or - for stdin")
-    check_inputs(args)
     if args.all_scores and args.top_k is not None:
         raise UsageError("--all-scores writes every class's score; it cannot be combined with --top-k")
+    check_inputs(args)
     if args.out is not None:
         paths.output_file(args.out)
     startup.import_tensorflow()
