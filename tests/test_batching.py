@@ -95,7 +95,7 @@ def test_a_full_queue_refuses_at_once_and_a_request_too_large_names_the_limit():
             await asyncio.sleep(0)
             with pytest.raises(batching.QueueFull, match="queue is full"):
                 await batcher.predict(["one more"])
-            with pytest.raises(batching.TooLarge, match="at most 4 reviews"):
+            with pytest.raises(batching.TooLarge, match="at most 4 texts"):
                 await batcher.predict(["r"] * 5)
             gate.set()
             return await first, await waiting

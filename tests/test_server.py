@@ -203,7 +203,7 @@ def test_explain_gives_predictions_and_the_explanations_of_explain_py(server, cl
 @pytest.mark.parametrize("data, words", [
     ({"instances": ["good"], "steps": 0}, ['"steps"', "1 to 1024"]),
     ({"instances": ["good"], "gates": "yes"}, ['"gates"', "true or false"]),
-    ({"instances": ["good"] * 17}, ["at most 16 reviews", "17"]),
+    ({"instances": ["good"] * 17}, ["at most 16 texts", "17"]),
 ])
 def test_bad_explain_requests_are_400(server, data, words):
     assert_error(*call(server, "explain", data), 400, *words)
@@ -302,7 +302,7 @@ def test_a_full_queue_is_503_at_once(small):
 
 def test_too_many_instances_are_refused_naming_the_limit(server):
     status, body = call(server, "predict", {"instances": ["good"] * 10_000})
-    assert_error(status, body, 400, "at most 6,400 reviews", "--max-batch-size", "10,000")
+    assert_error(status, body, 400, "at most 6,400 texts", "--max-batch-size", "10,000")
 
 
 def test_start_up_errors_are_one_sentence_before_tensorflow_loads(model_dir, tmp_path):

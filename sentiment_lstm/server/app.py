@@ -195,7 +195,7 @@ def create_app(served):
             return rest.predictions(await served.batcher.predict(reviews), form)
         reviews, form, steps, gates, target = rest.parse_explain(data, options.explain_steps, served.labels)
         if len(reviews) > MAX_EXPLAIN_REVIEWS:
-            raise rest.RestError(400, f"An explain request may hold at most {MAX_EXPLAIN_REVIEWS} reviews; "
+            raise rest.RestError(400, f"An explain request may hold at most {MAX_EXPLAIN_REVIEWS} texts; "
                                       f"this one holds {len(reviews)}.")
         served.check_ready()
         rows = await served.batcher.predict(reviews)

@@ -96,11 +96,11 @@ class MicroBatcher:
         """
         texts = list(texts)
         if len(texts) > self.capacity:
-            raise TooLarge(f"A request may hold at most {self.capacity:,} reviews "
+            raise TooLarge(f"A request may hold at most {self.capacity:,} texts "
                            "(--max-batch-size times --max-enqueued-batches); "
                            f"this one holds {len(texts):,}.")
         if self.queued + len(texts) > self.capacity:
-            raise QueueFull(f"The queue is full ({self.queued:,} reviews waiting); try again shortly.")
+            raise QueueFull(f"The queue is full ({self.queued:,} texts waiting); try again shortly.")
         if not texts:
             return np.zeros((0, self.outputs), np.float32)
         loop = asyncio.get_running_loop()

@@ -64,7 +64,7 @@ def parse_predict(data, extra=()):
     if "instances" in data:
         instances = data["instances"]
         if not isinstance(instances, list):
-            raise RestError(400, f'The field "instances" must be a list of reviews, not {_kind(instances)}.')
+            raise RestError(400, f'The field "instances" must be a list of texts, not {_kind(instances)}.')
         return [_review(item, f"Instance {k}") for k, item in enumerate(instances)], "instances"
     if "inputs" in data:
         inputs = data["inputs"]
@@ -72,7 +72,7 @@ def parse_predict(data, extra=()):
             _check_fields(inputs, {INPUT}, '"inputs"')
             inputs = inputs.get(INPUT)
         if not isinstance(inputs, list):
-            raise RestError(400, f'The field "inputs" must be a list of reviews (or {{"{INPUT}": [...]}}), '
+            raise RestError(400, f'The field "inputs" must be a list of texts (or {{"{INPUT}": [...]}}), '
                                  f'not {_kind(inputs)}.')
         return [_string(item, f"Input {k}") for k, item in enumerate(inputs)], "inputs"
     raise RestError(400, 'A predict request needs "instances" (row format) or "inputs" (columnar format).')
@@ -169,7 +169,7 @@ def _review(item, what):
 
 def _string(item, what):
     if not isinstance(item, str):
-        raise RestError(400, f"{what} is {_kind(item)}, not a string: each one is a review's text.")
+        raise RestError(400, f"{what} is {_kind(item)}, not a string: each one is a text to classify.")
     try:
         item.encode("utf-8")
     except UnicodeEncodeError:
