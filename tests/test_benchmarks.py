@@ -212,7 +212,6 @@ BAD_RECIPES = [  # (file contents or None for a name, the start of the message a
     ("units = 0", "The recipe {path} sets 'units' to 0, but --units must be at least 1, not 0."),
     ("bogus = 1", "The recipe {path} sets 'bogus', which is not a training setting."),
     ('model_dir = "x"', "The recipe {path} sets 'model_dir', which is a run option, set on the command line."),
-    ("data = 'x'", "The recipe {path} sets 'data', which is a run option"),
     ("limit = 5", "The recipe {path} sets 'limit', which is a run option"),
     ("units = [", "The recipe {path} is not valid TOML"),
     ("jit_compile = true", "--jit-compile needs --no-deterministic"),
@@ -230,7 +229,8 @@ def test_bad_best_recipes_are_one_sentence(text, message, tmp_path):
 
 def test_best_recipe_must_exist_and_keep_the_lstm(tmp_path):
     with pytest.raises(UserError, match=r"^--best-recipe nope: There is no recipe named 'nope'; choose one "
-                                        r"of best, default, gru, keras-lstm, plain, rnn or give a \.toml file\.$"):
+                                        r"of 20news, best, default, gru, keras-lstm, plain, rnn, trec or give a "
+                                        r"\.toml file\.$"):
         imdb.best_recipe("nope")
     with pytest.raises(UserError, match=rf"^--best-recipe {tmp_path}/none\.toml: The recipe file .* does not exist\.$"):
         imdb.best_recipe(str(tmp_path / "none.toml"))
@@ -413,8 +413,8 @@ def test_child_peak_rss_grows_by_what_the_child_allocates(tmp_path):
 
 @pytest.mark.parametrize("script, args, status, message", [
     ("imdb.py", ["--best-recipe", "nope"], 2,
-     "error: --best-recipe nope: There is no recipe named 'nope'; choose one of best, default, gru, keras-lstm, plain, "
-     "rnn or give a .toml file.\n"),
+     "error: --best-recipe nope: There is no recipe named 'nope'; choose one of 20news, best, default, gru, "
+     "keras-lstm, plain, rnn, trec or give a .toml file.\n"),
     ("imdb.py", ["--best-recipe", "gru"], 2, 'error: --best-recipe gru must keep cell = "lstm"'),
     ("imdb.py", ["--best-recipe", "no/such/recipe.toml"], 2,
      "error: --best-recipe no/such/recipe.toml: The recipe file no/such/recipe.toml does not exist."),

@@ -92,7 +92,7 @@ def test_flags_override_the_recipe_and_the_recipe_overrides_the_defaults(tmp_pat
 
 @pytest.mark.parametrize("content, message", [
     ("unitz = 3\n", "sets 'unitz', which is not a training setting."),
-    ("data = 'x'\n", "sets 'data', which is a run option, set on the command line."),
+    ("limit = 5\n", "sets 'limit', which is a run option, set on the command line."),
     ("units = '64'\n", "sets 'units' to '64'; it must be a whole number."),
     ("units = 2.5\n", "sets 'units' to 2.5; it must be a whole number."),
     ("bucket = 1\n", "sets 'bucket' to 1; it must be a boolean (true or false)."),
@@ -113,7 +113,7 @@ def test_a_bad_recipe_fails_in_one_sentence_naming_the_key(tmp_path, content, me
 def test_an_unknown_recipe_name_lists_the_recipes():
     from sentiment_lstm.core import recipe
 
-    with pytest.raises(UserError, match="There is no recipe named 'fastest'; choose one of best, default"):
+    with pytest.raises(UserError, match="There is no recipe named 'fastest'; choose one of 20news, best, default"):
         recipe.load("fastest")
     with pytest.raises(UserError, match="The recipe file missing.toml does not exist."):
         recipe.load("missing.toml")

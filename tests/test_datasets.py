@@ -616,3 +616,26 @@ def test_trec_training_slice(trec):
     both = {name: train.counts()[name] + validation.counts()[name] for name in train.class_names}
     assert both == {"ABBR": 86, "DESC": 102, "ENTY": 102, "HUM": 102, "LOC": 102, "NUM": 102}
     assert validation.counts()["ABBR"] in (8, 9) and len(validation) == 60
+
+
+def test_a_relative_data_path_is_found_in_the_local_data_folders(tmp_path, monkeypatch):
+    """`sources.locate`: as given when it exists here; else the copy in ../shared/data/
+    or data/ beside the repository; else as given, for its check to name."""
+    from sentiment_lstm.data import imdb, sources
+
+    repo = tmp_path / "repo"
+    (tmp_path / "shared" / "data" / "trec").mkdir(parents=True)
+    (repo / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "trec" / "train.csv").write_text("text,label\na,b\n")
+    (repo / "data" / "mine.csv").write_text("text,label\na,b\n")
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "mine.csv").write_text("text,label\nc,d\n")
+    monkeypatch.setattr(imdb, "REPO_ROOT", repo)
+    monkeypatch.chdir(tmp_path / "here")
+    assert sources.locate("trec/train.csv") == str((tmp_path / "shared" / "data" / "trec" / "train.csv").resolve())
+    assert sources.locate("mine.csv") == "mine.csv"  # the working directory's copy comes first
+    (tmp_path / "here" / "mine.csv").unlink()
+    assert sources.locate("mine.csv") == str((repo / "data" / "mine.csv").resolve())
+    assert sources.locate("no/such.csv") == "no/such.csv" and sources.locate(None) is None
+    with pytest.raises(UserError, match="The data path no/such.csv does not exist."):
+        sources.check(sources.locate("no/such.csv"))

@@ -129,12 +129,15 @@ def test_a_teacher_of_three_classes_labels_the_unlabeled_texts(tmp_path):
 
 @pytest.mark.skipif(not (TREC / "train.csv").is_file(), reason=f"no TREC copy at {TREC}")
 def test_trec_questions_through_the_command_line(tmp_path):
+    """`--recipe trec` finds the shared table and its columns on its own (TINY's flags
+    override its model); `evaluate --data trec/test.csv` finds the test table."""
     model = tmp_path / "trec"
-    trained = run_script("train.py", "--data", str(TREC / "train.csv"), "--text-column", "question",
-                         "--label-column", "label", "--limit", "600", "--model-dir", str(model), *flags(**TINY))
+    trained = run_script("train.py", "--recipe", "trec", "--limit", "600", "--model-dir", str(model),
+                         *flags(**TINY))
     assert trained.returncode == 0, trained.stderr.decode()
-    evaluated = run_script("evaluate.py", "--model-dir", str(model), "--data", str(TREC / "test.csv"),
-                           "--text-column", "question", "--label-column", "label", "--limit", "100")
+    assert json.loads((model / "config.json").read_text())["hyperparameters"]["data"] == str(
+        (TREC / "train.csv").resolve())
+    evaluated = run_script("evaluate.py", "--model-dir", str(model), "--data", "trec/test.csv", "--limit", "100")
     assert evaluated.returncode == 0, evaluated.stderr.decode()
     metrics = json.loads((model / "metrics_test_limit100.json").read_text())
     assert metrics["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"] and metrics["n"] == 100
@@ -146,7 +149,7 @@ def test_trec_questions_through_the_command_line(tmp_path):
 def test_twenty_newsgroups_through_the_command_line(tmp_path):
     """The archive as it is: its train split trains, its test split evaluates."""
     model = tmp_path / "news"
-    trained = run_script("train.py", "--data", str(NEWS), "--limit", "400", "--model-dir", str(model),
+    trained = run_script("train.py", "--recipe", "20news", "--limit", "400", "--model-dir", str(model),
                          *flags(**TINY))
     assert trained.returncode == 0, trained.stderr.decode()
     assert "360 texts of 20 classes" in trained.stdout.decode()

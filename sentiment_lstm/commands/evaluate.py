@@ -35,6 +35,7 @@ def add_arguments(parser):
 
 def run(args):
     trained = layout.read(args.model_dir)[0]  # paths first: a mistake is reported before TensorFlow loads
+    args.data = sources.locate(args.data)
     if args.data is not None:
         sources.check(args.data, args.text_column or trained.text_column, args.label_column or trained.label_column)
     if args.out is not None:

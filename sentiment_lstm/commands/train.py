@@ -15,6 +15,7 @@ override it). A run that is killed resumes from its last completed epoch when st
 again with the same flags.
 """
 import contextlib
+import dataclasses
 
 from sentiment_lstm.core import config, layout, lock, recipe, startup
 from sentiment_lstm.core.errors import UsageError, UserError
@@ -33,6 +34,8 @@ def run(args):
     except UserError as error:  # flags fine alone but not together, or a bad recipe
         raise UsageError(str(error)) from None
     # Paths first: a mistake is reported before TensorFlow loads.
+    settings = dataclasses.replace(settings, data=sources.locate(settings.data),
+                                   val_data=sources.locate(settings.val_data))
     sources.check(settings.data, settings.text_column, settings.label_column)
     sources.check(settings.val_data, settings.text_column, settings.label_column)
     if settings.unlabeled not in (None, sources.NO_UNLABELED):

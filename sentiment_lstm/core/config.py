@@ -47,13 +47,14 @@ class Config:
 
     # Run: the recipe, where data comes from and where the model goes.
     recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, plain, best, gru, "
-                          "rnn, keras-lstm) or a .toml file of these settings; flags given beside it override "
+                          "rnn, keras-lstm, 20news, trec) or a .toml file of these settings; flags given beside it override "
                           "it (default: default)")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
     data: str = _option(None, "the labeled texts to train on: a CSV/TSV table or JSON lines (see --text-column, "
                         "--label-column), a folder of class folders or an archive of one (its train/ split if it "
-                        "has splits), or IMDB's archive or aclImdb/ folder (default: IMDB, found automatically)")
+                        "has splits), or IMDB's archive or aclImdb/ folder (default: IMDB, found automatically); a "
+                        "relative path not found here is looked for in ../shared/data/ and data/")
     text_column: str = _option(None, "the text's column (or JSON key) of tables (default: the first of text, "
                                "review, sentence, question, content, document, body, message, comment)")
     label_column: str = _option(None, "the label's column (or JSON key) of tables (default: the first of label, "

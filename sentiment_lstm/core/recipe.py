@@ -3,8 +3,10 @@
 A recipe holds hyperparameters by their `Config` names (`max_length = 400`, or the
 flag's spelling, `max-length`), read with Python's `tomllib`. `train.py --recipe best`
 (or `--recipe path/to/file.toml`) starts from it, and flags given beside it override
-it. The run options that say where data comes from and where the model goes
-(`--model-dir`, `--data`, `--limit`) are not a recipe's to set.
+it. A recipe for a data set names it (`data = "trec/train.csv"`: a relative path not
+found from the working directory is looked for in the local data folders, see
+`data.sources.locate`); `--data` given beside it trains the recipe on other data. The
+run options of one run (`--model-dir`, `--limit`) are not a recipe's to set.
 
 Example:
 
@@ -21,7 +23,7 @@ from sentiment_lstm.core.config import Config, check, flag_name
 from sentiment_lstm.core.errors import UserError
 
 SOURCE_RECIPES = Path(__file__).resolve().parents[2] / "recipes"  # in a checkout of the repository
-RUN_OPTIONS = ("model_dir", "data", "limit", "recipe")  # set per run, never by a recipe
+RUN_OPTIONS = ("model_dir", "limit", "recipe")  # set per run, never by a recipe
 DEFAULT = "default"  # the recipe `train` starts from without --recipe; `plain` is Config's own defaults
 
 

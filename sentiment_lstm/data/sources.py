@@ -10,8 +10,11 @@ A data path (`--data`, `--val-data`, `evaluate --data`) is one of
 
 and each reads as a `Dataset`. An archive or folder that holds splits gives training
 its train split and evaluation its test split; a table, or class folders without
-splits, is the split it is given for. Nothing here loads TensorFlow: the commands call
-`check` on every path before it loads.
+splits, is the split it is given for. A relative path that is not found from the
+working directory is looked for in the local data folders, as IMDB's copy is
+(`locate`: `../shared/data/` and `data/` beside the repository, then under the working
+directory), so a recipe can name `20news-bydate.tar.gz`. Nothing here loads
+TensorFlow: the commands call `check` on every path before it loads.
 """
 import dataclasses
 from pathlib import Path
@@ -19,6 +22,21 @@ from pathlib import Path
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data import folders, imdb, tables
 from sentiment_lstm.data.dataset import Dataset, balanced_subset, split_validation
+
+
+DATA_FOLDERS = ("../shared/data", "data")  # where local copies of data sets are looked for
+
+
+def locate(path):
+    """`path` as given when it exists, is absolute or is None; else the first copy of it
+    in `DATA_FOLDERS` beside the repository, then under the working directory (as a
+    resolved string); else `path` as given (whose check then says it does not exist)."""
+    if path is None or Path(path).expanduser().exists() or Path(path).expanduser().is_absolute():
+        return path
+    bases = dict.fromkeys([imdb.REPO_ROOT, Path.cwd().resolve()])
+    found = next((base / folder / path for base in bases for folder in DATA_FOLDERS
+                  if (base / folder / path).exists()), None)
+    return str(found.resolve()) if found is not None else path
 
 
 def kind(path):
