@@ -622,3 +622,40 @@ def test_epoch_speed_batches_round_trip_through_npz(tmp_path):
         np.testing.assert_array_equal(x, x2)
         np.testing.assert_array_equal(y, y2)
         assert x2.dtype == np.int32
+
+
+def test_the_workloads_benchmark_runs_every_kind_of_entry_on_a_table(tmp_path):
+    """benchmarks/workloads.py on a 3-class table of our own, its recipe and test table
+    given: the baselines' accuracy is that of the same pipelines fitted here, the LSTM's
+    is evaluate's, and every entry is timed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    words = {"sport": "goal match team", "music": "song band album", "money": "bank loan rate"}
+    rows = lambda n: [(f"the {w.split()[k % 3]} and {w.split()[(k + 1) % 3]} {k}", c)  # noqa: E731
+                      for c, w in words.items() for k in range(n)]
+    for name, n in (("train", 12), ("test", 4)):
+        (tmp_path / f"{name}.csv").write_text("text,label\n" + "".join(f"{t},{c}\n" for t, c in rows(n)))
+    (tmp_path / "tiny.toml").write_text(f'name = "tiny"\ndata = "{tmp_path / "train.csv"}"\nepochs = 1\nunits = 4\n'
+                                        'embed_dim = 4\nmax_length = 12\nbatch_size = 8\n')
+    done = run_script("benchmarks/workloads.py", "--dataset", "trec", "--recipe", str(tmp_path / "tiny.toml"),
+                      "--test-data", str(tmp_path / "test.csv"), "--models", "tfidf", "nb-lr", "lstm",
+                      "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"),
+                      "--inference-texts", "10", "--latency-calls", "3", "--warmup-calls", "1")
+    assert done.returncode == 0, done.stderr.decode()
+    results = json.loads((tmp_path / "out" / "workloads_trec.json").read_text())
+    assert [m["name"] for m in results["models"]] == ["tfidf", "nb-lr", "lstm"]
+    assert (results["train_texts"], results["test_texts"], results["classes"]) == (36, 12, 3)
+    train, test = rows(12), rows(4)
+    classes = sorted(words)
+    tfidf = make_pipeline(TfidfVectorizer(**imdb.TFIDF), LogisticRegression(**imdb.LOGISTIC))
+    tfidf.fit([t for t, _ in train], [classes.index(c) for _, c in train])
+    want = np.mean(tfidf.predict([t for t, _ in test]) == [classes.index(c) for _, c in test])
+    assert results["models"][0]["test_accuracy"] == pytest.approx(want)
+    metrics = json.loads((tmp_path / "work" / "trec" / "lstm" / "metrics_test.json").read_text())
+    assert results["models"][2]["test_accuracy"] == metrics["accuracy"] and results["models"][2]["epochs"] == 1
+    for entry in results["models"]:
+        assert 0 <= entry["macro_f1"] <= 1 and entry["throughput_reviews_per_s"] > 0
+        assert entry["latency_ms"]["calls"] == 3
+    assert "| ours: LSTM (the recipe) |" in (tmp_path / "out" / "workloads_trec.md").read_text()
