@@ -112,8 +112,8 @@ def test_completeness_on_real_reviews(real_archive):
 def test_two_classes_the_other_target_is_the_same_explanation_negated(vectorizer):
     """With two classes log-odds(other) = -log-odds(predicted), and IG is linear in F."""
     classifier = classifier_of(vectorizer, bigram_dim=3, linear_ngrams=True)
-    for weights in (network.parts(classifier.model)[0].get_layer("word_weights").embeddings,):
-        weights.assign(np.random.default_rng(2).normal(size=weights.shape).astype("float32"))
+    weights = network.parts(classifier.model)[0].get_layer("word_weights").embeddings
+    weights.assign(np.random.default_rng(2).normal(size=weights.shape).astype("float32"))
     default = attributions.explain(classifier, REVIEW, steps=8)
     other = next(label for label in LABELS if label != default["label"])
     flipped = attributions.explain(classifier, REVIEW, steps=8, target=other)

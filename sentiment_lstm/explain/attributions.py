@@ -47,6 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from scipy import special
 
 from sentiment_lstm import rnn
 from sentiment_lstm.core.checks import whole_number
@@ -343,7 +344,7 @@ class Explainer:
             "read_count": n, "serve_length": self.serve_length, "cell": self.cell,
             "steps": steps, "baseline": BASELINE, "notes": [],
         }
-        f_x = float(scores[k] - _logsumexp(scores[others]))
+        f_x = float(scores[k] - special.logsumexp(scores[others]))
         attributions, occluded, curves = np.zeros(len(typed)), np.zeros(len(typed)), np.zeros((0, len(self.labels)))
         base_log_odds = f_x
         if n:
@@ -399,11 +400,6 @@ def log_odds(scores, target):
     score less the logsumexp of the others' (with two classes, the other's), `(points,)`."""
     others = tf.concat([scores[:, :target], scores[:, target + 1:]], axis=1)
     return scores[:, target] - tf.reduce_logsumexp(others, axis=1)
-
-
-def _logsumexp(values):
-    top = float(np.max(values))
-    return top + float(np.log(np.sum(np.exp(np.asarray(values, np.float64) - top))))
 
 
 def softmax(scores):
