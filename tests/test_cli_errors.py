@@ -19,7 +19,7 @@ SCRIPT_CASES = {  # name -> (script and arguments, exit status, start of the mes
     "negative epochs": (["train.py", "--epochs", "-1"], 2,
                         "error: argument --epochs: must be at least 1, not -1"),
     "unknown cell": (["train.py", "--cell", "foo"], 2,
-                     "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, not 'foo'"),
+                     "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, transformer, not 'foo'"),
     "missing data": (["train.py", "--data", "no/such/archive.tar.gz"], 1,
                      "error: The data path no/such/archive.tar.gz does not exist."),
     "missing model dir (evaluate)": (["evaluate.py", "--model-dir", "no/such/model"], 1,

@@ -36,7 +36,7 @@ def test_flags_are_generated_from_the_fields():
 
 @pytest.mark.parametrize("flags, message", [
     (["--epochs", "-1"], "error: argument --epochs: must be at least 1, not -1\n"),
-    (["--cell", "foo"], "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, not 'foo'\n"),
+    (["--cell", "foo"], "error: argument --cell: must be one of lstm, gru, rnn, keras-lstm, transformer, not 'foo'\n"),
     (["--units", "many"], "error: argument --units: expected int, got 'many'\n"),
     (["--val-fraction", "nan"], "error: argument --val-fraction: must be a finite number, not nan\n"),
 ])
@@ -97,7 +97,7 @@ def test_flags_override_the_recipe_and_the_recipe_overrides_the_defaults(tmp_pat
     ("units = 2.5\n", "sets 'units' to 2.5; it must be a whole number."),
     ("bucket = 1\n", "sets 'bucket' to 1; it must be a boolean (true or false)."),
     ("dropout = 1.5\n", "sets 'dropout' to 1.5, but --dropout must be at most 0.9, not 1.5."),
-    ("cell = 'lstm2'\n", "but --cell must be one of lstm, gru, rnn, keras-lstm, not 'lstm2'."),
+    ("cell = 'lstm2'\n", "but --cell must be one of lstm, gru, rnn, keras-lstm, transformer, not 'lstm2'."),
     ("units = [\n", "is not valid TOML"),
 ])
 def test_a_bad_recipe_fails_in_one_sentence_naming_the_key(tmp_path, content, message):

@@ -125,7 +125,9 @@ def test_two_classes_the_other_target_is_the_same_explanation_negated(vectorizer
     np.testing.assert_allclose(np.asarray(flipped["occlusion"]), -np.asarray(default["occlusion"]), atol=1e-6)
 
 
-@pytest.mark.parametrize("settings", [{"bigram_dim": 3}, {"cell": "gru", "linear_ngrams": True, "trigram_dim": 3}])
+@pytest.mark.parametrize("settings", [{"bigram_dim": 3}, {"cell": "gru", "linear_ngrams": True, "trigram_dim": 3},
+                                      {"pooling": "attention"},
+                                      {"cell": "transformer", "pooling": "attention", "bigram_dim": 2}])
 def test_n_classes_every_target_is_complete_and_its_log_odds_are_against_the_rest(vectorizer, settings):
     """Four classes: for each target k, F(x) = log p_k - log(1 - p_k) of the served
     probabilities, the attributions sum to F(x) - F(baseline) (gap < 0.5%), occlusion
@@ -186,6 +188,12 @@ CURVE_CASES = {  # name -> (serve length, Config settings)
     "stacked max-mean pooling, linear n-grams": (None, {"layers": 2, "pooling": "max-mean", "bigram_dim": 3,
                                                         "linear_ngrams": True}),
     "bidirectional mean pooling": (6, {"bidirectional": True, "pooling": "mean"}),
+    "attention pooling": (None, {"pooling": "attention", "bigram_dim": 3}),
+    "gru attention pooling clipped": (6, {"cell": "gru", "pooling": "attention"}),
+    "bidirectional attention pooling": (None, {"bidirectional": True, "pooling": "attention"}),
+    "transformer mean pooling": (None, {"cell": "transformer", "pooling": "mean"}),
+    "transformer attention pooling clipped, 2 blocks": (6, {"cell": "transformer", "pooling": "attention",
+                                                            "layers": 2, "bigram_dim": 2}),
 }
 
 
@@ -208,6 +216,9 @@ def test_the_curve_is_the_model_read_word_by_word(vectorizer, case):
     assert result["read_count"] == len(read) and sum(result["read"]) == len(read)
     if settings.get("cell") == "keras-lstm":
         assert result["gates"] == {} and "does not expose its gates" in result["notes"][0]
+    elif settings.get("cell") == "transformer":
+        assert result["gates"] == {} and "has no gates" in result["notes"][0]
+        assert len(result["state_norm"]) == len(read) and result["cell_norm"] is None
     else:
         gates = {"gru": ["z", "r"], "rnn": []}.get(settings.get("cell"), ["i", "f", "o"])
         assert list(result["gates"]) == gates
@@ -217,6 +228,39 @@ def test_the_curve_is_the_model_read_word_by_word(vectorizer, case):
             assert np.mean(result["gate_units"][gate], axis=1) == pytest.approx(means, abs=1e-4)
         assert (result["cell_norm"] is not None) == (gates == ["i", "f", "o"])
     json.dumps(result, allow_nan=False)
+
+
+@pytest.mark.parametrize("settings", [{}, {"cell": "transformer", "layers": 2}, {"bidirectional": True}])
+def test_attention_weights_are_the_pooling_s_by_hand(vectorizer, settings):
+    """`--pooling attention`: the explanation's weights are softmax(q . tanh(W h_t + b)) over
+    the read words, h_t the last sequence layer's outputs (1e-5); they sum to 1, unread
+    words get 0, and the text vector they weigh gives the model's prediction."""
+    classifier = classifier_of(vectorizer, 6, pooling="attention", **settings)
+    pool = network.parts(classifier.model)[0].get_layer("attention_pool")
+    rng = np.random.default_rng(5)  # weights that tell the words apart, tanh not saturated
+    for weight, scale in ((pool.W, 0.3), (pool.b, 0.0), (pool.q, 3.0)):
+        weight.assign((rng.normal(size=weight.shape) * scale).astype("float32"))
+    result = attributions.explain(classifier, REVIEW, steps=2)
+    assert "attention" not in attributions.explain(classifier_of(vectorizer, 6), REVIEW, steps=2)
+    token_model, ids = token_ids(classifier, REVIEW)
+    read = ids[:6]
+    last = {"transformer": "encoder_1"}.get(settings.get("cell"),
+                                            "bidirectional_0" if settings.get("bidirectional") else "recurrent_0")
+    h = keras.Model(token_model.inputs[0], token_model.get_layer(last).output)(read[None])  # its outputs
+    h = keras.ops.convert_to_numpy(h)[0].astype(np.float64)  # (time, features)
+    W, b, q = (np.asarray(v, np.float64) for v in (pool.W, pool.b, pool.q))
+    e = np.tanh(h @ W + b) @ q
+    a = np.exp(e - e.max()) / np.exp(e - e.max()).sum()
+    np.testing.assert_allclose(result["attention"][:6], a, atol=1e-5)
+    assert sum(result["attention"]) == pytest.approx(1.0, abs=1e-5)
+    assert result["attention"][6:] == [0.0] * (len(result["tokens"]) - 6) and len(result["tokens"]) > 6
+    dense = token_model.get_layer("probabilities")
+    scores = (a @ h) @ np.asarray(dense.kernel, np.float64) + np.asarray(dense.bias, np.float64)
+    np.testing.assert_allclose(attributions.softmax(scores[None])[0], list(result["probabilities"].values()),
+                               atol=1e-5)
+    assert np.ptp(a) > 1e-3  # the weights differ between words
+    assert "attention 0" in page.render([REVIEW], [result]) and 'class="bar attention"' in page.render([REVIEW],
+                                                                                                          [result])
 
 
 def test_words_come_back_as_typed_and_the_unread_tail_is_marked(vectorizer):

@@ -8,7 +8,7 @@ from conftest import TEXTS
 from sentiment_lstm import rnn
 from sentiment_lstm.core.config import Config
 from sentiment_lstm.core.errors import UserError
-from sentiment_lstm.model import network, pooling
+from sentiment_lstm.model import network, pooling, transformer
 
 TINY = Config(units=4, embed_dim=8, dense_dropout=0.0, embedding_dropout=0.0)
 
@@ -99,7 +99,7 @@ def test_a_mean_pooled_model_predicts_an_empty_review():
     assert np.isfinite(prediction["score"]) and prediction["known_words"] == 0
 
 
-@pytest.mark.parametrize("pooling, width", [("max", 4), ("mean", 4), ("max-mean", 8)])
+@pytest.mark.parametrize("pooling, width", [("max", 4), ("mean", 4), ("max-mean", 8), ("attention", 4)])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_pooled_review_vector_ignores_padding(pooling, width, bidirectional):
     """Each pooling gives the review vector of the review's own steps: padding changes
@@ -191,3 +191,98 @@ def test_end_to_end_reloads_in_safe_mode(end_to_end, tmp_path):
     np.testing.assert_allclose(reloaded(batch), end_to_end(batch), atol=1e-6)
 
 
+
+
+def test_attention_pooling_is_the_weighted_sum_by_hand():
+    """v = sum_t a_t h_t, a = softmax over the valid steps of q . tanh(W h_t + b) (1e-6);
+    a row without a valid step gives 0; without a mask, every step counts."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(4, 6, 3)).astype("float32")
+    mask = rng.random((4, 6)) < 0.6
+    mask[0], mask[2] = True, False
+    pool = pooling.AttentionPooling(units=5)
+    got = keras.ops.convert_to_numpy(pool(x, mask=mask))
+    W, b, q = (np.asarray(v, np.float64) for v in (pool.W, pool.b, pool.q))
+    assert W.shape == (3, 5)
+    for row in range(4):
+        h = x[row][mask[row]].astype(np.float64)
+        e = np.tanh(h @ W + b) @ q
+        a = np.exp(e - e.max()) / np.exp(e - e.max()).sum() if len(h) else e
+        np.testing.assert_allclose(got[row], a @ h if len(h) else np.zeros(3), atol=1e-6)
+    e = np.tanh(x.astype(np.float64) @ W + b) @ q
+    a = np.exp(e) / np.exp(e).sum(1, keepdims=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pool(x)), np.einsum("bt,btf->bf", a, x), atol=1e-6)
+    assert pooling.AttentionPooling.from_config(pool.get_config()).units == 5
+
+
+def test_sinusoidal_positions_by_hand():
+    x = np.random.default_rng(0).normal(size=(2, 7, 6)).astype("float32")
+    t, i = np.arange(7)[:, None], np.arange(6)[None]
+    angle = t / 10000 ** (2 * (i // 2) / 6)
+    expected = x + np.where(i % 2 == 0, np.sin(angle), np.cos(angle))[None]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(transformer.SinusoidalPositions()(x)), expected, atol=1e-5)
+
+
+def test_an_encoder_block_is_the_transformer_equations_by_hand():
+    """One block with 2 heads against NumPy: scaled dot-product attention per head over the
+    unmasked keys, the output projection, residual and layer norm, then the feed-forward
+    layer with its residual and layer norm (1e-5)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 5, 8)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], bool)
+    block = transformer.EncoderBlock(heads=2, hidden=16)
+    block(x, mask=mask)
+    for weight in block.weights:  # layer norms away from the identity, too
+        weight.assign(rng.normal(scale=0.5, size=weight.shape).astype("float32"))
+    got = keras.ops.convert_to_numpy(block(x, mask=mask))
+    mha = block.attention
+    (Wq, bq), (Wk, bk), (Wv, bv), (Wo, bo) = ((np.asarray(d.kernel, np.float64), np.asarray(d.bias, np.float64))
+                                              for d in (mha._query_dense, mha._key_dense, mha._value_dense,
+                                                        mha._output_dense))
+
+    def norm(v, layer):
+        mean, var = v.mean(-1, keepdims=True), v.var(-1, keepdims=True)
+        return (v - mean) / np.sqrt(var + 1e-6) * np.asarray(layer.gamma) + np.asarray(layer.beta)
+
+    for row in range(3):
+        h = x[row].astype(np.float64)  # (time, 8)
+        Q, K, V = (np.einsum("tw,whd->thd", h, W) + b for W, b in ((Wq, bq), (Wk, bk), (Wv, bv)))  # (time, 2, 4)
+        scores = np.einsum("qhd,khd->hqk", Q, K) / np.sqrt(4)
+        scores = np.where(mask[row][None, None], scores, -np.inf)
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+        attended = np.einsum("hqk,khd->qhd", weights, V)
+        a = norm(h + np.einsum("qhd,hdw->qw", attended, Wo) + bo, block.norm_1)
+        hidden = np.maximum(a @ np.asarray(block.expand.kernel) + np.asarray(block.expand.bias), 0)
+        y = norm(a + hidden @ np.asarray(block.project.kernel) + np.asarray(block.project.bias), block.norm_2)
+        valid = mask[row]
+        np.testing.assert_allclose(got[row][valid], y[valid], atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "attention"])
+def test_a_transformer_token_model_masks_padding_and_round_trips(pooling, tmp_path):
+    config = Config(cell="transformer", units=8, embed_dim=8, layers=2, pooling=pooling, dense_dropout=0.0,
+                    embedding_dropout=0.0, bigram_dim=0)
+    built = network.build_token_model(30, config)
+    assert [layer.name for layer in built.layers if isinstance(layer, transformer.EncoderBlock)] == \
+        ["encoder_0", "encoder_1"]
+    short, padded = np.array([[5, 9, 2, 7]], "int32"), np.array([[5, 9, 2, 7, 0, 0, 0]], "int32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(built(padded)), keras.ops.convert_to_numpy(built(short)),
+                               atol=1e-6)
+    assert np.isfinite(keras.ops.convert_to_numpy(built(np.zeros((2, 3), "int32")))).all()  # no word at all
+    built.save(tmp_path / "transformer.keras")
+    loaded = keras.saving.load_model(tmp_path / "transformer.keras", safe_mode=True)
+    tokens = np.array([[5, 9, 2, 0], [3, 0, 0, 0], [4, 4, 8, 1]], "int32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(tokens)), keras.ops.convert_to_numpy(built(tokens)),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"cell": "transformer"}, "--cell transformer has no last state"),
+    ({"cell": "transformer", "pooling": "mean", "bidirectional": True}, "--bidirectional does not apply"),
+    ({"cell": "transformer", "pooling": "mean", "embed_dim": 9, "heads": 2},
+     "--heads 2 must divide the step vector's width, --embed-dim \\+ --bigram-dim \\+ --trigram-dim = 9"),
+])
+def test_transformer_settings_that_do_not_fit_are_one_sentence(settings, message):
+    with pytest.raises(UserError, match=message):
+        Config(**settings)

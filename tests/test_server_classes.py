@@ -22,7 +22,8 @@ REVIEWS = ["alpha words and beta words", "gamma gamma, then delta", "nothing kno
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A tiny model trained one epoch on 20 class folders of 4 texts each, each class
-    with a word of its own, in a directory named `topics`."""
+    with a word of its own, in a directory named `topics`; its LSTM's outputs are pooled
+    by attention, so the attention weights are served too."""
     from sentiment_lstm.core.config import Config
     from sentiment_lstm.training import loop
 
@@ -35,7 +36,7 @@ def model_dir(tmp_path_factory):
             (folder / f"{j}.txt").write_text(f"{word} {word} text {j} of {TOPICS[(k + j) % 20].split('.')[1]}")
     directory = root / NAME
     loop.train(Config(data=str(root / "data"), val_fraction=0.25, epochs=1, units=4, embed_dim=4, max_length=20,
-                      model_dir=str(directory), deterministic=False))
+                      pooling="attention", model_dir=str(directory), deterministic=False))
     return directory
 
 
@@ -89,6 +90,7 @@ def test_explain_explains_the_predicted_class_or_the_one_asked_for(server, class
         (got,) = body["explanations"]
         assert_same_tree(got, attributions.explain(classifier, review, steps=16, gates=False, target=target))
         assert got["target"] == (target or got["label"]) and set(got["trajectories"]) == set(TOPICS)
+        assert len(got["attention"]) == 5 and sum(got["attention"]) == pytest.approx(1.0, abs=1e-5)
     assert_error(*call(server, "explain", {"instances": [review], "target": "topic.cooking"}), 400,
                  '"target"', '"topic.alpha"', '"topic.upsilon"', '"topic.cooking"')
     assert_error(*call(server, "explain", {"instances": [review], "target": 3}), 400, '"target"', "not 3")

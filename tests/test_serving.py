@@ -192,3 +192,22 @@ def test_published_model_directory_serves_through_the_grouped_function(end_to_en
     reloaded = classify.load(tmp_path)
     np.testing.assert_allclose(reloaded.predict_proba(REVIEWS[:6]),
                                plain_probabilities(end_to_end, REVIEWS[:6], monkeypatch), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("settings", [{"pooling": "attention"},
+                                      {"cell": "transformer", "pooling": "attention", "layers": 2}])
+def test_attention_and_the_transformer_serve_as_the_plain_model(settings, tmp_path, recurrence_runs, monkeypatch):
+    """`--pooling attention` (the LSTM's outputs at every step, from packed inference, not
+    the compiled last states) and `--cell transformer`: the SavedModel on raw strings and
+    `predict_proba` give the plain model's rows to 1e-5, reviews of every length included."""
+    end_to_end = build(classes=3, **settings)
+    expected = plain_probabilities(end_to_end, REVIEWS[:-1], monkeypatch)  # the 1 MB review: 10,000^2 attention
+    assert np.ptp(expected, axis=0).max() > 0.05  # the rows differ: the test can see a mistake
+    publish.write_saved_model(end_to_end, tmp_path / "saved_model", ["a", "b", "c"])
+    loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
+    np.testing.assert_allclose(loaded.serve(tf.constant(REVIEWS[:-1])).numpy(), expected, atol=TOL, rtol=0)
+    np.testing.assert_allclose(classify.Classifier(end_to_end, ["a", "b", "c"]).predict_proba(REVIEWS[:-1]),
+                               expected, atol=TOL, rtol=0)
+    assert loaded.serve(tf.constant([], tf.string)).shape == (0, 3)
+    if "cell" not in settings:
+        assert recurrence_runs["packed"] > 0 and recurrence_runs["compiled"] == 0

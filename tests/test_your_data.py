@@ -130,10 +130,11 @@ def test_a_teacher_of_three_classes_labels_the_unlabeled_texts(tmp_path):
 @pytest.mark.skipif(not (TREC / "train.csv").is_file(), reason=f"no TREC copy at {TREC}")
 def test_trec_questions_through_the_command_line(tmp_path):
     """`--recipe trec` finds the shared table and its columns on its own (TINY's flags
-    override its model); `evaluate --data trec/test.csv` finds the test table."""
+    override its model, here a Transformer encoder with attention pooling); `evaluate
+    --data trec/test.csv` finds the test table; `explain` gives the attention weights."""
     model = tmp_path / "trec"
     trained = run_script("train.py", "--recipe", "trec", "--limit", "600", "--model-dir", str(model),
-                         *flags(**TINY))
+                         "--cell", "transformer", "--no-bidirectional", "--pooling", "attention", *flags(**TINY))
     assert trained.returncode == 0, trained.stderr.decode()
     assert json.loads((model / "config.json").read_text())["hyperparameters"]["data"] == str(
         (TREC / "train.csv").resolve())
@@ -143,6 +144,11 @@ def test_trec_questions_through_the_command_line(tmp_path):
     assert metrics["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"] and metrics["n"] == 100
     predicted = run_script("predict.py", "--model-dir", str(model), "Who wrote Hamlet ?")
     assert json.loads(predicted.stdout)["label"] in metrics["labels"]
+    explained = run_script("explain.py", "--model-dir", str(model), "Who wrote Hamlet ?", "--steps", "8", "--json")
+    assert explained.returncode == 0, explained.stderr.decode()
+    result = json.loads(explained.stdout)
+    assert result["cell"] == "transformer" and len(result["attention"]) == 4
+    assert sum(result["attention"]) == pytest.approx(1.0, abs=1e-5)
 
 
 @pytest.mark.skipif(not NEWS.is_file(), reason=f"no 20 Newsgroups archive at {NEWS}")

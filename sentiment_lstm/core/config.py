@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sentiment_lstm.core.errors import UserError
 
-CELLS = ("lstm", "gru", "rnn", "keras-lstm")  # see model/network.RECURRENT_LAYERS
-POOLINGS = ("last", "max", "mean", "max-mean")  # see model/pooling.pool
+CELLS = ("lstm", "gru", "rnn", "keras-lstm", "transformer")  # see model/network.RECURRENT_LAYERS, model/transformer.py
+POOLINGS = ("last", "max", "mean", "max-mean", "attention")  # see model/pooling.pool
 TEACHERS = ("none", "nb-lr")  # see training/teacher.py
 LR_SCHEDULES = ("constant", "cosine")  # see model/optimizer.learning_rate_callbacks
 DISTRIBUTE = ("none", "mirrored", "multi-worker")  # see training/distributed.py
@@ -78,13 +78,18 @@ class Config:
                                     "and serves (default: --max-length; 0: the whole text); training still "
                                     "reads --max-length", minimum=0)
     # Model.
-    cell: str = _option("lstm", "recurrent layer: the project's lstm|gru|rnn, or Keras' keras-lstm",
+    cell: str = _option("lstm", "recurrent layer: the project's lstm|gru|rnn, or Keras' keras-lstm; or transformer, "
+                        "a Transformer encoder in its place (self-attention over every step, sinusoidal positions)",
                         choices=CELLS)
-    layers: int = _option(1, "stacked recurrent layers", minimum=1, maximum=8)
-    units: int = _option(64, "units of each recurrent layer (per direction)", minimum=1)
+    layers: int = _option(1, "stacked recurrent layers (Transformer encoder blocks)", minimum=1, maximum=8)
+    units: int = _option(64, "units of each recurrent layer (per direction); a Transformer block's feed-forward "
+                         "width", minimum=1)
+    heads: int = _option(2, "attention heads of each Transformer block (--cell transformer); the step vector's "
+                         "width must divide by it", minimum=1)
     bidirectional: bool = _option(False, "read each text both ways (keras.layers.Bidirectional)")
     pooling: str = _option("last", "text vector from the last recurrent layer: its last state, or the "
-                           "max, mean or both of its outputs over the text's steps", choices=POOLINGS)
+                           "max, mean or both of its outputs over the text's steps, or attention: their sum "
+                           "weighted by additive attention with a learned query", choices=POOLINGS)
     embed_dim: int = _option(64, "size of the token embedding", minimum=1)
     bigram_dim: int = _option(0, "size of a learned vector of each step's bigram with the token before, read "
                               "beside the word's embedding (bigrams of 3 texts trained on or more; 0: none)",
@@ -110,7 +115,8 @@ class Config:
         False, "start the embedding from PPMI-SVD word vectors of the training and unlabeled texts")
     embedding_dropout: float = _option(0.2, "spatial dropout of whole embedding channels",
                                        minimum=0.0, maximum=0.9)
-    dropout: float = _option(0.0, "dropout of the recurrent layers' inputs", minimum=0.0, maximum=0.9)
+    dropout: float = _option(0.0, "dropout of the recurrent layers' inputs (of a Transformer "
+                             "block's attention weights and sublayer outputs)", minimum=0.0, maximum=0.9)
     recurrent_dropout: float = _option(0.0, "dropout of the recurrent state", minimum=0.0, maximum=0.9)
     dense_dropout: float = _option(0.3, "dropout before the softmax layer", minimum=0.0, maximum=0.9)
     # Optimisation.
@@ -159,6 +165,16 @@ class Config:
         if self.jit_compile and self.distribute != "none":
             raise UserError("--jit-compile does not apply with --distribute, whose training steps run "
                             "in tf.distribute's replicas without XLA.")
+        if self.cell == "transformer" and self.pooling == "last":
+            raise UserError("--cell transformer has no last state: it reads every step at once; give --pooling "
+                            "mean, max, max-mean or attention (or --recipe transformer).")
+        width = self.embed_dim + self.bigram_dim + self.trigram_dim
+        if self.cell == "transformer" and width % self.heads:
+            raise UserError(f"--heads {self.heads} must divide the step vector's width, --embed-dim + "
+                            f"--bigram-dim + --trigram-dim = {width}, for --cell transformer.")
+        if self.cell == "transformer" and self.bidirectional:
+            raise UserError("--bidirectional does not apply to --cell transformer, whose every step attends "
+                            "to the whole text already.")
         if self.jit_compile and self.cell == "keras-lstm":
             raise UserError("--jit-compile does not work with --cell keras-lstm, "
                             "whose TensorFlow kernel does not support XLA.")

@@ -25,11 +25,17 @@ ready for `json.dumps`) aligned with the review's own words as the user typed th
   head applied to the recurrent state at that step (for a bidirectional model, the
   model run on each prefix); their last values are the prediction. `trajectory` is
   one of them: p(positive) (the second class) for a two-class model, else the target's.
+- `attention` (models with `--pooling attention` only): per word, its weight a_t in the
+  attention pooling of the text vector (0 for words not read); a second view, not an
+  attribution (Jain & Wallace 2019): `benchmarks/attention_agreement.py` measures how
+  far it agrees with Integrated Gradients.
 - `gates`: per word, the mean over units of each gate (LSTM i, f, o; GRU z, r) of the
   last recurrent layer (the forward one of a bidirectional pair), `gate_units` the
   per-unit values for a heatmap, `cell_norm` the LSTM cell state's norm and
   `state_norm` that of the output state. Keras' own LSTM (`--cell keras-lstm`) does
-  not expose its gates: its result says so in `notes`.
+  not expose its gates, and a Transformer (`--cell transformer`) has none: their results
+  say so in `notes`; a Transformer's step inputs are those of its first block, before
+  the positions are added, and its trajectory is the model run on each prefix.
 
 Words past the model's serving length are marked unread (`read`); their attribution
 and occlusion are 0, since the model never sees them. Reviews with more than
@@ -52,7 +58,7 @@ from scipy import special
 from sentiment_lstm import rnn
 from sentiment_lstm.core.checks import whole_number
 from sentiment_lstm.core.errors import UserError
-from sentiment_lstm.model import network, ngrams
+from sentiment_lstm.model import network, ngrams, pooling
 from sentiment_lstm.text import tokenizer, words
 
 DEFAULT_STEPS = 64  # Riemann points of Integrated Gradients
@@ -144,10 +150,13 @@ class Explainer:
             self.embedding = layers["embedding"]
             self.tables = [layers[f"{name}_embedding"] for order, name in ngrams.ORDERS.items()
                            if f"{name}_embedding" in layers]
-            self.recurrent = []  # recurrent_0 (or bidirectional_0), recurrent_1, ...
-            while names := [n for n in (f"recurrent_{len(self.recurrent)}", f"bidirectional_{len(self.recurrent)}")
-                            if n in layers]:
+            self.recurrent = []  # recurrent_0 (or bidirectional_0), recurrent_1, ...; or encoder_0, ...
+            while names := [n for n in (f"recurrent_{len(self.recurrent)}", f"bidirectional_{len(self.recurrent)}",
+                                        f"encoder_{len(self.recurrent)}") if n in layers]:
                 self.recurrent.append(layers[names[0]])
+            self.transformer = "positions" in layers
+            if self.transformer:  # the positions are added to the step inputs first
+                self.recurrent.insert(0, layers["positions"])
             self.dense = layers.get("probabilities") if "recurrent_scores" not in layers else layers["recurrent_scores"]
         except KeyError as error:
             raise UserError(f"The model has no layer {error}; it was not built by train.py, "
@@ -155,19 +164,24 @@ class Explainer:
         if self.dense is None or not self.recurrent:
             raise UserError("The model has no recurrent layers and softmax layer of train.py's; "
                             "it cannot be explained.")
-        self.pools = [layers[n] for n in ("max_pool", "mean_pool") if n in layers]
+        self.pools = [layers[n] for n in ("max_pool", "mean_pool", "attention_pool") if n in layers]
+        self.attention = layers.get("attention_pool")
         self.linear = [layers[n] for n in ("word_weights", "bigram_weights", "trigram_weights") if n in layers]
-        self.bidirectional = isinstance(self.recurrent[-1], keras.layers.Bidirectional)
-        last = self.recurrent[-1].forward_layer if self.bidirectional else self.recurrent[-1]
+        # Whether a step's state depends on the words after it (then a prefix's scores are
+        # those of the prefix run as a text of its own): both ways, or self-attention.
+        self.bidirectional = isinstance(self.recurrent[-1], keras.layers.Bidirectional) or self.transformer
+        last = self.recurrent[-1].forward_layer if isinstance(self.recurrent[-1], keras.layers.Bidirectional) \
+            else self.recurrent[-1]
         self.inspectable = isinstance(last, rnn.Recurrent)
         self.last = last
         self.width = self.embedding.output_dim + sum(table.output_dim for table in self.tables)
-        self._sequences = None if self.inspectable else _sequences_copy(last)
+        self._sequences = None if self.inspectable or self.transformer else _sequences_copy(last)
         spec = tf.TensorSpec
         self._scores = tf.function(self.scores, input_signature=[spec([None, None], tf.int32)])
         self._gradients = tf.function(self.path_gradients, input_signature=[
             spec([1, None], tf.int32), spec([None], tf.float32), spec([None], tf.float32), spec([], tf.int32)])
         self._trace = tf.function(self.trace, input_signature=[spec([1, None], tf.int32)])
+        self._attention = tf.function(self.attention_weights, input_signature=[spec([1, None], tf.int32)])
 
     # The model, from each point.
 
@@ -186,6 +200,14 @@ class Explainer:
             pooled = [pool(x, mask=mask) for pool in self.pools]
             x = pooled[0] if len(pooled) == 1 else ops.concatenate(pooled, axis=-1)
         return self.head(x)
+
+    def attention_weights(self, tokens):
+        """`--pooling attention`: the attention weight of each step of one review's token ids
+        `(1, time)` (no padding) in its text vector, `(1, time)`."""
+        x = self.inputs(tokens)
+        for layer in self.recurrent:
+            x = layer(x, training=False)
+        return self.attention.attention(x)
 
     def head(self, x):
         """The Dense layer's class scores of review vectors `x` (softmax left out)."""
@@ -235,6 +257,8 @@ class Explainer:
             x = layer(x, training=False)
         if self.inspectable:
             quantities = self.last.inspect(x)
+        elif self.transformer:  # its outputs at every step
+            quantities = {"h": self.last(x, training=False)}
         else:
             quantities = {"h": self._sequences(x, training=False)}
         if self.bidirectional:  # the scores of the whole review, (1, classes)
@@ -242,10 +266,19 @@ class Explainer:
         states = quantities["h"][0]  # (time, units)
         if self.pools:  # the pooling of each prefix's outputs
             time = ops.cast(ops.arange(1, ops.shape(states)[0] + 1), "float32")[:, None]
-            running = {"max_pool": lambda s: tf.scan(tf.maximum, s), "mean_pool": lambda s: ops.cumsum(s, 0) / time}
+            running = {"max_pool": lambda s: tf.scan(tf.maximum, s), "mean_pool": lambda s: ops.cumsum(s, 0) / time,
+                       "attention_pool": self.running_attention}
             pooled = [running[pool.name](states) for pool in self.pools]
             states = pooled[0] if len(pooled) == 1 else ops.concatenate(pooled, axis=-1)
         return quantities, self.head(states) + ops.cumsum(self.linear_steps(tokens)[0], axis=0)
+
+    def running_attention(self, states):
+        """The attention pooling of each prefix of one review's outputs `states` `(time,
+        units)`: row t weighs steps 1..t by their attention among them, `(time, units)`."""
+        steps = ops.shape(states)[0]
+        prefixes = ops.arange(steps)[None] <= ops.arange(steps)[:, None]  # (time, time): row t reads 1..t
+        energies = ops.repeat(self.attention.energies(states[None]), steps, axis=0)  # (time, time)
+        return ops.matmul(pooling.masked_softmax(energies, prefixes), states)
 
     # Batched runs.
 
@@ -361,6 +394,11 @@ class Explainer:
             "log_odds": f_x, "baseline_log_odds": base_log_odds,
             "completeness_gap": float(attributions.sum() - (f_x - base_log_odds)),
         })
+        if self.attention is not None:
+            weights = np.zeros(len(typed))
+            if n:
+                weights[:n] = ops.convert_to_numpy(self._attention(tf.constant(read[None])))[0]
+            result["attention"] = weights.tolist()
         if gates:
             result.update(self.gate_summary(quantities, n))
         return result
@@ -378,7 +416,10 @@ class Explainer:
             "state_norm": np.linalg.norm(values["h"], axis=1).tolist() if n else [],
             "gates_layer": self.last.name,
         }
-        if not self.inspectable:
+        if self.transformer:
+            summary["notes"] = ["A Transformer encoder has no gates or recurrent state; the state norm is that "
+                                "of its last block's output at each word, which attends to the whole text."]
+        elif not self.inspectable:
             summary["notes"] = ["Keras' LSTM layer does not expose its gates, so there are none to show; "
                                 "the attributions, occlusion and trajectory are complete."]
         return summary

@@ -4,7 +4,8 @@ fetched from a network (inline CSS, inline SVG, the heatmaps as PNG data URIs).
 For each review: the words as typed, each coloured by its attribution (two classes:
 green towards positive, red towards negative; more classes: green towards the class
 explained, red against it; white none; the legend gives the scale in log-odds), words
-the model did not read struck through in grey; the curve of p(positive) after each
+the model did not read struck through in grey; with `--pooling attention`, the words
+again, shaded by their attention weights (a second view); the curve of p(positive) after each
 word (more classes: of the class explained and of the runner-up); the heatmap of each
 gate's units over the words; and the completeness gap.
 
@@ -20,7 +21,7 @@ import zlib
 from sentiment_lstm.text.words import HTML_TAG_PYTHON
 
 _BREAK = re.compile(r"<[\t\n\f\r ]*br\b", re.IGNORECASE)
-GREEN, RED, WHITE = (26, 150, 65), (215, 48, 39), (255, 255, 255)
+GREEN, RED, WHITE, BLUE = (26, 150, 65), (215, 48, 39), (255, 255, 255), (33, 102, 172)
 
 _STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -31,6 +32,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
 .legend { display: flex; align-items: center; gap: 0.5em; font-size: 0.85em; margin: 0.5em 0; }
 .bar { width: 16em; height: 1em; border: 1px solid #ccc;
        background: linear-gradient(to right, rgb(215,48,39), white, rgb(26,150,65)); }
+.bar.attention { background: linear-gradient(to right, white, rgb(33,102,172)); }
 .heat { width: 100%; height: 6em; image-rendering: pixelated; border: 1px solid #ccc; }
 .small { font-size: 0.85em; color: #555; }
 svg text { font-size: 11px; fill: #444; }
@@ -79,19 +81,37 @@ def _section(k, review, result):
 <div class="legend"><span>towards {html.escape(low)} &minus;{scale:.3g}</span><span class="bar"></span>
 <span>+{scale:.3g} towards {html.escape(high)}</span><span>(Integrated Gradients, log-odds;
 struck through: not read)</span></div>
-<div class="review">{_coloured_review(review, result, sign, scale)}</div>
+<div class="review">{_coloured_review(review, result, lambda k: (
+    _colour(sign * result['attributions'][k] / scale),
+    f"attribution {result['attributions'][k]:+.4f}, occlusion {result['occlusion'][k]:+.4f}"))}</div>
 <p class="small">Integrated Gradients over {result['steps']} steps from a baseline of {html.escape(result['baseline'])}:
 the attributions sum to {sum(result['attributions']):.4f}, F(x) &minus; F(baseline) is
 {result['log_odds'] - result['baseline_log_odds']:.4f} (F(x) = {result['log_odds']:.4f}); completeness gap
 {result['completeness_gap']:.2e} ({100 * relative_gap(result):.3f}%).</p>
+{_attention(review, result)}
 {_curves(result)}
 {_heatmaps(result)}
 {''.join(f'<p class="small">{html.escape(note)}</p>' for note in result.get('notes', []))}
 </section>"""
 
 
-def _coloured_review(review, result, sign, scale):
-    """The review's text with each word in a coloured span (its attribution in its title)."""
+def _attention(review, result):
+    """`--pooling attention`: the review again, each word shaded by its attention weight in
+    the text vector (a second view; attention weights are not attributions)."""
+    if "attention" not in result:
+        return ""
+    weights = result["attention"]
+    top = max([w for w, r in zip(weights, result["read"]) if r] or [0.0]) or 1.0
+    return f"""<div class="legend"><span>attention 0</span><span class="bar attention"></span>
+<span>{top:.3g}</span><span>(the attention pooling's weight of each word in the text vector; the weights sum
+to 1)</span></div>
+<div class="review">{_coloured_review(review, result, lambda k: (
+    _blend(weights[k] / top, BLUE), f"attention {weights[k]:.4f}"))}</div>"""
+
+
+def _coloured_review(review, result, paint):
+    """The review's text with each word read in a span coloured by `paint(k)` -> `(rgb,
+    title)` of the k-th word."""
     offsets = result.get("offsets")
     if offsets is None:  # the words as the vectorizer made them, one space apart
         offsets, review = [], " ".join(result["tokens"])
@@ -100,13 +120,11 @@ def _coloured_review(review, result, sign, scale):
             offsets.append((at, at + len(word)))
             at += len(word) + 1
     pieces, end = [], 0
-    for (start, stop), attribution, occlusion, read in zip(offsets, result["attributions"], result["occlusion"],
-                                                        result["read"]):
+    for k, ((start, stop), read) in enumerate(zip(offsets, result["read"])):
         pieces.append(_gap(review[end:start]))
         word = html.escape(review[start:stop])
         if read:
-            colour = _colour(sign * attribution / scale)
-            tip = f"attribution {attribution:+.4f}, occlusion {occlusion:+.4f}"
+            colour, tip = paint(k)
             pieces.append(f'<span class="w" style="background:rgb{colour}" title="{tip}">{word}</span>')
         else:
             pieces.append(f'<span class="unread" title="not read">{word}</span>')
@@ -129,8 +147,13 @@ def _gap(text):
 def _colour(v):
     """`v` in [-1, 1] -> an (r, g, b) from red (-1) through white (0) to green (+1)."""
     v = max(-1.0, min(1.0, v))
-    end = GREEN if v > 0 else RED
-    return tuple(round(w + abs(v) * (e - w)) for w, e in zip(WHITE, end))
+    return _blend(abs(v), GREEN if v > 0 else RED)
+
+
+def _blend(v, end):
+    """`v` in [0, 1] -> an (r, g, b) from white (0) to `end` (1)."""
+    v = max(0.0, min(1.0, v))
+    return tuple(round(w + v * (e - w)) for w, e in zip(WHITE, end))
 
 
 def _curves(result):

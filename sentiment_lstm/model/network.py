@@ -8,11 +8,12 @@ import keras
 
 from sentiment_lstm import rnn
 from sentiment_lstm.core.config import Config
-from sentiment_lstm.model import ngrams, optimizer
+from sentiment_lstm.model import ngrams, optimizer, transformer
 from sentiment_lstm.model.pooling import MaskedSum, pool
 from sentiment_lstm.text import tokenizer
 
-# --cell -> the recurrent layer: the project's (`sentiment_lstm.rnn`), or Keras' own.
+# --cell -> the recurrent layer: the project's (`sentiment_lstm.rnn`), or Keras' own (or
+# "transformer": encoder blocks in its place, `transformer.py`).
 RECURRENT_LAYERS = {
     "lstm": rnn.LSTM,
     "gru": rnn.GRU,
@@ -22,14 +23,17 @@ RECURRENT_LAYERS = {
 
 
 def recurrent_layer_class(cell):
-    """The layer class of `--cell` name `cell`."""
+    """The layer class of `--cell` name `cell` (`transformer.EncoderBlock` for "transformer")."""
+    if cell == "transformer":
+        return transformer.EncoderBlock
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"`cell` must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
     return RECURRENT_LAYERS[cell]
 
 
 def build_token_model(vocabulary_size, config=None, ngram_keys=None, num_classes=2):
-    """Embedding [+ n-gram embeddings] -> recurrent layer(s) -> [pooling] -> Dense(2, softmax), compiled;
+    """Embedding [+ n-gram embeddings] -> recurrent layer(s) (or positions and Transformer
+    encoder blocks) -> [pooling] -> Dense(2, softmax), compiled;
     with `config.linear_ngrams`, a linear bag of n-grams adds to the Dense layer's scores.
 
     Args:
@@ -59,7 +63,6 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None, num_classes
     TensorShape([1, 2])
     """
     config = config or Config()
-    Recurrent = recurrent_layer_class(config.cell)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocabulary_size, config.embed_dim, mask_zero=True,
                                name="embedding")(tokens)  # (batch, time, embed_dim)
@@ -75,14 +78,7 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None, num_classes
         phrases.append(keras.layers.SpatialDropout1D(config.embedding_dropout, name=f"{name}_dropout")(table(tokens)))
     if phrases:
         x = keras.layers.Concatenate(name="words_and_ngrams")([x, *phrases])  # (batch, time, embed_dim + n-gram dims)
-    for k in range(config.layers):
-        last = k == config.layers - 1
-        layer = Recurrent(config.units, return_sequences=not last or config.pooling != "last",
-                          dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
-                          name=f"recurrent_{k}")
-        if config.bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{k}")
-        x = layer(x)  # (batch, time, units), the last layer (batch, units) unless pooled; twice the units bidirectional
+    x = sequence_layers(x, config)  # (batch, time, features) to pool, or the last state (batch, units)
     x = pool(x, config.pooling)  # (batch, features)
     x = keras.layers.Dropout(config.dense_dropout, name="dense_dropout")(x)
     if config.linear_ngrams:
@@ -96,6 +92,28 @@ def build_token_model(vocabulary_size, config=None, ngram_keys=None, num_classes
     model.compile(optimizer=optimizer.adam(config), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def sequence_layers(x, config):
+    """The layers that read the step vectors `x` `(batch, time, width)` in order: `config.layers`
+    recurrent layers (their outputs at every step where pooled or stacked, else the last
+    state; `Bidirectional` with `config.bidirectional`), or for `--cell transformer` the
+    positions and as many encoder blocks."""
+    if config.cell == "transformer":
+        x = transformer.SinusoidalPositions(name="positions")(x)
+        for k in range(config.layers):
+            x = transformer.EncoderBlock(config.heads, config.units, config.dropout, name=f"encoder_{k}")(x)
+        return x  # (batch, time, width)
+    Recurrent = recurrent_layer_class(config.cell)
+    for k in range(config.layers):
+        last = k == config.layers - 1
+        layer = Recurrent(config.units, return_sequences=not last or config.pooling != "last",
+                          dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
+                          name=f"recurrent_{k}")
+        if config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{k}")
+        x = layer(x)  # (batch, time, units), the last layer (batch, units) unless pooled; twice the units bidirectional
+    return x
 
 
 def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys, num_classes=2):
