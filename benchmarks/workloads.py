@@ -1,13 +1,14 @@
-"""The reference workloads beyond IMDB, one command each: 20 Newsgroups topics and TREC
+"""The reference workloads, one command each: IMDB sentiment, 20 Newsgroups topics and TREC
 question types, every model side by side in one run on one machine.
 
     python benchmarks/workloads.py --dataset trec        # -> benchmarks/results/workloads_trec.json, .md
     python benchmarks/workloads.py --dataset 20news
+    python benchmarks/workloads.py --dataset imdb --tuned-units 128   # also the LSTM at tune's unit count
     python benchmarks/workloads.py --dataset trec --models tfidf nb-lr lstm --epochs 2   # a subset
 
 A dataset is its recipe (`recipes/<dataset>.toml`, which names the training data) and
-its test data (TREC: `trec/test.csv`; 20 Newsgroups: the archive's test split); both
-are found in the local data folders (`sources.locate`). `--recipe` and `--test-data`
+its test data (TREC: `trec/test.csv`; 20 Newsgroups and IMDB: the archive's test split;
+IMDB's recipe is the default one); both are found in the local data folders (`sources.locate`). `--recipe` and `--test-data`
 run the same entries on other data (the tests do, on a table they write).
 
 Entries, in order:
@@ -18,6 +19,10 @@ Entries, in order:
     lstm         train.py --recipe <dataset>: our LSTM as the recipe sets it
     gru rnn      the same recipe with --cell gru, --cell rnn (our GRU, our simple RNN)
     keras-lstm   the same recipe with --cell keras-lstm (Keras' own LSTM layer)
+    lstm-attention  the recipe with --pooling attention (additive attention over the LSTM's outputs)
+    transformer  the recipe with --cell transformer --no-bidirectional: a Transformer encoder in
+                 the LSTM's place (its pooling the recipe's, mean where the recipe takes the last state)
+    lstm-tuned   with --tuned-units N: the recipe with --units N (the unit count `tune` chose)
 
 The neural entries run as `benchmarks/imdb.py` runs them: `train.py` and `evaluate.py`
 in processes of their own (validation carved from the training data by the recipe,
@@ -44,9 +49,11 @@ from sentiment_lstm import cli  # noqa: E402
 from sentiment_lstm.core import checks, config, recipe  # noqa: E402
 from sentiment_lstm.core.errors import UserError  # noqa: E402
 
-DATASETS = {  # name -> (recipe, test data: None for the test split of the training data)
-    "trec": ("trec", "trec/test.csv"),
-    "20news": ("20news", None),
+DATASETS = {  # name -> (recipe, test data: None for the test split of the training data, training data
+    #                    where the recipe names none)
+    "trec": ("trec", "trec/test.csv", None),
+    "20news": ("20news", None, None),
+    "imdb": ("default", None, "aclImdb_v1.tar.gz"),
 }
 ENTRIES = {  # name -> (label, train.py flags beside the recipe)
     "tfidf": ("TF-IDF + logistic regression", None),
@@ -55,14 +62,29 @@ ENTRIES = {  # name -> (label, train.py flags beside the recipe)
     "gru": ("ours: GRU", ["--cell", "gru"]),
     "rnn": ("ours: SimpleRNN", ["--cell", "rnn"]),
     "keras-lstm": ("Keras' LSTM", ["--cell", "keras-lstm"]),
+    "lstm-attention": ("ours: LSTM, attention pooling", ["--pooling", "attention"]),
+    "transformer": ("Transformer encoder", ["--cell", "transformer", "--no-bidirectional"]),
+    "lstm-tuned": ("ours: LSTM, units chosen by tune", []),
 }
+
+
+def entry_flags(name, settings, args):
+    """The train.py flags of entry `name` beside the recipe of `settings` (its values)."""
+    flags = list(ENTRIES[name][1])
+    if name == "transformer" and settings.get("pooling", "last") == "last":
+        flags += ["--pooling", "mean"]
+    if name == "lstm-tuned":
+        flags += ["--units", str(args.tuned_units)]
+    return flags
 
 
 def make_parser():
     parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=list(DATASETS), required=True)
-    parser.add_argument("--models", nargs="+", choices=list(ENTRIES), default=list(ENTRIES), metavar="NAME",
-                        help=f"entries to run, of {' '.join(ENTRIES)} (default: all)")
+    parser.add_argument("--models", nargs="+", choices=list(ENTRIES), metavar="NAME",
+                        help=f"entries to run, of {' '.join(ENTRIES)} (default: all; lstm-tuned with --tuned-units)")
+    parser.add_argument("--tuned-units", type=config.parse_type("units"),
+                        help="the unit count `sentiment-lstm tune` chose, for the lstm-tuned entry")
     parser.add_argument("--recipe", help="the neural entries' recipe (default: the dataset's)")
     parser.add_argument("--test-data", help="the test texts (default: the dataset's)")
     parser.add_argument("--epochs", type=config.parse_type("epochs"), help="maximum epochs (default: the recipe's)")
@@ -110,7 +132,8 @@ def neural_entry(name, settings, work, texts_file, args):
     """Train, evaluate and serve one neural entry in processes of their own."""
     model_dir = work / name
     shutil.rmtree(model_dir, ignore_errors=True)
-    train = ["train.py", "--recipe", settings["recipe"], *ENTRIES[name][1], "--model-dir", imdb.relative(model_dir),
+    train = ["train.py", "--recipe", settings["recipe"], *entry_flags(name, settings["values"], args),
+             "--model-dir", imdb.relative(model_dir),
              *(["--epochs", str(args.epochs)] if args.epochs else []),
              *(["--limit", str(args.limit)] if args.limit else [])]
     evaluate = ["evaluate.py", "--model-dir", imdb.relative(model_dir),
@@ -128,8 +151,10 @@ def neural_entry(name, settings, work, texts_file, args):
     imdb.checked(serve, logs / f"{name}.serve.log", f"serving {name}")
     served = json.loads(result_file.read_text())
     result_file.unlink()
+    saved = json.loads((model_dir / "config.json").read_text())
     return {"test_accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "train_seconds": train_seconds,
-            "epochs": len(history["epoch"]), "command": imdb.command_line(train, evaluate), **served}
+            "epochs": len(history["epoch"]), "parameters": saved.get("parameters"),
+            "command": imdb.command_line(train, evaluate), **served}
 
 
 def markdown(results):
@@ -143,14 +168,15 @@ def markdown(results):
              f"Training data: {results['train_texts']:,} texts of {results['classes']} classes "
              f"(recipe `{results['recipe']}`); test: {results['test_texts']:,} texts.", "",
              f"Command: `{results['command']}`", "",
-             "| model | test accuracy | macro-F1 | training time | epochs | batch throughput (texts/s) "
-             "| latency p50 / p99 (ms) |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "| model | test accuracy | macro-F1 | training time | epochs | parameters | batch throughput (texts/s) "
+             "| latency p50 / p99 (ms) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for entry in results["models"]:
         if entry.get("error"):
-            lines.append(f"| {entry['label']} | failed: {entry['error']} | | | | | |")
+            lines.append(f"| {entry['label']} | failed: {entry['error']} | | | | | | |")
             continue
+        parameters = f"{entry['parameters']:,}" if entry.get("parameters") else "–"
         lines.append(f"| {entry['label']} | {100 * entry['test_accuracy']:.2f}% | {entry['macro_f1']:.4f} "
-                     f"| {entry['train_seconds']:.0f} s | {entry.get('epochs') or '–'} "
+                     f"| {entry['train_seconds']:.0f} s | {entry.get('epochs') or '–'} | {parameters} "
                      f"| {entry['throughput_reviews_per_s']:,.0f} | {entry['latency_ms']['p50_ms']:.2f} / "
                      f"{entry['latency_ms']['p99_ms']:.2f} |")
     return "\n".join(lines) + "\n"
@@ -163,10 +189,13 @@ def main(argv=None):
     from sentiment_lstm.data import sources
     from sentiment_lstm.data.dataset import Dataset
 
-    default_recipe, default_test = DATASETS[args.dataset]
+    default_recipe, default_test, default_data = DATASETS[args.dataset]
+    models = args.models or [name for name in ENTRIES if name != "lstm-tuned" or args.tuned_units]
+    if "lstm-tuned" in models and not args.tuned_units:
+        raise UserError("The lstm-tuned entry needs --tuned-units, the unit count `sentiment-lstm tune` chose.")
     name = args.recipe or default_recipe
     settings = recipe.load(name)
-    data = sources.locate(settings.get("data"))
+    data = sources.locate(settings.get("data") or default_data)
     test_data = sources.locate(args.test_data or default_test)
     if data is None:
         raise UserError(f"The recipe {name} names no data to train on.")
@@ -187,13 +216,13 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     texts_file = work / "inference_texts.json"
     texts_file.write_text(json.dumps(texts))
-    run = {"recipe": name, "test_data": imdb.relative(test_data) if test_data else None}
+    run = {"recipe": name, "values": settings, "test_data": imdb.relative(test_data) if test_data else None}
     results = {"dataset": args.dataset, "recipe": name, "command": imdb.command_line(["benchmarks/workloads.py", *argv]),
                "environment": describe(), "train_texts": len(train.texts), "test_texts": len(test.texts),
                "classes": len(train.class_names), "models": []}
     out = Path(args.out_dir)
     try:
-        for entry_name in dict.fromkeys(args.models):
+        for entry_name in dict.fromkeys(models):
             label = ENTRIES[entry_name][0]
             print(f"[{entry_name}] {label} ...", flush=True)
             entry = {"name": entry_name, "label": label}

@@ -627,7 +627,7 @@ def test_epoch_speed_batches_round_trip_through_npz(tmp_path):
 def test_the_workloads_benchmark_runs_every_kind_of_entry_on_a_table(tmp_path):
     """benchmarks/workloads.py on a 3-class table of our own, its recipe and test table
     given: the baselines' accuracy is that of the same pipelines fitted here, the LSTM's
-    is evaluate's, and every entry is timed."""
+    (at the unit count given as tune's) is evaluate's, and every entry is timed."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -640,12 +640,12 @@ def test_the_workloads_benchmark_runs_every_kind_of_entry_on_a_table(tmp_path):
     (tmp_path / "tiny.toml").write_text(f'name = "tiny"\ndata = "{tmp_path / "train.csv"}"\nepochs = 1\nunits = 4\n'
                                         'embed_dim = 4\nmax_length = 12\nbatch_size = 8\n')
     done = run_script("benchmarks/workloads.py", "--dataset", "trec", "--recipe", str(tmp_path / "tiny.toml"),
-                      "--test-data", str(tmp_path / "test.csv"), "--models", "tfidf", "nb-lr", "lstm",
-                      "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"),
+                      "--test-data", str(tmp_path / "test.csv"), "--models", "tfidf", "nb-lr", "lstm-tuned",
+                      "--tuned-units", "6", "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"),
                       "--inference-texts", "10", "--latency-calls", "3", "--warmup-calls", "1")
     assert done.returncode == 0, done.stderr.decode()
     results = json.loads((tmp_path / "out" / "workloads_trec.json").read_text())
-    assert [m["name"] for m in results["models"]] == ["tfidf", "nb-lr", "lstm"]
+    assert [m["name"] for m in results["models"]] == ["tfidf", "nb-lr", "lstm-tuned"]
     assert (results["train_texts"], results["test_texts"], results["classes"]) == (36, 12, 3)
     train, test = rows(12), rows(4)
     classes = sorted(words)
@@ -653,9 +653,38 @@ def test_the_workloads_benchmark_runs_every_kind_of_entry_on_a_table(tmp_path):
     tfidf.fit([t for t, _ in train], [classes.index(c) for _, c in train])
     want = np.mean(tfidf.predict([t for t, _ in test]) == [classes.index(c) for _, c in test])
     assert results["models"][0]["test_accuracy"] == pytest.approx(want)
-    metrics = json.loads((tmp_path / "work" / "trec" / "lstm" / "metrics_test.json").read_text())
+    metrics = json.loads((tmp_path / "work" / "trec" / "lstm-tuned" / "metrics_test.json").read_text())
     assert results["models"][2]["test_accuracy"] == metrics["accuracy"] and results["models"][2]["epochs"] == 1
+    saved = json.loads((tmp_path / "work" / "trec" / "lstm-tuned" / "config.json").read_text())
+    assert saved["hyperparameters"]["units"] == 6
+    # Embedding (V x 4), the LSTM (4 * 6 * (4 + 6 + 1)), the head (6 x 3 + 3): counted by hand.
+    assert results["models"][2]["parameters"] == saved["parameters"] == saved["vocabulary_size"] * 4 + 264 + 21
     for entry in results["models"]:
         assert 0 <= entry["macro_f1"] <= 1 and entry["throughput_reviews_per_s"] > 0
         assert entry["latency_ms"]["calls"] == 3
-    assert "| ours: LSTM (the recipe) |" in (tmp_path / "out" / "workloads_trec.md").read_text()
+    assert "| ours: LSTM, units chosen by tune |" in (tmp_path / "out" / "workloads_trec.md").read_text()
+
+
+def test_the_workloads_entries_set_their_flags_beside_the_recipe():
+    from benchmarks import workloads
+
+    args = workloads.make_parser().parse_args(["--dataset", "imdb", "--tuned-units", "32"])
+    assert workloads.entry_flags("transformer", {}, args) == ["--cell", "transformer", "--no-bidirectional",
+                                                              "--pooling", "mean"]
+    assert workloads.entry_flags("transformer", {"pooling": "max"}, args)[-1] == "--no-bidirectional"
+    assert workloads.entry_flags("lstm-tuned", {}, args) == ["--units", "32"]
+    assert workloads.entry_flags("lstm-attention", {}, args) == ["--pooling", "attention"]
+
+
+def test_attention_agreement_ranks_by_hand():
+    """`attention_agreement.agreement`: attention ranked as |IG| is rho 1 against |IG|, its
+    top word is among IG's top 3; ranked against IG's sign, rho(a, IG) is -1."""
+    from benchmarks import attention_agreement
+
+    rng = np.random.default_rng(0)
+    ig = np.array([0.5, -2.0, 0.1, 1.0, -0.05])
+    by_size, signed, floor, hit, chance = attention_agreement.agreement(np.abs(ig) / np.abs(ig).sum(), ig, rng)
+    assert by_size == pytest.approx(1.0) and hit and chance == pytest.approx(3 / 5)
+    assert -1 <= floor <= 1
+    assert attention_agreement.agreement(-ig, ig, rng)[1] == pytest.approx(-1.0)
+    assert not attention_agreement.agreement([0.1, 0.0, 0.9, 0.0, 0.0], ig, rng)[3]  # word 2: IG's 4th

@@ -150,6 +150,11 @@ def test_model_card_is_written_from_the_config_and_the_metrics(tmp_path):
     assert "Recipe: `best`. Reproduce with `sentiment-lstm train --recipe best`" in before
     assert "Embedding (64-d, 321 tokens) → 1 × GRU (sentiment_lstm.rnn.GRU), 7 units" in before
     assert "learned 16-d bigram vectors" in before and "nb-lr teacher" in before
+    encoder = json.loads(Config(cell="transformer", pooling="attention", units=32, heads=4, layers=2).to_json(
+        vocabulary_size=50, parameters=4321, labels=["a", "b", "c"]))
+    assert ("→ 2 × Transformer encoder block (sentiment_lstm.model.transformer.EncoderBlock), 4 heads, a "
+            "feed-forward layer of 32 units, attention pooling → Dense(3, softmax); 4,321 trained parameters."
+            in card.render(encoder))
     cropped = json.loads(Config(teacher="nb-lr", crops=2).to_json(vocabulary_size=9, labels=["a", "b"]))
     cropped["data"] = {"source": "t.csv", "classes": {"a": 5, "b": 5}, "train": 10, "unlabeled": None, "crops": 17}
     assert "17 short crops of the texts (sentences and phrases), targeted by the nb-lr teacher" in card.render(cropped)

@@ -15,7 +15,8 @@ from sentiment_lstm.core.files import atomic_file
 from sentiment_lstm.core.layout import CARD_FILE, CONFIG_FILE
 
 CELL_NAMES = {"lstm": "LSTM (sentiment_lstm.rnn.LSTM)", "gru": "GRU (sentiment_lstm.rnn.GRU)",
-              "rnn": "simple RNN (sentiment_lstm.rnn.SimpleRNN)", "keras-lstm": "Keras' keras.layers.LSTM"}
+              "rnn": "simple RNN (sentiment_lstm.rnn.SimpleRNN)", "keras-lstm": "Keras' keras.layers.LSTM",
+              "transformer": "Transformer encoder block (sentiment_lstm.model.transformer.EncoderBlock)"}
 
 
 def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
@@ -50,7 +51,11 @@ def render(saved, metrics=None, model_dir="DIR", evaluated_on="the test split"):
         "## Model details",
         f"- A text classifier of {len(labels)} classes: Embedding ({h['embed_dim']}-d, "
         f"{saved.get('vocabulary_size', h['max_tokens'])} tokens) → {h['layers']} × {CELL_NAMES.get(h['cell'], h['cell'])}, "
-        f"{h['units']} units → Dense({len(labels)}, softmax).",
+        + (f"{h.get('heads')} heads, a feed-forward layer of {h['units']} units" if h['cell'] == "transformer"
+           else f"{h['units']} units")
+        + (f", {h['pooling']} pooling" if h.get("pooling", "last") != "last" else "")
+        + f" → Dense({len(labels)}, softmax)"
+        + (f"; {saved['parameters']:,} trained parameters." if saved.get("parameters") else "."),
         f"- Also: {', '.join(extras)}." if extras else "- No n-gram vectors, pretrained vectors, teacher or class weights.",
         f"- Classes: {', '.join(labels)}. Output: the probability of each, in that order.",
         f"- Trained with sentiment-lstm ({versions}).",

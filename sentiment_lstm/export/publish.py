@@ -6,7 +6,7 @@ A model directory (`core/layout.py`) holds
     saved_model/   the same as a TensorFlow SavedModel: `serve` and `serving_default`
                    take a 1-D tf.string batch of texts, return (N, classes) float32
                    (`inference/serving.py`: computed in groups of texts of similar length)
-    config.json    hyperparameters, vocabulary size, labels, library versions
+    config.json    hyperparameters, vocabulary size, parameter count, labels, library versions
     MODEL_CARD.md  the model card (`card.py`), from config.json (and metrics.json)
 
 plus what training adds (history, logs, curves). Everything is written into a
@@ -16,6 +16,7 @@ new one, never half of one.
 """
 import contextlib
 import dataclasses
+import math
 import platform
 import shutil
 from importlib import metadata
@@ -91,8 +92,15 @@ def write_model(directory, end_to_end, config, vocabulary_size, labels, data=Non
     end_to_end.save(directory / MODEL_FILE)
     write_saved_model(end_to_end, directory / SAVED_MODEL_DIR, labels)
     (directory / CONFIG_FILE).write_text(
-        config.to_json(vocabulary_size=int(vocabulary_size), labels=list(labels), data=data,
+        config.to_json(vocabulary_size=int(vocabulary_size), parameters=trainable_parameters(end_to_end),
+                       labels=list(labels), data=data,
                        versions=library_versions()))
+
+
+def trainable_parameters(model):
+    """How many numbers `model` learns (its trainable weights' sizes; the n-gram key tables
+    and the vocabulary are not learned)."""
+    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))
 
 
 def library_versions():
