@@ -6,6 +6,7 @@ in, one-sentence errors out.
     sentiment-lstm predict --model-dir DIR "A great film."
     sentiment-lstm explain --model-dir DIR "A great film."    (also: python explain.py ...)
     sentiment-lstm serve --model-dir DIR       (also: python serve.py ...)
+    sentiment-lstm tune --units 16,32,64 --folds 5 --out DIR
 
 Each subcommand is a module of `sentiment_lstm.commands` with `add_arguments(parser)`
 and `run(args)`; the top-level scripts call the same `main`. Parsing and checking the
@@ -20,11 +21,11 @@ import os
 import sys
 
 import sentiment_lstm
-from sentiment_lstm.commands import evaluate, explain, predict, serve, train
+from sentiment_lstm.commands import evaluate, explain, predict, serve, train, tune
 from sentiment_lstm.core.errors import UsageError, UserError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "explain": explain,
-            "serve": serve}  # name -> module
+            "serve": serve, "tune": tune}  # name -> module
 USAGE_ERROR = 2  # a bad command line, as argparse reports it
 RUN_ERROR = 1  # a good command line that cannot be carried out
 

@@ -23,6 +23,17 @@ def test_pyproject_declares_the_command_and_its_version():
     assert ranges == pins  # the runtime packages, pinned there and ranged here
 
 
+def test_pyproject_installs_every_subpackage_and_data_file():
+    """A non-editable install carries what an editable one finds: every folder of the
+    package with an `__init__.py`, the recipes, and the demo page beside the server."""
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "sentiment_lstm").rglob("__init__.py")}
+    assert set(setuptools["packages"]) == folders | {"sentiment_lstm.recipes"}
+    for package, patterns in setuptools["package-data"].items():
+        folder = REPO / setuptools["package-dir"].get(package, package.replace(".", "/"))
+        assert all(list(folder.glob(pattern)) for pattern in patterns), (package, patterns)
+
+
 def test_every_subcommand_is_a_script_and_a_module_entry_point():
     parser = cli.make_parser()
     for name in ("train", "evaluate", "predict"):

@@ -35,8 +35,9 @@ def lock_file(model_dir):
 
 
 @contextlib.contextmanager
-def hold(model_dir):
+def hold(model_dir, what="model directory", flag="--model-dir"):
     """Hold the lock of `model_dir` for the `with` block (again, if this process has it).
+    `what` and `flag` name the directory in the refusal (`tune` holds its `--out`).
 
     Raises:
         UserError: another live process holds it.
@@ -49,7 +50,7 @@ def hold(model_dir):
         finally:
             _held[path][1] -= 1
         return
-    fd = _acquire(path, model_dir)
+    fd = _acquire(path, model_dir, what, flag)
     _held[path] = [fd, 1]
     try:
         yield path
@@ -60,7 +61,7 @@ def hold(model_dir):
         os.close(fd)
 
 
-def _acquire(path, model_dir):
+def _acquire(path, model_dir, what="model directory", flag="--model-dir"):
     """An open descriptor of `path` holding its flock, with our pid written in it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
@@ -71,8 +72,8 @@ def _acquire(path, model_dir):
             holder = _pid_in(fd)
             os.close(fd)
             who = f"Another run (pid {holder})" if holder else "Another run"
-            raise UserError(f"{who} is using the model directory {model_dir}; "
-                            "wait for it to end or choose another --model-dir.") from None
+            raise UserError(f"{who} is using the {what} {model_dir}; "
+                            f"wait for it to end or choose another {flag}.") from None
         try:  # the file we locked is still the one at `path`, not one a leaving holder removed
             current = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:

@@ -16,7 +16,6 @@ new one, never half of one.
 """
 import contextlib
 import dataclasses
-import math
 import platform
 import shutil
 from importlib import metadata
@@ -92,15 +91,9 @@ def write_model(directory, end_to_end, config, vocabulary_size, labels, data=Non
     end_to_end.save(directory / MODEL_FILE)
     write_saved_model(end_to_end, directory / SAVED_MODEL_DIR, labels)
     (directory / CONFIG_FILE).write_text(
-        config.to_json(vocabulary_size=int(vocabulary_size), parameters=trainable_parameters(end_to_end),
+        config.to_json(vocabulary_size=int(vocabulary_size), parameters=network.trainable_parameters(end_to_end),
                        labels=list(labels), data=data,
                        versions=library_versions()))
-
-
-def trainable_parameters(model):
-    """How many numbers `model` learns (its trainable weights' sizes; the n-gram key tables
-    and the vocabulary are not learned)."""
-    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))
 
 
 def library_versions():

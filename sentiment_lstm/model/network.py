@@ -4,6 +4,8 @@
 `build_end_to_end` wraps it with the same tokenization into a model that takes raw
 review strings, which is what is saved, exported and served.
 """
+import math
+
 import keras
 
 from sentiment_lstm import rnn
@@ -141,6 +143,12 @@ def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys, num_classes
     steps = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, None, 1),
                                  name="ngram_weights_dropout")(steps)
     return MaskedSum(name="linear_scores")(steps)
+
+
+def trainable_parameters(model):
+    """How many numbers `model` learns: its trainable weights' sizes (the n-gram key tables
+    and the vocabulary are not learned)."""
+    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))
 
 
 def ngram_dims(config):

@@ -72,18 +72,7 @@ def train(config, callbacks=()):
         chief = distributed.is_chief(config)
         train, validation, vectorizer = read_splits(config)
         unlabeled = unlabeled_texts(config, train)
-        nb_lr = fit_teacher(train, config)
-        taught, targets = taught_texts(train, unlabeled, nb_lr)
-        fit_texts, targets = with_crops(taught, targets, nb_lr, config)
-
-        weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
-        batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
-                       seed=config.seed, bucket=config.bucket, class_weights=weights)
-        started = time.perf_counter()
-        train_ds = pipeline.make_dataset(fit_texts, shuffle=True, targets=targets, **batches)
-        val_ds = None if validation is None else pipeline.make_dataset(validation, **batches)
-        progress.stage(f"Batches per epoch: {train_ds.batches_per_epoch:,} for training"
-                       + ("" if val_ds is None else f", {val_ds.batches_per_epoch:,} for validation"), started)
+        train_ds, val_ds, ngram_keys, cropped = fit_inputs(config, train, validation, unlabeled, vectorizer)
         if strategy is not None:  # this worker's share of every global batch
             train_ds, val_ds = (None if ds is None else distributed.distribute_batches(strategy, lambda ds=ds: ds)
                                 for ds in (train_ds, val_ds))
@@ -91,13 +80,8 @@ def train(config, callbacks=()):
         work = model_dir.with_name(f"{model_dir.name}.work")
         if chief:
             prepare_work_area(work, config)
-        ngram_keys = frequent_ngrams(taught, vectorizer, config)
         with strategy.scope() if strategy else contextlib.nullcontext():
-            token_model = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys,
-                                                    num_classes=train.num_classes)
-            if config.pretrained_embeddings:
-                vectors = pretrained_vectors(train, unlabeled, vectorizer, config)
-                token_model.get_layer("embedding").set_weights([vectors])
+            token_model = build_model(config, vectorizer, ngram_keys, train, unlabeled)
         if strategy is None:
             history = fit(token_model, train_ds, val_ds, config, work, callbacks)
         else:
@@ -105,11 +89,43 @@ def train(config, callbacks=()):
         if chief:
             started = time.perf_counter()
             publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work, strategy,
-                            data=describe_data(train, validation, unlabeled, len(fit_texts) - len(taught)))
+                            data=describe_data(train, validation, unlabeled, cropped))
             progress.stage(f"Published the model to {model_dir}", started)
         else:
             progress.stage(f"This worker's part is done; the chief publishes the model to {model_dir}")
         return history
+
+
+def fit_inputs(config, train, validation, unlabeled, vectorizer):
+    """What a fit of `config` reads, from the `train` texts (`validation`: None, or the
+    texts to validate on; `unlabeled`: the teacher's texts, or None) and the adapted
+    `vectorizer`: the teacher's soft targets, the crops, the batches, the kept n-grams.
+
+    Returns:
+        `(training batches, validation batches or None, n-gram keys, how many crops)`.
+    """
+    nb_lr = fit_teacher(train, config)
+    taught, targets = taught_texts(train, unlabeled, nb_lr)
+    fit_texts, targets = with_crops(taught, targets, nb_lr, config)
+    weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
+    batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
+                   seed=config.seed, bucket=config.bucket, class_weights=weights)
+    started = time.perf_counter()
+    train_ds = pipeline.make_dataset(fit_texts, shuffle=True, targets=targets, **batches)
+    val_ds = None if validation is None else pipeline.make_dataset(validation, **batches)
+    progress.stage(f"Batches per epoch: {train_ds.batches_per_epoch:,} for training"
+                   + ("" if val_ds is None else f", {val_ds.batches_per_epoch:,} for validation"), started)
+    return train_ds, val_ds, frequent_ngrams(taught, vectorizer, config), len(fit_texts) - len(taught)
+
+
+def build_model(config, vectorizer, ngram_keys, train, unlabeled):
+    """The token model of `config` for `train`'s classes (`network.build_token_model`), its
+    embedding started from PPMI-SVD vectors with `--pretrained-embeddings`."""
+    token_model = network.build_token_model(vectorizer.vocabulary_size(), config, ngram_keys=ngram_keys,
+                                            num_classes=train.num_classes)
+    if config.pretrained_embeddings:
+        token_model.get_layer("embedding").set_weights([pretrained_vectors(train, unlabeled, vectorizer, config)])
+    return token_model
 
 
 def fit(token_model, train_ds, val_ds, config, work, callbacks=()):
