@@ -1,4 +1,5 @@
 """config.py: the dataclass, its flags and checks; recipe.py: recipes as TOML files."""
+import dataclasses
 import json
 
 import pytest
@@ -68,6 +69,17 @@ def test_every_recipe_in_recipes_loads_into_a_config():
     assert {"default", "best", "gru", "rnn", "keras-lstm"} <= set(recipe.names())
     for name in recipe.names():
         Config(**recipe.load(name))  # checked values, no unknown key
+
+
+def test_the_transformer_recipe_is_the_default_with_an_encoder_serving_its_training_length():
+    """recipes/transformer.toml is what benchmarks/workloads.py's transformer entry trains
+    on IMDB (the default recipe, --cell transformer --pooling mean), serving 200 tokens."""
+    parse = lambda *argv: from_args(make_parser(cli.ArgumentParser()).parse_args(list(argv)))  # noqa: E731
+    by_recipe = parse("--recipe", "transformer")
+    by_flags = parse("--recipe", "default", "--cell", "transformer", "--pooling", "mean")
+    differ = {f.name for f in dataclasses.fields(Config) if getattr(by_recipe, f.name) != getattr(by_flags, f.name)}
+    assert differ == {"recipe", "name", "serve_max_length"}
+    assert by_recipe.serve_length == by_recipe.max_length == 200 and by_flags.serve_length is None
 
 
 def test_best_recipe_is_the_benchmarks_best_flags():

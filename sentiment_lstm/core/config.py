@@ -47,7 +47,7 @@ class Config:
 
     # Run: the recipe, where data comes from and where the model goes.
     recipe: str = _option(None, "start from a training recipe: a name in recipes/ (default, plain, best, gru, "
-                          "rnn, keras-lstm, 20news, trec) or a .toml file of these settings; flags given beside it override "
+                          "rnn, keras-lstm, transformer, 20news, trec) or a .toml file of these settings; flags given beside it override "
                           "it (default: default)")
     name: str = _option("imdb_lstm", "run name; the model goes to models/<name> unless --model-dir")
     model_dir: str = _option(None, "output directory of the trained model (default: models/<name>)")
