@@ -229,12 +229,12 @@ def test_bad_best_recipes_are_one_sentence(text, message, tmp_path):
 
 def test_best_recipe_must_exist_and_keep_the_lstm(tmp_path):
     with pytest.raises(UserError, match=r"^--best-recipe nope: There is no recipe named 'nope'; choose one "
-                                        r"of 20news, best, default, gru, keras-lstm, plain, rnn, trec or give a "
+                                        r"of 20news, best, default, gru, keras-lstm, plain, rnn, transformer, trec or give a "
                                         r"\.toml file\.$"):
         imdb.best_recipe("nope")
     with pytest.raises(UserError, match=rf"^--best-recipe {tmp_path}/none\.toml: The recipe file .* does not exist\.$"):
         imdb.best_recipe(str(tmp_path / "none.toml"))
-    for name in ("gru", "rnn", "keras-lstm"):
+    for name in ("gru", "rnn", "keras-lstm", "transformer"):
         with pytest.raises(UserError) as error:
             imdb.best_recipe(name)
         assert str(error.value) == (f'--best-recipe {name} must keep cell = "lstm" (the best recipe is the '
@@ -414,7 +414,7 @@ def test_child_peak_rss_grows_by_what_the_child_allocates(tmp_path):
 @pytest.mark.parametrize("script, args, status, message", [
     ("imdb.py", ["--best-recipe", "nope"], 2,
      "error: --best-recipe nope: There is no recipe named 'nope'; choose one of 20news, best, default, gru, "
-     "keras-lstm, plain, rnn, trec or give a .toml file.\n"),
+     "keras-lstm, plain, rnn, transformer, trec or give a .toml file.\n"),
     ("imdb.py", ["--best-recipe", "gru"], 2, 'error: --best-recipe gru must keep cell = "lstm"'),
     ("imdb.py", ["--best-recipe", "no/such/recipe.toml"], 2,
      "error: --best-recipe no/such/recipe.toml: The recipe file no/such/recipe.toml does not exist."),
