@@ -1,13 +1,14 @@
-"""Validation accuracy of a trained model by how many tokens per review it reads when serving.
+"""Validation accuracy of a trained model by how many tokens per text it reads when serving.
 
     python scripts/serving_lengths.py DIR [--lengths 400 600 800 0] [--split validation|test] [--out FILE]
+    python scripts/serving_lengths.py benchmarks/out/workloads/trec/lstm --lengths 10 20 40 0
 
-Training reads the first `--max-length` tokens of each review (400 in the best
+Training reads the first `--max-length` tokens of each text (400 in the best IMDB
 recipe; 13% of IMDB's reviews are longer); the saved model may read another number
-(`--serve-max-length`, 0: the whole review). This scores one trained model's weights
-at each length given, on the validation split its run held out (the test split only
-with `--split test`, for a length already chosen), so the serving length is chosen
-like any other hyperparameter.
+(`--serve-max-length`, 0: the whole text). This scores one trained model's weights at
+each length given, on the validation split its run held out of its own data (any data
+set: IMDB, a table, class folders; the test split only with `--split test`, for a length
+already chosen), so the serving length is chosen like any other hyperparameter.
 """
 import os
 import sys
@@ -27,9 +28,9 @@ def main(argv=None):
     parser.add_argument("model_dir", help="a model directory written by train.py")
     parser.add_argument("--lengths", nargs="+", type=config.parse_type("serve_max_length"),
                         default=[400, 600, 800, 0],
-                        help="tokens per review to read (0: the whole review)")
+                        help="tokens per text to read (0: the whole text)")
     parser.add_argument("--split", choices=("validation", "test"), default="validation")
-    parser.add_argument("--data", help="IMDB archive or aclImdb/ folder (default: found automatically)")
+    parser.add_argument("--data", help="the labeled data whose split is read (default: the model's own)")
     parser.add_argument("--out", help="also write the figures, with commit, machine and versions, to this JSON file")
     args = parser.parse_args(argv)
     startup.import_tensorflow()
