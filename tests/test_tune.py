@@ -2,6 +2,7 @@
 folds, the --out directory's checks, best.toml as a recipe `train` takes, and a real
 search in a subprocess that is killed after its first trial, refused a second run on
 its --out meanwhile, and resumed without running that trial again."""
+import argparse
 import csv
 import dataclasses
 import json
@@ -32,23 +33,23 @@ def parse(*argv):
 # The list flags.
 
 def test_list_flags_parse_to_tuples_of_the_fields_type():
-    assert space.parse_values("units", "16,32, 64") == (16, 32, 64)
-    assert space.parse_values("dropout", "0.2,0.5") == (0.2, 0.5)
+    assert space.list_type("units")("16,32, 64") == (16, 32, 64)
+    assert space.list_type("dropout")("0.2,0.5") == (0.2, 0.5)
     args = parse("--units", "16,32", "--layers", "1,2", "--dropout", "0.3", "--out", "o")
     assert (args.units, args.layers, args.dropout) == ((16, 32), (1, 2), (0.3,))
 
 
 @pytest.mark.parametrize("flag, text, error", [
-    ("units", "16,x", "--units takes comma-separated whole numbers (e.g. 16,32,64), not '16,x'."),
-    ("units", "16,16", "--units lists 16 twice."),
-    ("units", "0,4", "--units takes values that are at least 1, not 0."),
-    ("dropout", "0.2,1.5", "--dropout takes values that are at most 0.9, not 1.5."),
-    ("dropout", "0.2,nan", "--dropout takes finite numbers, not 'nan'."),
-    ("layers", ",", "--layers needs at least one value, e.g. 16,32,64."),
+    ("units", "16,x", "takes comma-separated whole numbers (e.g. 16,32,64), not '16,x'"),
+    ("units", "16,16", "lists 16 twice"),
+    ("units", "0,4", "takes values that are at least 1, not 0"),
+    ("dropout", "0.2,1.5", "takes values that are at most 0.9, not 1.5"),
+    ("dropout", "0.2,nan", "takes finite numbers, not 'nan'"),
+    ("layers", ",", "needs at least one value, e.g. 16,32,64"),
 ])
 def test_a_bad_list_is_one_sentence(flag, text, error):
-    with pytest.raises(UserError) as raised:
-        space.parse_values(flag, text)
+    with pytest.raises(argparse.ArgumentTypeError) as raised:
+        space.list_type(flag)(text)
     assert str(raised.value) == error
 
 

@@ -133,12 +133,9 @@ def read_folds(settings, k):
     started = time.perf_counter()
     data, _ = sources.training_data(dataclasses.replace(settings, val_fraction=0.0, val_data=None))
     folds = folding.stratified_folds(data, k, settings.seed)
-    counts = data.counts()
-    counts = (", ".join(f"{n:,} {name}" for name, n in counts.items()) if len(counts) <= 8
-              else f"{min(counts.values()):,} to {max(counts.values()):,} a class")
     sizes = sorted({len(validation) for _, validation in folds})
     sizes = f"{sizes[0]:,} each" if len(sizes) == 1 else f"{sizes[0]:,} to {sizes[-1]:,}"
-    progress.stage(f"Data: {data.source}: {len(data):,} texts of {data.num_classes} classes ({counts}), "
+    progress.stage(f"Data: {data.source}: {len(data):,} texts of {data.num_classes} classes ({data.describe_counts()}), "
                    f"{k} stratified folds of {sizes}", started)
     return data, folds
 

@@ -90,6 +90,14 @@ class Dataset:
         counts = np.bincount(self.labels[self.labels != UNLABELED], minlength=self.num_classes)
         return {name: int(n) for name, n in zip(self.class_names, counts)}
 
+    def describe_counts(self):
+        """The class counts in words for a progress line: "12 negative, 13 positive", or
+        "150 to 180 a class" for more than 8 classes."""
+        counts = self.counts()
+        if len(counts) <= 8:
+            return ", ".join(f"{n:,} {name}" for name, n in counts.items())
+        return f"{min(counts.values()):,} to {max(counts.values()):,} a class"
+
     def with_classes(self, class_names):
         """The same texts, labelled with indices into `class_names` (a model's classes).
 

@@ -25,9 +25,7 @@ RECURRENT_LAYERS = {
 
 
 def recurrent_layer_class(cell):
-    """The layer class of `--cell` name `cell` (`transformer.EncoderBlock` for "transformer")."""
-    if cell == "transformer":
-        return transformer.EncoderBlock
+    """The layer class of `--cell` name `cell` (a recurrent one; see `sequence_layers`)."""
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"`cell` must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
     return RECURRENT_LAYERS[cell]

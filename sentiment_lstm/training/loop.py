@@ -183,13 +183,10 @@ def read_splits(config):
     vocabulary adapted on the training texts alone."""
     started = time.perf_counter()
     train, validation = sources.training_data(config)
-    counts = train.counts()
-    counts = (", ".join(f"{n:,} {name}" for name, n in counts.items()) if len(counts) <= 8
-              else f"{min(counts.values()):,} to {max(counts.values()):,} a class")
     held = ("no validation" if validation is None else
             f"{len(validation):,} {'from ' + validation.source if config.val_data else 'held out'} for validation")
     progress.stage(f"Data: {train.source}: {len(train):,} texts of {train.num_classes} classes for training "
-                   f"({counts}), {held}", started)
+                   f"({train.describe_counts()}), {held}", started)
     started = time.perf_counter()
     vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=config.max_tokens)
     progress.stage(f"Vocabulary: {vectorizer.vocabulary_size():,} tokens "

@@ -8,7 +8,7 @@ before TensorFlow loads. Imports nothing heavy.
 
 Example:
 
->>> parse_values("units", "16,32,64")
+>>> list_type("units")("16,32,64")
 (16, 32, 64)
 >>> grid_size({"units": (16, 32), "dropout": (0.0, 0.5)})
 4
@@ -21,7 +21,6 @@ import math
 
 from sentiment_lstm.core import recipe
 from sentiment_lstm.core.config import Config, check, flag_name
-from sentiment_lstm.core.errors import UserError
 
 SEARCHABLE = ("units", "embed_dim", "dropout", "layers")  # in the order trials.csv and the plot name them
 STRATEGIES = ("grid", "random", "bayesian", "hyperband")  # KerasTuner's oracles, see search.make_oracle
@@ -29,22 +28,11 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _KINDS = {int: ("whole numbers", "16,32,64"), float: ("numbers", "0.2,0.5")}
 
 
-def parse_values(name, text):
-    """The values of the comma-separated `text` for the `Config` field `name`, in order.
-
-    Raises:
-        UserError: an item that is not a number of the field's type, a value out of
-            its range, a value given twice, or no value; the sentence names the flag.
-    """
-    values, problem = _parse(name, text)
-    if problem:
-        raise UserError(f"--{flag_name(name)} {problem}.")
-    return values
-
-
 def list_type(name):
-    """An argparse `type` for the list flag of field `name` (`parse_values`): argparse
-    then reports a mistake as `argument --units: lists 16 twice`."""
+    """An argparse `type` for the list flag of field `name`: the comma-separated values,
+    in order, each checked as the `Config` field checks it; argparse reports a mistake
+    (not a number of the field's type, out of range, given twice, none) as `argument
+    --units: lists 16 twice`."""
 
     def parse(text):
         values, problem = _parse(name, text)
