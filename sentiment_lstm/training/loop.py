@@ -104,9 +104,12 @@ def fit_inputs(config, train, validation, unlabeled, vectorizer):
     Returns:
         `(training batches, validation batches or None, n-gram keys, how many crops)`.
     """
-    nb_lr = fit_teacher(train, config)
+    teaching = config.teacher != "none"
+    cropped = cut_crops(train if unlabeled is None or not teaching else concatenate(train, unlabeled), config,
+                        keep_unlabeled=teaching)
+    nb_lr = fit_teacher(train, config, has_work=unlabeled is not None or cropped is not None)
     taught, targets = taught_texts(train, unlabeled, nb_lr)
-    fit_texts, targets = with_crops(taught, targets, nb_lr, config)
+    fit_texts, targets = with_crops(taught, targets, nb_lr, cropped)
     weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
     batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
                    seed=config.seed, bucket=config.bucket, class_weights=weights)
@@ -210,9 +213,14 @@ def unlabeled_texts(config, train):
     return unlabeled
 
 
-def fit_teacher(train, config):
-    """The teacher of `config.teacher` fitted on the training texts (`teacher.NBLR`), or None."""
+def fit_teacher(train, config, has_work=True):
+    """The teacher of `config.teacher` fitted on the training texts (`teacher.NBLR`), or None:
+    without one, or when it `has_work` not (no unlabeled texts and no crops to target:
+    texts all a crop's length, as questions are, and `--unlabeled none`)."""
     if config.teacher == "none":
+        return None
+    if not has_work:
+        progress.stage(f"Teacher: {config.teacher} not fitted; it has no unlabeled texts and no crops to teach")
         return None
     started = time.perf_counter()
     nb_lr = teacher.NBLR(train.texts, train.labels, train.num_classes)
@@ -234,27 +242,35 @@ def taught_texts(train, unlabeled, nb_lr):
     return concatenate(train, unlabeled), targets
 
 
-def with_crops(texts, targets, nb_lr, config):
-    """`texts` (and their `targets`, or None) followed by `config.crops` short crops of each
-    (`data/crops.py`): their targets are the teacher's probabilities with a teacher `nb_lr`,
-    else their text's label (`targets` stays None). Crops of unlabeled texts are kept only
-    with a teacher."""
+def cut_crops(texts, config, keep_unlabeled=True):
+    """`config.crops` short crops of each of `texts` (`data/crops.py`), a `Dataset` labelled as
+    their texts (`UNLABELED` for crops of unlabeled texts, left out unless `keep_unlabeled`:
+    only a teacher targets them), or None: `--crops 0`, or every text a crop's length."""
     if not config.crops:
-        return texts, targets
+        return None
     started = time.perf_counter()
     cut, origin = crops.crops(texts.texts, config.crops, config.seed)  # origin: each crop's text
-    if nb_lr is None:
+    if not keep_unlabeled:
         labeled = texts.labels[origin] != UNLABELED
         cut, origin = [text for text, keep in zip(cut, labeled) if keep], origin[labeled]
-    if not cut:  # every text is a crop's length already
+    if not cut:
         progress.stage("Crops: none; every text is short already", started)
+        return None
+    progress.stage(f"Crops: {len(cut):,} short crops of the texts", started)
+    return Dataset(cut, texts.labels[origin], texts.class_names, texts.source)
+
+
+def with_crops(texts, targets, nb_lr, cropped):
+    """`texts` (and their `targets`, or None) followed by the crops `cropped` (`cut_crops`, or
+    None: `texts` as they are): their targets are the teacher's probabilities with a
+    teacher `nb_lr`, else their text's label (`targets` stays None)."""
+    if cropped is None:
         return texts, targets
-    cropped = Dataset(cut, texts.labels[origin], texts.class_names, texts.source)
     if nb_lr is not None:
+        started = time.perf_counter()
         before = np.eye(texts.num_classes, dtype=np.float32)[texts.labels] if targets is None else targets
-        targets = np.concatenate([before, nb_lr.predict_proba(cut)])
-    progress.stage(f"Crops: {len(cut):,} short crops of the texts, "
-                   + ("with the teacher's probabilities" if nb_lr is not None else "with their texts' labels"), started)
+        targets = np.concatenate([before, nb_lr.predict_proba(cropped.texts)])
+        progress.stage(f"Teacher: soft targets for the {len(cropped):,} crops", started)
     return concatenate(texts, cropped), targets
 
 
