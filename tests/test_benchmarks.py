@@ -687,3 +687,21 @@ def test_attention_agreement_ranks_by_hand():
     assert by_size == pytest.approx(1.0) and hit and chance == pytest.approx(3 / 5)
     assert attention_agreement.agreement(-ig, ig, rng)[1] == pytest.approx(-1.0)
     assert not attention_agreement.agreement([0.1, 0.0, 0.9, 0.0, 0.0], ig, rng)[3]  # word 2: IG's 4th
+
+
+def test_recipe_time_gives_medians_and_their_ratios_to_the_first_recipe():
+    from benchmarks import recipe_time
+
+    plain = recipe_time.summary([{"wall_s": 90, "cpu_s": 100}, {"wall_s": 70, "cpu_s": 80},
+                                 {"wall_s": 80, "cpu_s": 90}], None)
+    assert plain == {"median_wall_s": 80, "median_cpu_s": 90, "wall_ratio": 1.0, "cpu_ratio": 1.0}
+    default = recipe_time.summary([{"wall_s": 150, "cpu_s": 160}, {"wall_s": 200, "cpu_s": 170}], plain)
+    assert default["median_wall_s"] == 175 and default["wall_ratio"] == pytest.approx(175 / 80)
+    assert default["cpu_ratio"] == pytest.approx(165 / 90)
+    results = {"command": "python benchmarks/recipe_time.py", "environment": environment.describe(),
+               "recipes": {"plain": {**plain, "test_accuracy": 0.8448, "runs": [{"wall_s": 80, "cpu_s": 90, "epochs": 3}]},
+                           "default": {**default, "test_accuracy": 0.9025,
+                                       "runs": [{"wall_s": 150, "cpu_s": 160, "epochs": 3},
+                                                {"wall_s": 200, "cpu_s": 170, "epochs": 3}]}}}
+    row = next(line for line in recipe_time.markdown(results).splitlines() if line.startswith("| `default`"))
+    assert row == "| `default` | 90.25% | 3 | 150.0, 200.0 | 160.0, 170.0 | 175.0 s | 165.0 s | 2.19× / 1.83× |"
