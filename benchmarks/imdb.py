@@ -419,6 +419,15 @@ def describe_data(settings):
             f"TF-IDF and NB-LR: all), {test}, {epochs}")
 
 
+def run_line(env):
+    """"Commit abc (with uncommitted changes), date; CPU, 2 cores; versions." of `environment.describe()`."""
+    machine = env.get("machine") or {}
+    return (f"Commit {env.get('commit', 'unknown')[:12]}"
+            + (" (with uncommitted changes)" if env.get("uncommitted_changes") else "")
+            + f", {env.get('date')}; {describe_cpu(machine)}, {machine.get('cores')} cores; "
+            + ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items()) + ".")
+
+
 def describe_cpu(machine):
     """"AMD EPYC (family/model 25/1; avx, avx2, fma)", or as much of it as was recorded."""
     details = [f"family/model {machine['cpu_family_model']}"] if machine.get("cpu_family_model") else []

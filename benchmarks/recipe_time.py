@@ -73,10 +73,7 @@ def summary(runs, reference):
 
 
 def markdown(results):
-    env, machine = results["environment"], results["environment"]["machine"]
-    lines = [f"Commit {env['commit'][:12]}" + (" (with uncommitted changes)" if env["uncommitted_changes"] else "")
-             + f", {env['date']}; {imdb.describe_cpu(machine)}, {machine['cores']} cores; "
-             + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".", "",
+    lines = [imdb.run_line(results["environment"]), "",
              f"Command: `{results['command']}`", "",
              "| recipe | test accuracy | epochs | wall, each round (s) | CPU, each round (s) | median wall | "
              "median CPU | ratio wall / CPU |", "|---|---:|---:|---|---|---:|---:|---:|"]

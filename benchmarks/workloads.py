@@ -158,13 +158,8 @@ def neural_entry(name, settings, work, texts_file, args):
 
 
 def markdown(results):
-    env = results["environment"]
-    machine = env.get("machine") or {}
     lines = [f"# {results['dataset']}: test accuracy, training and serving", "",
-             f"Commit {env.get('commit', 'unknown')[:12]}"
-             + (" (with uncommitted changes)" if env.get("uncommitted_changes") else "")
-             + f", {env.get('date')}; {imdb.describe_cpu(machine)}, {machine.get('cores')} cores; "
-             + ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items()) + ".", "",
+             imdb.run_line(results["environment"]), "",
              f"Training data: {results['train_texts']:,} texts of {results['classes']} classes "
              f"(recipe `{results['recipe']}`); test: {results['test_texts']:,} texts.", "",
              f"Command: `{results['command']}`", "",
