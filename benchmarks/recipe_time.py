@@ -13,6 +13,7 @@ deterministic: every round trains the same model).
 """
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -105,7 +106,10 @@ def main(argv=None):
         entry.update(summary(entry["runs"], reference), test_accuracy=test_accuracy(name, work))
         reference = reference or entry
     write_json(args.out, results)
-    Path(args.out).with_suffix(".md").write_text(markdown(results))
+    table = Path(args.out).with_suffix(".md")
+    staged = table.with_name(table.name + ".tmp")
+    staged.write_text(markdown(results))
+    os.replace(staged, table)  # written whole or not at all
     print(markdown(results))
 
 

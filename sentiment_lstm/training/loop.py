@@ -215,7 +215,7 @@ def unlabeled_texts(config, train):
 
 def fit_teacher(train, config, has_work=True):
     """The teacher of `config.teacher` fitted on the training texts (`teacher.NBLR`), or None:
-    without one, or when it `has_work` not (no unlabeled texts and no crops to target:
+    without a teacher, or without `has_work` (no unlabeled texts and no crops to target:
     texts all a crop's length, as questions are, and `--unlabeled none`)."""
     if config.teacher == "none":
         return None
