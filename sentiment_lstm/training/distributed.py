@@ -46,6 +46,7 @@ import tensorflow as tf
 
 from sentiment_lstm.core import layout
 from sentiment_lstm.core.errors import UserError
+from sentiment_lstm.text import pipeline
 from sentiment_lstm.training.callbacks import BACKUP, make_callbacks
 
 COLLECTIVE_TIMEOUT = 600  # seconds a collective waits for a stalled peer before failing
@@ -180,7 +181,7 @@ def distribute_batches(strategy, make_global_batches):
     """The distributed dataset of `replica_batches` of `make_global_batches()` (called on each worker)."""
     replicas = strategy.num_replicas_in_sync
     return strategy.distribute_datasets_from_function(
-        lambda context: replica_batches(make_global_batches(), context, replicas).prefetch(tf.data.AUTOTUNE))
+        lambda context: pipeline.prefetched(replica_batches(make_global_batches(), context, replicas)))
 
 
 def replica_sums(token_model, tokens, labels, rows, training, weights=None):
