@@ -28,9 +28,10 @@ def sentences(text):
     return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
-def crop(text, rng):
-    """One short crop of `text` (the module's text), drawn with the NumPy Generator `rng`."""
-    parts = sentences(text)
+def crop(text, rng, parts=None):
+    """One short crop of `text` (the module's text), drawn with the NumPy Generator `rng`
+    (`parts`: `sentences(text)`, if the caller has them already)."""
+    parts = sentences(text) if parts is None else parts
     if parts and rng.random() < 0.5:
         start = int(rng.integers(len(parts)))
         piece = " ".join(parts[start:start + 1 + int(rng.random() < 0.3)])
@@ -49,6 +50,12 @@ def crops(texts, per_text, seed):
     index of its text (int64), in the order of `texts`; the same for the same `seed`. A
     crop that is its whole text (a short text) is left out: the text is there already."""
     rng = np.random.default_rng(seed)
-    drawn = [(crop(texts[k], rng), k) for k in range(len(texts)) for _ in range(per_text)]
-    kept = [(piece, k) for piece, k in drawn if piece and piece != " ".join(texts[k].split())]
-    return [piece for piece, _ in kept], np.array([k for _, k in kept], dtype=np.int64)
+    kept, origin = [], []
+    for k, text in enumerate(texts):
+        parts, whole = sentences(text), " ".join(text.split())
+        for _ in range(per_text):
+            piece = crop(text, rng, parts)
+            if piece and piece != whole:
+                kept.append(piece)
+                origin.append(k)
+    return kept, np.array(origin, dtype=np.int64)
