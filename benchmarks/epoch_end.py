@@ -5,7 +5,8 @@ epoch's end. This builds the default recipe's training batches as `train` does
 (`loop.fit_inputs`: the reviews, their crops and the teacher's targets), then fits one
 model one epoch at a time, `--rounds` times with each setting in turn (on, off, on, ...):
 the batches as training reads them (`pipeline.prefetched`: autotuning off) and the same
-batches with autotuning on. For each fit it records the wall time, and the part of it
+batches with autotuning on and a buffer it sizes (`prefetch(tf.data.AUTOTUNE)`, as
+training had them before). For each fit it records the wall time, and the part of it
 after the last training step (Keras' `on_train_end` to `fit`'s return), where the
 iterator is deleted.
 
@@ -78,7 +79,9 @@ def main(argv=None):
     batches, _, ngram_keys, _ = loop.fit_inputs(config, train, None, unlabeled, vectorizer)
     tuned = tf.data.Options()
     tuned.autotune.enabled = True
-    datasets = {SETTINGS[0]: batches.with_options(tuned), SETTINGS[1]: batches}
+    # As before `pipeline.prefetched`: a buffer autotuning sizes (with nothing to tune,
+    # autotuning runs no thread).
+    datasets = {SETTINGS[0]: batches.prefetch(tf.data.AUTOTUNE).with_options(tuned), SETTINGS[1]: batches}
     model = loop.build_model(config, vectorizer, ngram_keys, train, unlabeled)
 
     class LastStep(keras.callbacks.Callback):
