@@ -705,16 +705,3 @@ def test_recipe_time_gives_medians_and_their_ratios_to_the_first_recipe():
                                                 {"wall_s": 200, "cpu_s": 170, "epochs": 3}]}}}
     row = next(line for line in recipe_time.markdown(results).splitlines() if line.startswith("| `default`"))
     assert row == "| `default` | 90.25% | 3 | 150.0, 200.0 | 160.0, 170.0 | 175.0 s | 165.0 s | 2.19× / 1.83× |"
-
-
-def test_epoch_end_counts_the_fits_that_stalled_after_their_last_step():
-    from benchmarks import epoch_end
-
-    fits = [{"wall_s": 41.0, "after_last_step_s": 15.8}, {"wall_s": 24.0, "after_last_step_s": 0.1},
-            {"wall_s": 25.0, "after_last_step_s": 0.9}]
-    entry = {"fits": fits, **epoch_end.summary(fits)}
-    assert entry["median_wall_s"] == 25.0 and entry["stalled"] == 1 and entry["longest_after_last_step_s"] == 15.8
-    results = {"command": "python benchmarks/epoch_end.py", "environment": environment.describe(),
-               "batches_per_epoch": 1060, "settings": {"autotuning on": entry}}
-    row = next(line for line in epoch_end.markdown(results).splitlines() if line.startswith("| autotuning on"))
-    assert row == "| autotuning on | 41.0, 24.0, 25.0 | 15.8, 0.1, 0.9 | 25.0 s | 1 of 3 |"

@@ -254,7 +254,7 @@ def test_word_spans_are_the_vectorizers_tokens_in_the_review_as_typed():
 
 
 def test_training_batches_are_prefetched_without_autotuning(vectorizer):
-    """tf.data's autotuning stalls the end of an epoch (pipeline.prefetched): the batches
+    """tf.data's autotuning left training idle (pipeline.prefetched): the batches
     Keras trains on have it off, and come out the same as without the prefetch."""
     reviews = varied_reviews(n=100)
     dataset = make_dataset(reviews, vectorizer, batch_size=8, shuffle=True, seed=5)

@@ -73,11 +73,12 @@ def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False
 def prefetched(batches):
     """`batches` with the next two ready while a step runs, and tf.data's autotuning off.
 
-    Keras opens an iterator for each epoch, and deleting one can wait for its autotuning
-    thread's sleep to end: measured on the default recipe's batches (1,060 an epoch,
-    22-27 s of training), 14-17 s idle at the end of 2 or 3 of every 6 epochs, none
-    with autotuning off (`benchmarks/epoch_end.py`). Fixed buffers cost nothing here,
-    where a batch is a gather of stored token ids (an epoch's batches alone: 0.2 s).
+    With a buffer that autotuning sized (`tf.data.AUTOTUNE`), training sat idle for
+    seconds at a time: the default recipe trained in 155-230 s of wall time against
+    134-138 s with fixed buffers, for the same CPU time and the same model, its slow
+    epochs 41-81 s against 26-31 s (docs/results.md). One such wait, caught in the act: the main thread deleting
+    an epoch's iterator, waiting for its autotuning thread. Fixed buffers cost nothing
+    here, where a batch is a gather of stored token ids (an epoch's batches alone: 0.2 s).
     """
     options = tf.data.Options()
     options.autotune.enabled = False
