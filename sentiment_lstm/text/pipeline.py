@@ -76,9 +76,10 @@ def prefetched(batches):
     With a buffer that autotuning sized (`tf.data.AUTOTUNE`), training sat idle for
     seconds at a time: the default recipe trained in 155-230 s of wall time against
     134-138 s with fixed buffers, for the same CPU time and the same model, its slow
-    epochs 41-81 s against 26-31 s (docs/results.md). One such wait, caught in the act: the main thread deleting
-    an epoch's iterator, waiting for its autotuning thread. Fixed buffers cost nothing
-    here, where a batch is a gather of stored token ids (an epoch's batches alone: 0.2 s).
+    epochs 41-81 s against 26-31 s (docs/results.md). One such wait, caught in the act:
+    the main thread deleting an epoch's iterator, waiting for its autotuning thread.
+    Fixed buffers cost nothing here, where a batch is a gather of stored token ids (an
+    epoch's batches alone: 0.2 s).
     """
     options = tf.data.Options()
     options.autotune.enabled = False
