@@ -13,7 +13,6 @@ deterministic: every round trains the same model).
 """
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import imdb  # noqa: E402
 from benchmarks.processes import run_child  # noqa: E402
-from sentiment_lstm.core import checks  # noqa: E402
+from sentiment_lstm.core import checks, files  # noqa: E402
 
 
 def make_parser():
@@ -106,10 +105,8 @@ def main(argv=None):
         entry.update(summary(entry["runs"], reference), test_accuracy=test_accuracy(name, work))
         reference = reference or entry
     write_json(args.out, results)
-    table = Path(args.out).with_suffix(".md")
-    staged = table.with_name(table.name + ".tmp")
-    staged.write_text(markdown(results))
-    os.replace(staged, table)  # written whole or not at all
+    with files.atomic_file(Path(args.out).with_suffix(".md")) as staged:  # written whole or not at all
+        staged.write_text(markdown(results))
     print(markdown(results))
 
 
