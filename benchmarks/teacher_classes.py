@@ -41,6 +41,7 @@ from sentiment_lstm.core.config import Config  # noqa: E402
 from sentiment_lstm.data import folders  # noqa: E402
 from sentiment_lstm.data.dataset import split_validation  # noqa: E402
 from sentiment_lstm.training import teacher  # noqa: E402
+from sentiment_lstm.training.bag_of_ngrams import BagOfNgrams  # noqa: E402
 
 DEFAULT_DATA = environment.ROOT.parent / "shared" / "data" / "20news-bydate.tar.gz"
 
@@ -49,13 +50,10 @@ class Multinomial:
     """One multinomial regression on the package teacher's indicators, each scaled by
     max_k |r_k| (`scaled`), or unscaled."""
 
-    def __init__(self, texts, labels, num_classes=None, C=1.0, ngrams=2, scaled=True):
-        from sklearn.feature_extraction.text import CountVectorizer
-
+    def __init__(self, texts, labels, num_classes=None, C=1.0, scaled=True):
         y = np.asarray(labels)
         num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-        self.vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, token_pattern=teacher.TOKENS,
-                                          preprocessor=teacher.preprocess)
+        self.vectorizer = BagOfNgrams()
         X = self.vectorizer.fit_transform(texts)
         ratios = [teacher.log_count_ratios(np.asarray(X[y == k].sum(0)).ravel(), np.asarray(X[y != k].sum(0)).ravel())
                   for k in range(num_classes)]

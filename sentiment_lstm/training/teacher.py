@@ -16,19 +16,10 @@ strongest quick model of this data that we know of (91.76% on our validation spl
 and 91.45% on test, `benchmarks/results/imdb.json`; fitted in about 15 s on 2 cores), and
 it errs differently from an LSTM, which is what a teacher needs.
 """
-import re
-
 import numpy as np
 from scipy import special
 
-# Words with inner apostrophes, and ! and ? as tokens of their own, as tokenizer.standardize keeps them.
-TOKENS = r"(?u)\b\w[\w']*\b|[!?]"
-_HTML_TAG = re.compile(r"<[^>]+>")
-
-
-def preprocess(text):
-    """A review as the n-gram models read it: HTML tags turned into spaces, lowercased."""
-    return _HTML_TAG.sub(" ", text).lower()
+from sentiment_lstm.training.bag_of_ngrams import BagOfNgrams
 
 
 class NBLR:
@@ -48,7 +39,6 @@ class NBLR:
         labels: their classes, indices from 0 (every one of `num_classes` present).
         num_classes: the number of classes (default: the largest label + 1).
         C: inverse L2 strength of the logistic regressions.
-        ngrams: the longest n-gram counted (2: unigrams and bigrams).
 
     Example:
 
@@ -57,15 +47,13 @@ class NBLR:
     True
     """
 
-    def __init__(self, texts, labels, num_classes=None, C=1.0, ngrams=2):
+    def __init__(self, texts, labels, num_classes=None, C=1.0):
         from scipy import sparse
-        from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(labels)
         self.num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-        self.vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, token_pattern=TOKENS,
-                                          preprocessor=preprocess)
+        self.vectorizer = BagOfNgrams()  # unigram and bigram indicators
         X = self.vectorizer.fit_transform(texts)
         tasks = [1] if self.num_classes == 2 else range(self.num_classes)  # the class each regression tells
         self.ratios, self._scales, self.classifiers = [], [], []
@@ -108,3 +96,10 @@ def soft_targets(log_odds):
     """Class probabilities `(n, 2)` float32 of two classes, from the log-odds of class 1."""
     positive = special.expit(np.asarray(log_odds, dtype=np.float64))
     return np.stack([1 - positive, positive], axis=1).astype(np.float32)
+
+
+def taught_targets(texts, labels, num_classes, new_texts):
+    """The class probabilities `(len(new_texts), classes)` float32 that NB-LR fitted on the
+    labeled `texts` gives `new_texts`: what training asks of the teacher, in one call
+    that another process can run (`core.background`)."""
+    return NBLR(texts, labels, num_classes).predict_proba(new_texts)
