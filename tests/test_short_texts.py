@@ -52,35 +52,34 @@ def test_crops_take_the_teachers_probabilities_or_their_texts_labels():
     nb_lr = teacher.NBLR(texts, train.labels)
     config = Config(crops=3)
 
-    fit, targets = loop.with_crops(train, None, None, loop.cut_crops(train, config))  # no teacher: the texts' labels
-    assert targets is None and fit.texts[:4] == texts and len(fit) > 4
-    added = fit.subset(np.arange(4, len(fit)))
-    for piece, label in zip(added.texts, added.labels):
+    taught, cropped = loop.texts_to_fit(config, train, unlabeled)  # no teacher: the texts' labels
+    assert taught is train and loop.start_teacher(config, train, taught, cropped)() is None
+    assert len(cropped) > 0 and (cropped.labels != UNLABELED).all()  # of the labeled texts only
+    for piece, label in zip(cropped.texts, cropped.labels):
         assert label == next(k for k, text in zip(train.labels, texts) if piece in text)
 
-    taught, soft = loop.taught_texts(train, unlabeled, nb_lr)
-    fit, targets = loop.with_crops(taught, soft, nb_lr, loop.cut_crops(taught, config))  # a teacher: its probabilities
-    assert len(targets) == len(fit) and fit.texts[:6] == taught.texts
-    np.testing.assert_array_equal(targets[:6], soft)
-    np.testing.assert_allclose(targets[6:], nb_lr.predict_proba(fit.texts[6:]), atol=1e-6)
-    assert (fit.labels[6:] == UNLABELED).any()  # unlabeled crops too
+    config = Config(crops=3, teacher="nb-lr")
+    taught, cropped = loop.texts_to_fit(config, train, unlabeled)
+    targets = loop.start_teacher(config, train, taught, cropped)()  # a teacher: its probabilities
+    assert len(targets) == len(taught) + len(cropped) and taught.texts == texts + unlabeled.texts
+    np.testing.assert_array_equal(targets[:4], np.eye(2)[train.labels])
+    np.testing.assert_allclose(targets[4:6], nb_lr.predict_proba(unlabeled.texts), atol=1e-6)
+    np.testing.assert_allclose(targets[6:], nb_lr.predict_proba(cropped.texts), atol=1e-6)
+    assert (cropped.labels == UNLABELED).any()  # unlabeled crops too
 
     both = concatenate(train, unlabeled)
     assert (loop.cut_crops(both, config, keep_unlabeled=False).labels != UNLABELED).all()  # no teacher: labeled only
     assert loop.cut_crops(train, Config()) is None  # --crops 0
-    assert loop.with_crops(train, None, nb_lr, None) == (train, None)
 
 
 def test_the_teacher_is_fitted_only_with_something_to_teach(capsys):
     questions = Dataset(["What is it?", "Who is he?", "Where now?", "Why not?"], np.array([0, 1, 0, 1]), ("a", "b"))
     config = Config(teacher="nb-lr", crops=2)
     assert loop.cut_crops(questions, config) is None  # every text a crop's length
-    vectorizer = make_vectorizer(questions.texts)
-    _, _, _, cropped = loop.fit_inputs(config, questions, None, None, vectorizer)
-    assert cropped == 0 and "not fitted" in capsys.readouterr().out
+    inputs = loop.fit_inputs(config, questions, None, None, make_vectorizer(questions.texts))
+    assert inputs.crops == 0 and "not fitted" in capsys.readouterr().out
     long_texts = Dataset([f"{t} one. {t} two. {t} three." for t in questions.texts], questions.labels, ("a", "b"))
-    _, _, _, cropped = loop.fit_inputs(config, long_texts, None, None, make_vectorizer(long_texts.texts))
-    assert cropped > 0 and "fitted on the 4 training texts" in capsys.readouterr().out
+    assert loop.fit_inputs(config, long_texts, None, None).crops > 0 and "fitted on the 4 training texts" in capsys.readouterr().out
 
 
 def test_a_teacher_of_crops_needs_no_unlabeled_texts(tmp_path):

@@ -70,18 +70,31 @@ def test_make_dataset_carries_soft_targets_of_unlabeled_reviews():
 def test_taught_texts_add_the_unlabeled_ones_with_the_teachers_probabilities(imdb_folder):
     train = imdb.load_reviews(imdb_folder, "train")
     unlabeled = imdb.load_reviews(imdb_folder, "unsup")
-    assert loop.fit_teacher(train, Config()) is None
-    same, none = loop.taught_texts(train, unlabeled, None)
-    assert same is train and none is None
+    same, no_crops = loop.texts_to_fit(Config(), train, unlabeled)
+    assert same is train and no_crops is None and loop.start_teacher(Config(), train, same, None)() is None
     assert loop.unlabeled_texts(Config(data=str(imdb_folder)), train) is None  # no teacher: none read
     assert loop.unlabeled_texts(Config(data=str(imdb_folder), teacher="nb-lr"), train).texts == unlabeled.texts
 
-    reviews, targets = loop.taught_texts(train, unlabeled, loop.fit_teacher(train, Config(teacher="nb-lr")))
+    config = Config(teacher="nb-lr")
+    reviews, no_crops = loop.texts_to_fit(config, train, unlabeled)
+    targets = loop.start_teacher(config, train, reviews, no_crops)()
     assert reviews.texts == train.texts + unlabeled.texts
     assert reviews.labels.tolist() == train.labels.tolist() + [-1] * len(unlabeled)
     np.testing.assert_array_equal(targets[: len(train)], np.eye(2)[train.labels])
     expected = teacher.soft_targets(teacher.NBLR(train.texts, train.labels).log_odds(unlabeled.texts))
     np.testing.assert_allclose(targets[len(train):], expected, rtol=1e-6)
+
+
+def test_a_large_teacher_fits_in_a_second_process_to_the_same_targets(imdb_folder, monkeypatch):
+    train = imdb.load_reviews(imdb_folder, "train")
+    unlabeled = imdb.load_reviews(imdb_folder, "unsup")
+    config = Config(teacher="nb-lr", crops=2)
+    taught, cropped = loop.texts_to_fit(config, train, unlabeled)
+    here = loop.start_teacher(config, train, taught, cropped)()
+    monkeypatch.setattr(loop, "BESIDE_FROM", 0)
+    waiting = loop.start_teacher(config, train, taught, cropped)
+    np.testing.assert_array_equal(waiting(), here)  # the same NB-LR, bit for bit
+    assert len(here) == len(taught) + len(cropped)
 
 
 def test_train_fits_on_the_taught_reviews_and_validates_on_labels_only(imdb_folder, tmp_path, monkeypatch):
@@ -100,10 +113,11 @@ def test_train_fits_on_the_taught_reviews_and_validates_on_labels_only(imdb_fold
     config = Config(data=str(imdb_folder), val_fraction=0.5, epochs=1, units=2, embed_dim=2,
                     teacher="nb-lr", model_dir=str(tmp_path / "model"))
     loop.train(config)
-    (fit_texts, fit_targets), (val_texts, val_targets) = calls
+    (fit_texts, fit_targets), = [call for call in calls if call[1] is not None]
+    (val_texts, val_targets), = [call for call in calls if call[1] is None]
     unlabeled = imdb.load_reviews(imdb_folder, "unsup")
     assert len(fit_texts) == 2 + len(unlabeled) and fit_texts[2:] == unlabeled.texts
-    assert fit_targets.shape == (len(fit_texts), 2) and val_targets is None and len(val_texts) == 2
+    assert fit_targets.shape == (len(fit_texts), 2) and len(val_texts) == 2
     assert Config.from_json((tmp_path / "model" / "config.json").read_text()).teacher == "nb-lr"
 
 

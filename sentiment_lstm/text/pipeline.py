@@ -10,7 +10,7 @@ _NUM_BUCKETS = 10
 
 
 def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False, seed=0,
-                 bucket=True, targets=None, class_weights=None):
+                 bucket=True, targets=None, class_weights=None, tokens=None):
     """A batched tf.data pipeline of (token ids, one-hot labels or given class probabilities
     [, sample weights]).
 
@@ -35,6 +35,8 @@ def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False
             label; the texts may then be unlabeled.
         class_weights: optional float array `(classes,)` (`class_weights`): each text is
             weighted by its class's (a soft target's most probable class).
+        tokens: the texts' token ids already (`tokenizer.tokenize(texts.texts, vectorizer,
+            max_length)`), for a caller that reads them too; else they are tokenized here.
 
     Returns:
         A `tf.data.Dataset` of `(tokens, labels)`, or `(tokens, labels, weights)` with
@@ -59,7 +61,7 @@ def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False
     elif np.ndim(targets) != 2 or len(targets) != len(labels) or (classes and np.shape(targets)[1] != classes):
         raise UserError(f"Expected class probabilities of shape ({len(labels)}, {classes or 'classes'}), "
                         f"got {np.shape(targets)}.")
-    tokens = tokenize(texts.texts, vectorizer, max_length)
+    tokens = tokenize(texts.texts, vectorizer, max_length) if tokens is None else tokens
     boundaries = _bucket_boundaries(max_length) if bucket else [max_length + 1]  # one bucket: pad to max_length
     per_text = [tf.constant(targets, tf.float32)]
     if class_weights is not None:

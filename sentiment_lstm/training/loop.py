@@ -14,16 +14,18 @@ deleted once the model directory is published. The lock file `<model_dir>.lock`
 `train` to the end of the publish (a multi-worker job's chief takes it to publish).
 """
 import contextlib
+import functools
 import shutil
 import sys
 import time
 import warnings
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment_lstm.core import layout, lock, progress
+from sentiment_lstm.core import background, layout, lock, progress
 from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.data import crops, sources
 from sentiment_lstm.data.dataset import UNLABELED, Dataset, concatenate
@@ -40,6 +42,10 @@ from sentiment_lstm.training.callbacks import (
     prepare_work_area,
 )
 from sentiment_lstm.training.history_files import read_history, report_kept, write_history
+
+# Characters of training text from which the teacher fits in a second process: there
+# it takes about 1.5 s to start (importing scikit-learn), what fitting about 4 MB takes.
+BESIDE_FROM = 4_000_000
 
 
 def train(config, callbacks=()):
@@ -70,9 +76,9 @@ def train(config, callbacks=()):
         strategy = distributed.make_strategy(config.distribute)  # before any op: it sets up the cluster
         seed_everything(config.seed, config.deterministic)
         chief = distributed.is_chief(config)
-        train, validation, vectorizer = read_splits(config)
+        train, validation = read_data(config)
         unlabeled = unlabeled_texts(config, train)
-        train_ds, val_ds, ngram_keys, cropped = fit_inputs(config, train, validation, unlabeled, vectorizer)
+        train_ds, val_ds, ngram_keys, cropped, vectorizer = fit_inputs(config, train, validation, unlabeled)
         if strategy is not None:  # this worker's share of every global batch
             train_ds, val_ds = (None if ds is None else distributed.distribute_batches(strategy, lambda ds=ds: ds)
                                 for ds in (train_ds, val_ds))
@@ -96,29 +102,47 @@ def train(config, callbacks=()):
         return history
 
 
-def fit_inputs(config, train, validation, unlabeled, vectorizer):
+class FitInputs(NamedTuple):
+    """What `fit_inputs` prepares for a fit."""
+
+    train: tf.data.Dataset  # the training batches
+    validation: tf.data.Dataset | None  # the validation batches, or None
+    ngram_keys: dict  # {n: the kept n-grams' keys} (`frequent_ngrams`)
+    crops: int  # how many short crops the training batches hold
+    vectorizer: keras.layers.TextVectorization  # the vocabulary
+
+
+def fit_inputs(config, train, validation, unlabeled, vectorizer=None):
     """What a fit of `config` reads, from the `train` texts (`validation`: None, or the
-    texts to validate on; `unlabeled`: the teacher's texts, or None) and the adapted
-    `vectorizer`: the teacher's soft targets, the crops, the batches, the kept n-grams.
+    texts to validate on; `unlabeled`: the teacher's texts, or None): the crops, the
+    vocabulary (`vectorizer`, or adapted here on the training texts), the kept n-grams,
+    the teacher's soft targets and the batches. The teacher fits meanwhile
+    (`start_teacher`), so the texts are tokenized once, for the n-grams and the batches
+    both, while it does.
 
     Returns:
-        `(training batches, validation batches or None, n-gram keys, how many crops)`.
+        A `FitInputs`.
     """
-    teaching = config.teacher != "none"
-    cropped = cut_crops(train if unlabeled is None or not teaching else concatenate(train, unlabeled), config,
-                        keep_unlabeled=teaching)
-    nb_lr = fit_teacher(train, config, has_work=unlabeled is not None or cropped is not None)
-    taught, targets = taught_texts(train, unlabeled, nb_lr)
-    fit_texts, targets = with_crops(taught, targets, nb_lr, cropped)
+    taught, cropped = texts_to_fit(config, train, unlabeled)
+    fit_texts = taught if cropped is None else concatenate(taught, cropped)
+    targets = start_teacher(config, train, taught, cropped)
+    if vectorizer is None:
+        vectorizer = adapt_vocabulary(train, config)
     weights = pipeline.class_weights(train) if config.class_weight == "balanced" else None
     batches = dict(vectorizer=vectorizer, batch_size=config.batch_size, max_length=config.max_length,
                    seed=config.seed, bucket=config.bucket, class_weights=weights)
     started = time.perf_counter()
-    train_ds = pipeline.make_dataset(fit_texts, shuffle=True, targets=targets, **batches)
+    tokens = tokenizer.tokenize(fit_texts.texts, vectorizer, config.max_length)
     val_ds = None if validation is None else pipeline.make_dataset(validation, **batches)
+    progress.stage(f"Tokens of the {len(fit_texts):,} texts to fit on"
+                   + ("" if validation is None else f" and the {len(validation):,} to validate on"), started)
+    ngram_keys = frequent_ngrams(tokens[:len(taught)], vectorizer, config)
+    soft = targets()
+    started = time.perf_counter()
+    train_ds = pipeline.make_dataset(fit_texts, shuffle=True, targets=soft, tokens=tokens, **batches)
     progress.stage(f"Batches per epoch: {train_ds.batches_per_epoch:,} for training"
                    + ("" if val_ds is None else f", {val_ds.batches_per_epoch:,} for validation"), started)
-    return train_ds, val_ds, frequent_ngrams(taught, vectorizer, config), len(fit_texts) - len(taught)
+    return FitInputs(train_ds, val_ds, ngram_keys, len(fit_texts) - len(taught), vectorizer)
 
 
 def build_model(config, vectorizer, ngram_keys, train, unlabeled):
@@ -172,7 +196,7 @@ def publish_trained(model_dir, token_model, vectorizer, ngram_keys, config, work
 def describe_data(train, validation, unlabeled, crops=0):
     """What the model directory's `config.json` records of the data a model learned from:
     its classes with their training counts, where each part came from and its size, and
-    how many short crops it also learned from (`with_crops`)."""
+    how many short crops it also learned from (`texts_to_fit`)."""
     return {"source": train.source, "classes": train.counts(), "train": len(train),
             "validation": None if validation is None else {"source": validation.source, "texts": len(validation)},
             "unlabeled": None if unlabeled is None else {"source": unlabeled.source, "texts": len(unlabeled)},
@@ -180,21 +204,32 @@ def describe_data(train, validation, unlabeled, crops=0):
 
 
 def read_splits(config):
-    """`(training texts, validation texts, vectorizer)`: the training split of
-    `config.data` (`config.limit` of it) less the seeded validation split, or
-    `config.val_data` (`sources.training_data`; None without validation), and the
-    vocabulary adapted on the training texts alone."""
+    """`(training texts, validation texts, vectorizer)`: `read_data` and the vocabulary
+    adapted on the training texts alone (`adapt_vocabulary`)."""
+    train, validation = read_data(config)
+    return train, validation, adapt_vocabulary(train, config)
+
+
+def read_data(config):
+    """`(training texts, validation texts)`: the training split of `config.data`
+    (`config.limit` of it) less the seeded validation split, or `config.val_data`
+    (`sources.training_data`; None without validation)."""
     started = time.perf_counter()
     train, validation = sources.training_data(config)
     held = ("no validation" if validation is None else
             f"{len(validation):,} {'from ' + validation.source if config.val_data else 'held out'} for validation")
     progress.stage(f"Data: {train.source}: {len(train):,} texts of {train.num_classes} classes for training "
                    f"({train.describe_counts()}), {held}", started)
+    return train, validation
+
+
+def adapt_vocabulary(train, config):
+    """The vectorizer of `config.max_tokens` tokens adapted on the `train` texts alone."""
     started = time.perf_counter()
     vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=config.max_tokens)
     progress.stage(f"Vocabulary: {vectorizer.vocabulary_size():,} tokens "
                    f"(at most {config.max_tokens:,}), from the training texts", started)
-    return train, validation, vectorizer
+    return vectorizer
 
 
 def unlabeled_texts(config, train):
@@ -213,33 +248,49 @@ def unlabeled_texts(config, train):
     return unlabeled
 
 
-def fit_teacher(train, config, has_work=True):
-    """The teacher of `config.teacher` fitted on the training texts (`teacher.NBLR`), or None:
-    without a teacher, or without `has_work` (no unlabeled texts and no crops to target:
-    texts all a crop's length, as questions are, and `--unlabeled none`)."""
+def texts_to_fit(config, train, unlabeled):
+    """`(taught, cropped)`: the texts a fit of `config` reads whole, the `train` texts
+    followed, with a teacher, by the `unlabeled` ones (or None); and the short crops of
+    them (`cut_crops`), or None. The validation and test texts are not read."""
+    teaching = config.teacher != "none"
+    taught = train if unlabeled is None or not teaching else concatenate(train, unlabeled)
+    return taught, cut_crops(taught, config, keep_unlabeled=teaching)
+
+
+def start_teacher(config, train, taught, cropped):
+    """Start fitting the teacher of `config` (`teacher.NBLR`) on the `train` texts, to give
+    the texts that `texts_to_fit` adds to them, the unlabeled texts in `taught` and the
+    crops `cropped` (or None), their class probabilities. On `BESIDE_FROM` characters of
+    training text or more, it fits in another process (`core.background`), and the
+    caller goes on meanwhile; below that, a process takes longer to start than the fit.
+
+    Returns:
+        A callable that waits for the teacher and returns the targets of `taught` then
+        `cropped`: the training texts' one-hot labels, then the teacher's probabilities.
+        It returns None without a teacher, or with nothing to teach (no unlabeled texts,
+        and no crops: texts all a crop's length, as questions are); the texts' labels are
+        their targets then.
+    """
     if config.teacher == "none":
-        return None
-    if not has_work:
+        return lambda: None
+    texts = list(taught.texts[len(train):]) + ([] if cropped is None else list(cropped.texts))
+    if not texts:
         progress.stage(f"Teacher: {config.teacher} not fitted; it has no unlabeled texts and no crops to teach")
-        return None
+        return lambda: None
     started = time.perf_counter()
-    nb_lr = teacher.NBLR(train.texts, train.labels, train.num_classes)
-    progress.stage(f"Teacher: {config.teacher} fitted on the {len(train):,} training texts", started)
-    return nb_lr
+    task = (teacher.taught_targets, list(train.texts), np.asarray(train.labels), train.num_classes, texts)
+    beside = sum(map(len, train.texts)) >= BESIDE_FROM
+    pending = background.start(*task) if beside else functools.partial(task[0], *task[1:])
+    parts = ([f"{len(taught) - len(train):,} unlabeled texts"] if len(taught) > len(train) else []) + (
+        [] if cropped is None else [f"{len(cropped):,} crops"])
 
+    def targets():
+        soft = pending()
+        progress.stage(f"Teacher: {config.teacher} fitted{' in a second process' if beside else ''} on the "
+                       f"{len(train):,} training texts, soft targets for {' and '.join(parts)}", started)
+        return np.concatenate([np.eye(train.num_classes, dtype=np.float32)[train.labels], soft])
 
-def taught_texts(train, unlabeled, nb_lr):
-    """The texts to fit on and their soft targets: `(train, None)`, or with a teacher
-    `nb_lr` and `unlabeled` texts, the training texts (one-hot) followed by the
-    unlabeled ones with the teacher's class probabilities. The validation and test
-    texts are not read."""
-    if nb_lr is None or unlabeled is None:
-        return train, None
-    started = time.perf_counter()
-    targets = np.concatenate([np.eye(train.num_classes, dtype=np.float32)[train.labels],
-                              nb_lr.predict_proba(unlabeled.texts)])
-    progress.stage(f"Teacher: soft targets for {len(unlabeled):,} unlabeled texts", started)
-    return concatenate(train, unlabeled), targets
+    return targets
 
 
 def cut_crops(texts, config, keep_unlabeled=True):
@@ -260,29 +311,15 @@ def cut_crops(texts, config, keep_unlabeled=True):
     return Dataset(cut, texts.labels[origin], texts.class_names, texts.source)
 
 
-def with_crops(texts, targets, nb_lr, cropped):
-    """`texts` (and their `targets`, or None) followed by the crops `cropped` (`cut_crops`, or
-    None: `texts` as they are): their targets are the teacher's probabilities with a
-    teacher `nb_lr`, else their text's label (`targets` stays None)."""
-    if cropped is None:
-        return texts, targets
-    if nb_lr is not None:
-        started = time.perf_counter()
-        before = np.eye(texts.num_classes, dtype=np.float32)[texts.labels] if targets is None else targets
-        targets = np.concatenate([before, nb_lr.predict_proba(cropped.texts)])
-        progress.stage(f"Teacher: soft targets for the {len(cropped):,} crops", started)
-    return concatenate(texts, cropped), targets
-
-
-def frequent_ngrams(texts, vectorizer, config):
+def frequent_ngrams(tokens, vectorizer, config):
     """`{n: keys}` for each n-gram order `config` reads (`network.ngram_dims`): the keys of
-    the n-grams in at least `ngrams.MIN_COUNT` of the `texts` fitted on (`ngrams.frequent`;
-    with a teacher, the unlabeled texts too, never the validation ones)."""
+    the n-grams in at least `ngrams.MIN_COUNT` rows of `tokens`, those of the texts fitted
+    on whole (`ngrams.frequent`; with a teacher, the unlabeled texts too, never the
+    validation ones)."""
     orders = network.ngram_dims(config)
     if not orders:
         return {}
     started = time.perf_counter()
-    tokens = tokenizer.tokenize(texts.texts, vectorizer, config.max_length)
     keys = {order: ngrams.frequent(tokens, vectorizer.vocabulary_size(), order=order) for order in orders}
     kept = ", ".join(f"{len(k):,} {order}-grams" for order, k in keys.items())
     progress.stage(f"N-grams kept (in at least {ngrams.MIN_COUNT} texts): {kept}", started)

@@ -18,7 +18,6 @@ import keras
 import numpy as np
 
 from sentiment_lstm.model import network, optimizer
-from sentiment_lstm.text import tokenizer
 from sentiment_lstm.training import loop
 
 
@@ -33,9 +32,9 @@ def fit_fold(config, train, validation, unlabeled=None):
     keras.backend.clear_session()  # the last fold's models and names
     keras.utils.set_random_seed(config.seed)
     with contextlib.redirect_stdout(io.StringIO()):  # loop's stage lines: one a fold would drown the results
-        vectorizer = tokenizer.make_vectorizer(train.texts, max_tokens=config.max_tokens)
-        train_ds, val_ds, ngram_keys, _ = loop.fit_inputs(config, train, validation, unlabeled, vectorizer)
-        model = loop.build_model(config, vectorizer, ngram_keys, train, unlabeled)
+        inputs = loop.fit_inputs(config, train, validation, unlabeled)  # the vocabulary of the fold's texts
+        train_ds, val_ds = inputs.train, inputs.validation
+        model = loop.build_model(config, inputs.vectorizer, inputs.ngram_keys, train, unlabeled)
     callbacks = [*optimizer.learning_rate_callbacks(config), *optimizer.ema_callbacks(config),
                  keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                restore_best_weights=True)]
