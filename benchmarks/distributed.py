@@ -137,7 +137,7 @@ def batch_shape(args):
     from sentiment_lstm.training import loop
 
     settings = run_config(args, "none", "unused")
-    _, reviews, _, vectorizer = loop.read_splits(settings)
+    reviews, _, vectorizer = loop.read_splits(settings)
     batches = pipeline.make_dataset(reviews, vectorizer, settings.batch_size, settings.max_length, bucket=settings.bucket)
     positions = [int(tf.size(tokens)) for tokens, _ in batches]
     return len(positions), statistics.mean(positions), len(reviews.labels)

@@ -107,7 +107,8 @@ def markdown(results):
     reference = statistics.median(results["features"]["CountVectorizer"])
     for name, seconds in results["features"].items():
         median = statistics.median(seconds)
-        lines.append(f"| `{name}` | {', '.join(f'{s:.1f}' for s in seconds)} | {median:.1f} s | {reference / median:.2f}× |")
+        rounds = ", ".join(f"{s:.1f}" for s in seconds)
+        lines.append(f"| `{name}` | {rounds} | {median:.1f} s | {reference / median:.2f}× |")
     lines += ["", "The teacher beside the rest of the preparation (vocabulary, tokens, n-gram counts):", "",
               "| where the teacher runs | whole, each round (s) | the rest alone, each round (s) | median whole | "
               "median rest |", "|---|---|---|---:|---:|"]

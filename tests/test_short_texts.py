@@ -79,7 +79,8 @@ def test_the_teacher_is_fitted_only_with_something_to_teach(capsys):
     inputs = loop.fit_inputs(config, questions, None, None, make_vectorizer(questions.texts))
     assert inputs.crops == 0 and "not fitted" in capsys.readouterr().out
     long_texts = Dataset([f"{t} one. {t} two. {t} three." for t in questions.texts], questions.labels, ("a", "b"))
-    assert loop.fit_inputs(config, long_texts, None, None).crops > 0 and "fitted on the 4 training texts" in capsys.readouterr().out
+    assert loop.fit_inputs(config, long_texts, None, None).crops > 0
+    assert "fitted on the 4 training texts" in capsys.readouterr().out
 
 
 def test_a_teacher_of_crops_needs_no_unlabeled_texts(tmp_path):

@@ -61,7 +61,10 @@ def make_dataset(texts, vectorizer, batch_size=64, max_length=200, shuffle=False
     elif np.ndim(targets) != 2 or len(targets) != len(labels) or (classes and np.shape(targets)[1] != classes):
         raise UserError(f"Expected class probabilities of shape ({len(labels)}, {classes or 'classes'}), "
                         f"got {np.shape(targets)}.")
-    tokens = tokenize(texts.texts, vectorizer, max_length) if tokens is None else tokens
+    if tokens is None:
+        tokens = tokenize(texts.texts, vectorizer, max_length)
+    elif tokens.nrows() != len(labels):
+        raise ValueError(f"Expected the token ids of {len(labels)} texts, got {tokens.nrows()} rows.")
     boundaries = _bucket_boundaries(max_length) if bucket else [max_length + 1]  # one bucket: pad to max_length
     per_text = [tf.constant(targets, tf.float32)]
     if class_weights is not None:

@@ -2,16 +2,17 @@
 
 `BagOfNgrams` gives the same matrix as scikit-learn's
 `CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=TOKENS, preprocessor=preprocess)`,
-column for column (tests/test_bag_of_ngrams.py), in about half the time: the texts
+column for column (tests/test_bag_of_ngrams.py), in less than half the time: the texts
 are tokenized by the same regular expression, but the bigrams are counted as pairs
 of word numbers sorted by NumPy rather than as joined strings in a Python dict
-(12.0 s -> 6.1 s on IMDB's 22,500 training reviews, docs/results.md).
+(16.7 s -> 7.1 s on IMDB's 22,500 training reviews, medians of 3 rounds, docs/results.md,
+"The teacher's features and where it runs").
 
 Columns are in the order of the n-grams' strings, as CountVectorizer's: with words
-numbered in sorted order, the string "a b" sorts right after the word "a" and before
-any longer word that starts with "a" (a space sorts before every character a token
-holds), so sorting the pairs `(a, b)` by number and putting each word before its
-pairs gives the order of the strings.
+numbered in sorted order, the bigrams "a x" sort right after the word "a", in the order
+of x, and before any longer word that starts with "a" (a space sorts before every
+character a token holds), so sorting the pairs `(a, x)` by number and putting each
+word before its pairs gives the order of the strings.
 """
 import itertools
 import re

@@ -116,9 +116,9 @@ def fit_inputs(config, train, validation, unlabeled, vectorizer=None):
     """What a fit of `config` reads, from the `train` texts (`validation`: None, or the
     texts to validate on; `unlabeled`: the teacher's texts, or None): the crops, the
     vocabulary (`vectorizer`, or adapted here on the training texts), the kept n-grams,
-    the teacher's soft targets and the batches. The teacher fits meanwhile
-    (`start_teacher`), so the texts are tokenized once, for the n-grams and the batches
-    both, while it does.
+    the teacher's soft targets and the batches. The texts are tokenized once, for the
+    n-grams and the batches both; on enough text, the teacher fits in a second process
+    meanwhile (`start_teacher`).
 
     Returns:
         A `FitInputs`.
@@ -285,6 +285,8 @@ def start_teacher(config, train, taught, cropped):
         [] if cropped is None else [f"{len(cropped):,} crops"])
 
     def targets():
+        nonlocal started
+        started = started if beside else time.perf_counter()  # in this process, the fit starts now
         soft = pending()
         progress.stage(f"Teacher: {config.teacher} fitted{' in a second process' if beside else ''} on the "
                        f"{len(train):,} training texts, soft targets for {' and '.join(parts)}", started)

@@ -1,8 +1,8 @@
 """One fold of one trial: train on the other folds' texts, validate on the fold's.
 
-`fit_fold` is `training/loop.py`'s pipeline without the model directory: it adapts the
-vocabulary on the fold's training texts alone, then fits the teacher, adds the crops,
-batches the texts and keeps the frequent n-grams as `train` does (`loop.fit_inputs`),
+`fit_fold` is `training/loop.py`'s pipeline without the model directory: as `train`
+does (`loop.fit_inputs`), it cuts the crops, fits the teacher, adapts the vocabulary on
+the fold's training texts alone, keeps the frequent n-grams and batches the texts,
 builds the model of the trial's config (`loop.build_model`), and fits it with
 early stopping on the validation fold's loss. Its score is the validation accuracy of
 the epoch that early stopping keeps (the lowest validation loss): the epoch `train`
