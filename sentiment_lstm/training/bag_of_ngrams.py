@@ -90,18 +90,19 @@ class BagOfNgrams:
         return (ids[:-1] * len(self.words) + ids[1:])[follows], rows
 
     def _matrix(self, n_texts, ids, lengths, pair_columns, pair_rows, word_rows=None):
-        """The 0/1 CSR matrix with a 1 at each (row, column) named, rows sorted, columns sorted in each row."""
+        """The 0/1 CSR matrix with a 1 at each (row, column) named, columns sorted in each row
+        (scipy sums the repeated ones, then each becomes a 1)."""
         if word_rows is None:
             word_rows = np.repeat(np.arange(n_texts), lengths)
+        rows = np.concatenate([word_rows, pair_rows])
+        columns = np.concatenate([self._word_column[ids], pair_columns])
         width = len(self.words) + len(self.pairs)
-        cells = np.sort(np.concatenate([word_rows * width + self._word_column[ids], pair_rows * width + pair_columns]))
-        cells = cells[np.concatenate([[True], cells[1:] != cells[:-1]])] if len(cells) else cells
-        rows, columns = np.divmod(cells, width)
-        indptr = np.zeros(n_texts + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=n_texts), out=indptr[1:])
-        index = np.int32 if max(width, len(cells)) < np.iinfo(np.int32).max else np.int64
-        return sparse.csr_matrix((np.ones(len(cells), np.int64), columns.astype(index), indptr.astype(index)),
-                                 shape=(n_texts, width))
+        index = np.int32 if max(width, len(rows)) < np.iinfo(np.int32).max else np.int64
+        matrix = sparse.csr_matrix((np.ones(len(rows), np.int64), (rows.astype(index), columns.astype(index))),
+                                   shape=(n_texts, width))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1
+        return matrix
 
 
 def _tokens(texts):
