@@ -44,7 +44,7 @@ from sentiment_lstm.training.callbacks import (
 from sentiment_lstm.training.history_files import read_history, report_kept, write_history
 
 # Characters of training text from which the teacher fits in a second process: there
-# it takes about 1.5 s to start (importing scikit-learn), what fitting about 4 MB takes.
+# it takes about 1.6 s to start (importing scikit-learn), what fitting about 4 MB takes.
 BESIDE_FROM = 4_000_000
 
 
