@@ -129,6 +129,8 @@ def main(argv=None):
     config = Config(**{**recipe.load("default"), **({"data": args.data} if args.data else {})})
     train, _ = sources.training_data(config)
     taught, cropped = loop.texts_to_fit(config, train, None)
+    if cropped is None:
+        raise SystemExit(f"The texts of {train.source} are all a crop's length: the teacher has nothing to teach.")
     fit_texts = list(concatenate(taught, cropped).texts)
     seconds, shape = features(list(train.texts), args.rounds)
     preparation(config, train, fit_texts, list(cropped.texts), ARMS[0])  # warm-up: TensorFlow's first calls

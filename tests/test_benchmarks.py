@@ -705,3 +705,21 @@ def test_recipe_time_gives_medians_and_their_ratios_to_the_first_recipe():
                                                 {"wall_s": 200, "cpu_s": 170, "epochs": 3}]}}}
     row = next(line for line in recipe_time.markdown(results).splitlines() if line.startswith("| `default`"))
     assert row == "| `default` | 90.25% | 3 | 150.0, 200.0 | 160.0, 170.0 | 175.0 s | 165.0 s | 2.19× / 1.83× |"
+
+
+def test_teacher_speed_times_both_featurizers_and_the_three_arms(tmp_path):
+    from benchmarks import teacher_speed
+
+    sentences = ["A fine film.", "The plot is dull.", "Great acting!", "A weak ending.", "I loved the score."]
+    files = {("train", label, f"{k}_{7 if label == 'pos' else 2}.txt"):
+             " ".join(sentences[k % 5:] + sentences[:k % 5]).encode() for k in range(12) for label in ("pos", "neg")}
+    files.update({("test", "pos", "0_9.txt"): b"Fine.", ("test", "neg", "0_1.txt"): b"Dull."})
+    folder = write_imdb_folder(tmp_path, files)
+    out = tmp_path / "speed.json"
+    teacher_speed.main(["--rounds", "1", "--data", str(folder), "--out", str(out)])
+    results = json.loads(out.read_text())
+    assert set(results["features"]) == {"CountVectorizer", "BagOfNgrams"}
+    assert all(len(seconds) == 1 for seconds in results["features"].values())
+    assert set(results["preparation"]) == set(teacher_speed.ARMS)
+    assert all(whole >= rest > 0 for (whole, rest), in results["preparation"].values())
+    assert "| teacher in a second process |" in (tmp_path / "speed.md").read_text()
