@@ -85,15 +85,17 @@ def test_taught_texts_add_the_unlabeled_ones_with_the_teachers_probabilities(imd
     np.testing.assert_allclose(targets[len(train):], expected, rtol=1e-6)
 
 
-def test_a_large_teacher_fits_in_a_second_process_to_the_same_targets(imdb_folder, monkeypatch):
+def test_a_large_teacher_fits_in_a_second_process_to_the_same_targets(imdb_folder, monkeypatch, capsys):
     train = imdb.load_reviews(imdb_folder, "train")
     unlabeled = imdb.load_reviews(imdb_folder, "unsup")
     config = Config(teacher="nb-lr", crops=2)
     taught, cropped = loop.texts_to_fit(config, train, unlabeled)
     here = loop.start_teacher(config, train, taught, cropped)()
+    assert "in a second process" not in capsys.readouterr().out  # a few texts: fitted here
     monkeypatch.setattr(loop, "BESIDE_FROM", 0)
     waiting = loop.start_teacher(config, train, taught, cropped)
     np.testing.assert_array_equal(waiting(), here)  # the same NB-LR, bit for bit
+    assert "fitted in a second process" in capsys.readouterr().out
     assert len(here) == len(taught) + len(cropped)
 
 
