@@ -127,23 +127,28 @@ def test_two_classes_the_other_target_is_the_same_explanation_negated(vectorizer
 
 @pytest.mark.parametrize("settings", [{"bigram_dim": 3}, {"cell": "gru", "linear_ngrams": True, "trigram_dim": 3},
                                       {"pooling": "attention"},
-                                      {"cell": "transformer", "pooling": "attention", "bigram_dim": 2}])
+                                      {"cell": "transformer", "pooling": "attention", "bigram_dim": 2},
+                                      {"linear_ngrams": True, "linear_once": True, "bigram_dim": 3,
+                                       "text": "Bad film, bad bad film at all"}])
 def test_n_classes_every_target_is_complete_and_its_log_odds_are_against_the_rest(vectorizer, settings):
     """Four classes: for each target k, F(x) = log p_k - log(1 - p_k) of the served
     probabilities, the attributions sum to F(x) - F(baseline) (gap < 0.5%), occlusion
-    is p_k's leave-one-out by hand, and the curves are every class's p of each prefix."""
+    is p_k's leave-one-out by hand, and the curves are every class's p of each prefix
+    (with `--linear-once`, on a text that repeats words and a bigram)."""
+    settings = dict(settings)
+    text = settings.pop("text", REVIEW)
     classifier = classifier_of(vectorizer, labels=TOPICS, **settings)
-    token_model, ids = token_ids(classifier, REVIEW)
+    token_model, ids = token_ids(classifier, text)
     if settings.get("linear_ngrams"):  # the linear branch starts at 0; give it weights
         weights = token_model.get_layer("word_weights").embeddings
         weights.assign(np.random.default_rng(3).normal(size=weights.shape).astype("float32"))
-    p = classifier.predict_proba([REVIEW])[0].astype(np.float64)
+    p = classifier.predict_proba([text])[0].astype(np.float64)
     prefixes = np.concatenate([token_model.predict(ids[None, :t], verbose=0) for t in range(1, len(ids) + 1)])
     changed = np.repeat(ids[None], len(ids), axis=0)
     np.fill_diagonal(changed, 1)
     occluded = token_model.predict(changed, verbose=0)
     for k, target in enumerate(TOPICS):
-        result = attributions.explain(classifier, REVIEW, steps=64, target=target)
+        result = attributions.explain(classifier, text, steps=64, target=target)
         assert result["target"] == target and result["label"] == TOPICS[int(p.argmax())]
         assert result["log_odds"] == pytest.approx(np.log(p[k]) - np.log(1 - p[k]), abs=1e-4)
         assert page.relative_gap(result) < 0.005, (target, result["completeness_gap"], result["log_odds"])

@@ -1,4 +1,5 @@
 """`--bigram-dim`, `--trigram-dim`: the n-gram vocabulary, the n-gram embedding layer, and the model that reads it."""
+import dataclasses
 import json
 
 import keras
@@ -7,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from sentiment_lstm.core.config import Config
+from sentiment_lstm.core.errors import UserError
 from sentiment_lstm.model import network, ngrams
 from sentiment_lstm.text import tokenizer
 from sentiment_lstm.training import loop
@@ -225,3 +227,50 @@ def test_linear_ngram_model_learns_and_round_trips(tmp_path):
     np.testing.assert_array_equal(reloaded.get_layer("trigram_weights").keys.numpy(), keys[3])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(tokens)),
                                keras.ops.convert_to_numpy(built(tokens)), atol=1e-6)
+
+
+def test_first_occurrences_mark_each_ngrams_first_step_in_its_row():
+    tokens = np.array([[2, 3, 2, 3, 2, 0, 0], [4, 4, 4, 5, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]])
+    words = keras.ops.convert_to_numpy(ngrams.first_occurrences(tokens, 6))
+    bigrams = keras.ops.convert_to_numpy(ngrams.first_occurrences(tokens, 6, order=2))
+    # By hand. Words: 2 and 3 first at steps 0 and 1; 4 at 0, 5 at 3; padding never.
+    np.testing.assert_array_equal(words, [[1, 1, 0, 0, 0, 0, 0], [1, 0, 0, 1, 0, 0, 0], [0] * 7])
+    # Bigrams: (start, 2) (2, 3) (3, 2) (2, 3) (3, 2); (start, 4) (4, 4) (4, 4) (4, 5).
+    np.testing.assert_array_equal(bigrams, [[1, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 0, 0, 0], [0] * 7])
+
+
+def test_linear_once_adds_each_ngrams_weight_once_per_text_and_round_trips(tmp_path):
+    keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
+    once = network.build_token_model(6, dataclasses.replace(LINEAR, linear_once=True), ngram_keys=keys)
+    counts = network.build_token_model(6, LINEAR, ngram_keys=keys)
+    rng = np.random.default_rng(1)
+    for name in ("word_weights", "bigram_weights", "trigram_weights"):  # they start at 0
+        table = once.get_layer(name).embeddings
+        table.assign(rng.normal(size=table.shape).astype("float32"))
+    counts.set_weights(once.get_weights())  # the same weights; only the counting differs
+    words, bigrams = once.get_layer("word_weights").embeddings.numpy(), once.get_layer("bigram_weights").embeddings
+    trigrams = once.get_layer("trigram_weights").embeddings.numpy()
+
+    def linear(model, tokens):
+        return keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer("linear_scores").output)(tokens))
+
+    repeated, plain = np.array([[2, 3, 2, 3, 0]]), np.array([[2, 3, 0, 0, 0]])
+    # By hand: words 2, 3 once; bigrams (start, 2), (2, 3), (3, 2) once, the repeat of (2, 3) left out;
+    # trigrams (start, start, 2), (start, 2, 3), (2, 3, 2), (3, 2, 3), each once.
+    bigram_rows = [1 + list(keys[2]).index(k) if k in keys[2] else 0 for k in (2, 2 * 6 + 3, 3 * 6 + 2)]
+    trigram_rows = [1 + list(keys[3]).index(k) if k in keys[3] else 0
+                    for k in (2, 2 * 6 + 3, (2 * 6 + 3) * 6 + 2, (3 * 6 + 2) * 6 + 3)]
+    expected = (words[[2, 3]].sum(0) + bigrams.numpy()[bigram_rows].sum(0) + trigrams[trigram_rows].sum(0))
+    np.testing.assert_allclose(linear(once, repeated)[0], expected, rtol=1e-5)
+    # Without repeats both count the same; with them the counting model adds the repeats again.
+    np.testing.assert_allclose(linear(once, plain), linear(counts, plain), rtol=1e-5)
+    assert not np.allclose(linear(once, repeated), linear(counts, repeated))
+    once.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(repeated)),
+                               keras.ops.convert_to_numpy(once(repeated)), atol=1e-6)
+
+
+def test_linear_once_needs_the_linear_path():
+    with pytest.raises(UserError, match="--linear-once .* --linear-ngrams"):
+        Config(linear_once=True)

@@ -101,6 +101,8 @@ class Config:
         False, "also add to the class scores a learned weight per word and per n-gram the model reads "
         "(--bigram-dim, --trigram-dim), summed over the text: a linear bag-of-n-grams path beside the "
         "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
+    linear_once: bool = _option(False, "with --linear-ngrams, add each word's and n-gram's weight once per text "
+                                "however often it occurs (presence, as NB-LR's features), not once per occurrence")
     teacher: str = _option("none", "also train on unlabeled texts (--unlabeled) and on the crops (--crops) with the "
                            "class probabilities that an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the teacher is not part of the trained model)",
@@ -175,6 +177,8 @@ class Config:
         if self.cell == "transformer" and self.bidirectional:
             raise UserError("--bidirectional does not apply to --cell transformer, whose every step attends "
                             "to the whole text already.")
+        if self.linear_once and not self.linear_ngrams:
+            raise UserError("--linear-once applies to the linear path; give --linear-ngrams with it.")
         if self.jit_compile and self.cell == "keras-lstm":
             raise UserError("--jit-compile does not work with --cell keras-lstm, "
                             "whose TensorFlow kernel does not support XLA.")

@@ -167,6 +167,7 @@ class Explainer:
         self.pools = [layers[n] for n in ("max_pool", "mean_pool", "attention_pool") if n in layers]
         self.attention = layers.get("attention_pool")
         self.linear = [layers[n] for n in ("word_weights", "bigram_weights", "trigram_weights") if n in layers]
+        self.once = [layers[n] for n in ("word_once", "bigram_once", "trigram_once") if n in layers]  # --linear-once
         # Whether a step's state depends on the words after it (then a prefix's scores are
         # those of the prefix run as a text of its own): both ways, or self-attention.
         self.bidirectional = isinstance(self.recurrent[-1], keras.layers.Bidirectional) or self.transformer
@@ -219,6 +220,8 @@ class Explainer:
         if not self.linear:
             return ops.zeros((*ops.shape(tokens), len(self.labels)))
         mask = ops.expand_dims(ops.cast(ops.not_equal(tokens, 0), "float32"), -1)
+        if self.once:  # each n-gram's weights at its first step only
+            return sum(once([table(tokens), tokens]) for table, once in zip(self.linear, self.once)) * mask
         return sum(table(tokens) for table in self.linear) * mask
 
     def scores(self, tokens):

@@ -126,7 +126,8 @@ def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys, num_classes
     the teacher, is one too), trained with the recurrent part. The weights start at 0,
     so the model starts as the recurrent one alone, and whole steps are dropped at
     `embedding_dropout` (dropout on a linear model's features acts as an adaptive L2
-    penalty, Wager, Wang & Liang 2013).
+    penalty, Wager, Wang & Liang 2013). With `config.linear_once` each word and n-gram
+    adds its weight once per text, however often it occurs (`ngrams.OncePerText`).
     """
     classes = num_classes
     terms = [keras.layers.Embedding(vocabulary_size, classes, embeddings_initializer="zeros", mask_zero=True,
@@ -137,6 +138,9 @@ def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys, num_classes
                                       embeddings_initializer="zeros", name=f"{name}_weights")
         table.set_keys(ngram_keys[order])
         terms.append(table(tokens))
+    if config.linear_once:  # each n-gram once per text: presence, not counts
+        terms = [ngrams.OncePerText(vocabulary_size, order, name=f"{ngrams.ORDERS.get(order, 'word')}_once")([term, tokens])
+                 for order, term in zip([1, *ngram_dims(config)], terms)]
     steps = terms[0] if len(terms) == 1 else keras.layers.Add(name="ngram_weights")(terms)  # (batch, time, classes)
     steps = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, None, 1),
                                  name="ngram_weights_dropout")(steps)

@@ -100,6 +100,66 @@ def keys_of(tokens, vocabulary_size, order=2):
     return key
 
 
+def first_occurrences(tokens, vocabulary_size, order=1):
+    """Token ids `(batch, time)` -> bool `(batch, time)`: whether the n-gram of `order`
+    tokens each step ends (order 1: its word) occurs there for the first time in its row;
+    False at repeats and at padding (id 0). The n-grams of a row are sorted by key
+    (`keys_of`), each one's first place in the sort marked, and the marks put back in
+    the steps' order.
+
+    Example:
+
+    >>> first_occurrences(np.array([[2, 3, 2, 3, 0]]), 10)
+    <tf.Tensor: shape=(1, 5), dtype=bool, numpy=array([[ True,  True, False, False, False]])>
+    >>> first_occurrences(np.array([[2, 3, 2, 3, 0]]), 10, order=2)   # (start, 2), (2, 3), (3, 2), (2, 3)
+    <tf.Tensor: shape=(1, 5), dtype=bool, numpy=array([[ True,  True,  True, False, False]])>
+    """
+    tokens = ops.cast(tokens, "int64")
+    key = tokens if order == 1 else keys_of(tokens, vocabulary_size, order)
+    order_of = ops.argsort(key, axis=1)  # stable: equal keys keep their steps' order
+    ranked = ops.take_along_axis(key, order_of, axis=1)
+    first = ops.concatenate([ops.ones_like(ranked[:, :1], dtype="bool"),
+                             ops.not_equal(ranked[:, 1:], ranked[:, :-1])], axis=1)
+    first = ops.take_along_axis(first, ops.argsort(order_of, axis=1), axis=1)  # back in the steps' order
+    return ops.logical_and(first, ops.not_equal(tokens, 0))
+
+
+@keras.saving.register_keras_serializable(package="sentiment_lstm")
+class OncePerText(keras.layers.Layer):
+    """`--linear-once`: a linear path's step weights `(batch, time, classes)` kept at the
+    first step of each n-gram of `order` tokens in its text and zeroed at its repeats
+    (`first_occurrences`), so that their sum counts each n-gram once: presence, not
+    counts, as NB-LR's indicators.
+
+    Called on `[steps, tokens]`, token ids `(batch, time)`, 0 for padding.
+
+    Example:
+
+    >>> steps = np.ones((1, 4, 2), "float32")
+    >>> OncePerText(10)([steps, np.array([[2, 2, 5, 0]])]).numpy()[0, :, 0]
+    array([1., 0., 1., 0.], dtype=float32)
+    """
+
+    def __init__(self, vocabulary_size, order=1, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.order = int(order)
+
+    def call(self, inputs):
+        steps, tokens = inputs
+        first = first_occurrences(tokens, self.vocabulary_size, self.order)
+        return steps * ops.expand_dims(ops.cast(first, steps.dtype), -1)
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs[1], 0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "order": self.order}
+
+
 @keras.saving.register_keras_serializable(package="sentiment_lstm")
 class NgramEmbedding(keras.layers.Layer):
     """Token ids `(batch, time)` -> `(batch, time, output_dim)`: each step's vector of the
