@@ -142,6 +142,9 @@ def test_n_classes_every_target_is_complete_and_its_log_odds_are_against_the_res
     if settings.get("linear_ngrams"):  # the linear branch starts at 0; give it weights
         weights = token_model.get_layer("word_weights").embeddings
         weights.assign(np.random.default_rng(3).normal(size=weights.shape).astype("float32"))
+    if settings.get("linear_once"):  # and its bigrams, which the text repeats, smaller ones (p stays off 0 and 1)
+        weights = token_model.get_layer("bigram_weights").embeddings
+        weights.assign(np.random.default_rng(4).normal(scale=0.3, size=weights.shape).astype("float32"))
     p = classifier.predict_proba([text])[0].astype(np.float64)
     prefixes = np.concatenate([token_model.predict(ids[None, :t], verbose=0) for t in range(1, len(ids) + 1)])
     changed = np.repeat(ids[None], len(ids), axis=0)

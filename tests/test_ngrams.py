@@ -239,6 +239,23 @@ def test_first_occurrences_mark_each_ngrams_first_step_in_its_row():
     np.testing.assert_array_equal(bigrams, [[1, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 0, 0, 0], [0] * 7])
 
 
+def test_first_occurrences_mark_the_earliest_of_many_repeats():
+    """Not just one step of each n-gram: its first one (the sums are the same either way; a
+    prefix's, as explanations read them, are not)."""
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 4, size=(3, 500))  # three words repeated hundreds of times
+    tokens[2, 400:] = 0  # padding
+    for order in (1, 2):
+        marks = keras.ops.convert_to_numpy(ngrams.first_occurrences(tokens, 4, order=order))
+        for row, marked in zip(tokens, marks):
+            seen, expected = set(), []
+            for place, token in enumerate(row):
+                gram = tuple(row[max(0, place - order + 1):place + 1]) if place >= order - 1 else (0, token)
+                expected.append(bool(token) and gram not in seen)
+                seen.add(gram)
+            np.testing.assert_array_equal(marked, expected)
+
+
 def test_linear_once_adds_each_ngrams_weight_once_per_text_and_round_trips(tmp_path):
     keys = {order: ngrams.frequent(ROWS, 6, min_count=2, order=order) for order in (2, 3)}
     once = network.build_token_model(6, dataclasses.replace(LINEAR, linear_once=True), ngram_keys=keys)

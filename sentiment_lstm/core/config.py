@@ -102,7 +102,8 @@ class Config:
         "(--bigram-dim, --trigram-dim), summed over the text: a linear bag-of-n-grams path beside the "
         "recurrent one (wide and deep), its terms dropped a whole step at a time at --embedding-dropout")
     linear_once: bool = _option(False, "with --linear-ngrams, add each word's and n-gram's weight once per text "
-                                "however often it occurs (presence, as NB-LR's features), not once per occurrence")
+                                "however often it occurs (presence, as NB-LR's features), not once per occurrence "
+                                "(the n-grams without a weight of their own share one, added once per distinct n-gram)")
     teacher: str = _option("none", "also train on unlabeled texts (--unlabeled) and on the crops (--crops) with the "
                            "class probabilities that an n-gram model (nb-lr) fitted on the training split gives them (knowledge "
                            "distillation; the teacher is not part of the trained model)",
@@ -178,7 +179,8 @@ class Config:
             raise UserError("--bidirectional does not apply to --cell transformer, whose every step attends "
                             "to the whole text already.")
         if self.linear_once and not self.linear_ngrams:
-            raise UserError("--linear-once applies to the linear path; give --linear-ngrams with it.")
+            raise UserError("--linear-once (given, or set by the recipe) applies to the linear path: give "
+                            "--linear-ngrams with it, or --no-linear-once.")
         if self.jit_compile and self.cell == "keras-lstm":
             raise UserError("--jit-compile does not work with --cell keras-lstm, "
                             "whose TensorFlow kernel does not support XLA.")

@@ -139,8 +139,8 @@ def linear_ngram_scores(tokens, vocabulary_size, config, ngram_keys, num_classes
         table.set_keys(ngram_keys[order])
         terms.append(table(tokens))
     if config.linear_once:  # each n-gram once per text: presence, not counts
-        terms = [ngrams.OncePerText(vocabulary_size, order, name=f"{ngrams.ORDERS.get(order, 'word')}_once")([term, tokens])
-                 for order, term in zip([1, *ngram_dims(config)], terms)]
+        terms = [ngrams.OncePerText(vocabulary_size, order, name=f"{ngrams.ORDERS.get(order, 'word')}_once")(
+                     [term, tokens]) for order, term in zip([1, *ngram_dims(config)], terms)]
     steps = terms[0] if len(terms) == 1 else keras.layers.Add(name="ngram_weights")(terms)  # (batch, time, classes)
     steps = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, None, 1),
                                  name="ngram_weights_dropout")(steps)

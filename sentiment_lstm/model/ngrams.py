@@ -116,7 +116,7 @@ def first_occurrences(tokens, vocabulary_size, order=1):
     """
     tokens = ops.cast(tokens, "int64")
     key = tokens if order == 1 else keys_of(tokens, vocabulary_size, order)
-    order_of = ops.argsort(key, axis=1)  # stable: equal keys keep their steps' order
+    order_of = ops.argsort(key, axis=1)  # tf.argsort: stable (equal keys keep their steps' order), TF's only sort
     ranked = ops.take_along_axis(key, order_of, axis=1)
     first = ops.concatenate([ops.ones_like(ranked[:, :1], dtype="bool"),
                              ops.not_equal(ranked[:, 1:], ranked[:, :-1])], axis=1)
@@ -129,7 +129,9 @@ class OncePerText(keras.layers.Layer):
     """`--linear-once`: a linear path's step weights `(batch, time, classes)` kept at the
     first step of each n-gram of `order` tokens in its text and zeroed at its repeats
     (`first_occurrences`), so that their sum counts each n-gram once: presence, not
-    counts, as NB-LR's indicators.
+    counts, as NB-LR's indicators. The n-grams without a weight of their own (row 0 of
+    an `NgramEmbedding`) are told apart by their keys, so their shared weight is added
+    once per distinct one; the OOV word's once per text.
 
     Called on `[steps, tokens]`, token ids `(batch, time)`, 0 for padding.
 
